@@ -1,0 +1,105 @@
+"""Exceptions raised by harvester.
+
+::
+
+    HarvesterError                 exit_code 1
+    ├── ConfigError                exit_code 2: bad usage or configuration
+    ├── StateLocked                exit_code 75: another run holds the lock
+    ├── RemoteError(url)           a network problem with one URL
+    │   ├── BlockedURL(reason)     bad scheme or private address, at any redirect hop
+    │   ├── FetchError             the page could not be fetched after retries
+    │   └── DownloadError          a media download failed after retries
+    │       ├── TooLarge
+    │       └── NotMedia
+    └── ProbeError(path)           ffprobe could not measure a file
+
+Bad markup is never an exception: it is recorded as repairs and findings.
+Each error carries a stable ``code`` that the manifest records.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class HarvesterError(Exception):
+    """Base of every error harvester raises on purpose."""
+
+    exit_code: ClassVar[int] = 1
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ConfigError(HarvesterError):
+    """Bad command-line usage or configuration file."""
+
+    exit_code: ClassVar[int] = 2
+    code = "config"
+
+
+class StateLocked(HarvesterError):
+    """Another run holds the state lock; cron can simply try again later."""
+
+    exit_code: ClassVar[int] = 75
+    code = "locked"
+
+
+class RemoteError(HarvesterError):
+    """A problem talking to one URL."""
+
+    code = "remote"
+
+    def __init__(self, message: str, url: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.url = url
+
+
+class BlockedURL(RemoteError):
+    """The URL (or a redirect hop) is not allowed: scheme or private address."""
+
+    code = "private_address"
+
+
+class FetchError(RemoteError):
+    """A page could not be fetched."""
+
+    code = "fetch_failed"
+
+
+class DownloadError(RemoteError):
+    """A media download failed after its retries."""
+
+    code = "download_failed"
+
+    def __init__(
+        self, message: str, url: str, *, code: str | None = None, attempts: int = 0
+    ) -> None:
+        super().__init__(message, url, code=code)
+        self.attempts = attempts
+
+
+class TooLarge(DownloadError):
+    """The body is larger than the byte cap."""
+
+    code = "too_large"
+
+
+class NotMedia(DownloadError):
+    """The body is not media (for example an HTML error page served with 200)."""
+
+    code = "not_media"
+
+
+class ProbeError(HarvesterError):
+    """ffprobe could not measure a file."""
+
+    code = "probe_failed"
+
+    def __init__(self, message: str, path: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.path = path

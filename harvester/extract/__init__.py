@@ -1,0 +1,127 @@
+"""Find every VideoObject in one page, in every syntax, with no I/O.
+
+``extract(content, url)`` is the library's one-call entry:
+
+>>> videos = extract('<script type="application/ld+json">{"@type": "VideoObject", '
+...                  '"name": "x"}</script>', url="https://example.org/a")
+>>> [(v.syntax.value, v.data["name"]) for v in videos]
+[('json-ld', 'x')]
+
+Each syntax has its own module with the same signature,
+``find_blobs(text, page) -> Iterator[Blob]``; :data:`EXTRACTORS` lists them.
+One bad blob never costs the other blobs on the page: every blob is repaired,
+normalised and validated on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+
+from harvester.charset import decode_html
+from harvester.extract import jsonld, microdata, opengraph, rdfa, text
+from harvester.extract.nodes import video_nodes
+from harvester.normalize import normalize
+from harvester.records import Blob, Candidate, Declared, Syntax, Video
+from harvester.repair import repair
+from harvester.validate import validate
+
+Finder = Callable[[str, str], Iterator[Blob]]
+
+EXTRACTORS: dict[Syntax, Finder] = {
+    Syntax.JSON_LD: jsonld.find_blobs,
+    Syntax.TEXT: text.find_blobs,
+    Syntax.MICRODATA: microdata.find_blobs,
+    Syntax.RDFA: rdfa.find_blobs,
+    Syntax.OPENGRAPH: opengraph.find_blobs,
+}
+
+__all__ = ["EXTRACTORS", "candidates", "extract"]
+
+
+def candidates(text_: str, page: str) -> Iterator[Candidate]:
+    """Every VideoObject node on the page, in document order per syntax."""
+    for finder in EXTRACTORS.values():
+        for blob in finder(text_, page):
+            yield from video_nodes(repair(blob))
+
+
+def extract(
+    content: str | bytes, url: str | None = None, *, content_type: str | None = None,
+    ref: str | None = None,
+) -> list[Video]:
+    """Return the video records of one page, without any I/O.
+
+    ``content`` may be bytes (decoded by BOM, ``content_type`` charset or
+    ``<meta>``) or text.  ``url`` resolves relative links; ``ref`` is what the
+    records call the page (defaults to ``url``, else ``"-"``).
+    """
+    page_ref = ref or url or "-"
+    if isinstance(content, bytes):
+        content, _ = decode_html(content, content_type)
+    videos: list[Video] = []
+    seen: dict[str, int] = {}
+    for cand in candidates(content, page_ref):
+        declared = normalize(cand, url)
+        identity = _identity(cand, declared)
+        occurrence = seen.get(f"{cand.blob.syntax}|{identity}", 0)
+        seen[f"{cand.blob.syntax}|{identity}"] = occurrence + 1
+        videos.append(
+            Video(
+                id=_video_id(page_ref, cand.blob.syntax, identity, occurrence),
+                page=page_ref,
+                syntax=cand.blob.syntax,
+                raw=cand.blob.raw,
+                data=cand.data,
+                declared=declared,
+                validation=validate(cand),
+                repairs=cand.repairs,
+                partial=cand.partial,
+                pointer=cand.pointer,
+                offset=cand.blob.offset,
+            )
+        )
+    return link_duplicates(videos)
+
+
+def _identity(cand: Candidate, declared: Declared) -> str:
+    """What makes two records the same video: its media URL, else its name."""
+    for key in (declared.content_url, declared.embed_url):
+        if key:
+            return "url:" + key
+    if declared.name:
+        return "name:" + declared.name + "|" + (declared.thumbnail_urls[:1] or ("",))[0]
+    return "raw:" + hashlib.sha256(cand.blob.raw.encode("utf-8", "replace")).hexdigest()
+
+
+def _video_id(page: str, syntax: Syntax, identity: str, occurrence: int) -> str:
+    """Stable across runs: depends on the page and what the video is, not on its position."""
+    key = f"{page}\n{syntax.value}\n{identity}\n{occurrence}".encode("utf-8", "replace")
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+def link_duplicates(videos: list[Video]) -> list[Video]:
+    """Mark later descriptions of an already-seen video with ``duplicate_of``.
+
+    Two records describe the same video when they share a content URL or
+    embed URL (after normalisation), or, lacking both, the same name and
+    thumbnail.
+    """
+    from dataclasses import replace
+
+    first: dict[str, str] = {}
+    linked: list[Video] = []
+    for video in videos:
+        keys = _dedupe_keys(video.declared)
+        owner = next((first[k] for k in keys if k in first), None)
+        for k in keys:
+            first.setdefault(k, owner or video.id)
+        linked.append(replace(video, duplicate_of=owner) if owner else video)
+    return linked
+
+
+def _dedupe_keys(d: Declared) -> list[str]:
+    keys = [f"url:{u}" for u in (d.content_url, d.embed_url) if u]
+    if not keys and d.name and d.thumbnail_urls:
+        keys.append(f"name:{d.name}|{d.thumbnail_urls[0]}")
+    return keys
