@@ -16,7 +16,8 @@ normalised and validated on its own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 from harvester.charset import decode_html
 from harvester.extract import jsonld, microdata, opengraph, rdfa, text
@@ -36,7 +37,7 @@ EXTRACTORS: dict[Syntax, Finder] = {
     Syntax.OPENGRAPH: opengraph.find_blobs,
 }
 
-__all__ = ["EXTRACTORS", "candidates", "extract"]
+__all__ = ["EXTRACTORS", "build_records", "candidates", "extract", "records_from_blob"]
 
 
 def candidates(text_: str, page: str) -> Iterator[Candidate]:
@@ -59,16 +60,26 @@ def extract(
     page_ref = ref or url or "-"
     if isinstance(content, bytes):
         content, _ = decode_html(content, content_type)
+    return build_records(candidates(content, page_ref), url, page_ref)
+
+
+def records_from_blob(blob: Blob, url: str | None) -> list[Video]:
+    """The video records of one blob on its own (``harvester validate`` on a JSON file)."""
+    return build_records(video_nodes(repair(blob)), url, blob.page)
+
+
+def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str) -> list[Video]:
+    """Normalise, validate and identify each candidate; link duplicates."""
     videos: list[Video] = []
     seen: dict[str, int] = {}
-    for cand in candidates(content, page_ref):
+    for cand in cands:
         declared = normalize(cand, url)
-        identity = _identity(cand, declared)
-        occurrence = seen.get(f"{cand.blob.syntax}|{identity}", 0)
-        seen[f"{cand.blob.syntax}|{identity}"] = occurrence + 1
+        identity = f"{cand.blob.syntax}|{_identity(cand, declared)}"
+        occurrence = seen.get(identity, 0)
+        seen[identity] = occurrence + 1
         videos.append(
             Video(
-                id=_video_id(page_ref, cand.blob.syntax, identity, occurrence),
+                id=_video_id(page_ref, identity, occurrence),
                 page=page_ref,
                 syntax=cand.blob.syntax,
                 raw=cand.blob.raw,
@@ -94,9 +105,9 @@ def _identity(cand: Candidate, declared: Declared) -> str:
     return "raw:" + hashlib.sha256(cand.blob.raw.encode("utf-8", "replace")).hexdigest()
 
 
-def _video_id(page: str, syntax: Syntax, identity: str, occurrence: int) -> str:
+def _video_id(page: str, identity: str, occurrence: int) -> str:
     """Stable across runs: depends on the page and what the video is, not on its position."""
-    key = f"{page}\n{syntax.value}\n{identity}\n{occurrence}".encode("utf-8", "replace")
+    key = f"{page}\n{identity}\n{occurrence}".encode("utf-8", "replace")
     return hashlib.sha256(key).hexdigest()[:16]
 
 
@@ -107,8 +118,6 @@ def link_duplicates(videos: list[Video]) -> list[Video]:
     embed URL (after normalisation), or, lacking both, the same name and
     thumbnail.
     """
-    from dataclasses import replace
-
     first: dict[str, str] = {}
     linked: list[Video] = []
     for video in videos:

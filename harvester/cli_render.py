@@ -1,0 +1,105 @@
+"""How the command line shows things to a person: progress bars, findings, summaries.
+
+The library never prints; everything a terminal sees is made here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from types import TracebackType
+from typing import Any
+
+from tqdm import tqdm
+
+from harvester.manifest import Manifest
+from harvester.pipeline import Event
+from harvester.records import Probe, Video
+
+
+class ProgressBars:
+    """Pages and overall media bytes as tqdm bars on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._pages: tqdm[Any] | None = None
+        self._bytes: tqdm[Any] | None = None
+
+    @classmethod
+    def for_terminal(cls, *, enabled: bool = True) -> ProgressBars:
+        return cls(enabled and sys.stderr.isatty())
+
+    def __enter__(self) -> ProgressBars:
+        if self.enabled:
+            self._pages = tqdm(desc="pages", unit="page", file=sys.stderr, leave=False)
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for bar in (self._pages, self._bytes):
+            if bar is not None:
+                bar.close()
+
+    def update(self, event: Event) -> None:
+        if not self.enabled:
+            return
+        if event.kind == "page" and self._pages is not None:
+            self._pages.update(1)
+        elif event.kind == "media-bytes":
+            if self._bytes is None:
+                self._bytes = tqdm(desc="media", unit="B", unit_scale=True,
+                                   file=sys.stderr, leave=False)
+            self._bytes.update(event.amount)
+
+
+def summary_line(manifest: Manifest) -> str:
+    """The one line a cron run prints to stderr."""
+    c = manifest.counts()
+    parts = [f"{c['pages']} pages ({c['pages_failed']} failed)",
+             f"{c['videos']} videos ({c['distinct_videos']} distinct, {c['invalid']} invalid, "
+             f"{c['partial']} partial)"]
+    media = {k: v for k, v in c["media"].items() if v}
+    if media:
+        parts.append("media: " + ", ".join(f"{v} {k}" for k, v in media.items()))
+    if manifest.changes is not None:
+        ch = manifest.changes
+        parts.append(f"changes: {len(ch['new'])} new, {len(ch['changed'])} changed, "
+                     f"{len(ch['gone'])} gone")
+    return "harvester: " + "; ".join(parts)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_validation(path: str, videos: Sequence[Video]) -> str:
+    """Findings of one file, the way a person reads them in a terminal."""
+    if not videos:
+        return f"{path}: no VideoObject found"
+    lines = [f"{path}: {len(videos)} video(s)"]
+    for n, v in enumerate(videos, 1):
+        verdict = "valid" if v.validation.valid else "INVALID"
+        name = _short(v.declared.name or "(no name)")
+        extra = f", partial" if v.partial else ""
+        lines.append(f"  #{n} {v.syntax.value} {v.pointer or '/'} “{name}”: {verdict}{extra}")
+        if v.repairs:
+            lines.append(f"      repaired: {', '.join(v.repairs)}")
+        if v.duplicate_of:
+            lines.append(f"      same video as {v.duplicate_of}")
+        for f in v.validation.errors:
+            lines.append(f"      error   {f.pointer or '/'}: {f.message}")
+        for f in v.validation.warnings:
+            lines.append(f"      warning {f.pointer or '/'}: {f.message}")
+    return "\n".join(lines)
+
+
+def render_probe(results: Sequence[tuple[str, Probe]], *, as_json: bool = False) -> str:
+    """``harvester probe`` output: one line per file, or JSON."""
+    if as_json:
+        return json.dumps({path: asdict(p) for path, p in results}, indent=2)
+    from harvester.probe import format_probe
+
+    return "\n".join(format_probe(path, p) for path, p in results)

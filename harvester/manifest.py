@@ -1,0 +1,282 @@
+"""Build, serialise and atomically write the manifest.
+
+This module is the only serialiser of records: ``video_to_dict`` and
+``video_from_dict`` are inverse, so a stored extraction (state) and a manifest
+agree byte for byte.  ``write_manifest`` writes to a temporary file in the
+target directory, fsyncs and renames it into place, so a crash never leaves
+a half-written manifest.  The manifest's JSON Schema ships in
+``harvester/schemas/manifest.schema.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from harvester.records import (
+    Checks,
+    Declared,
+    ErrorInfo,
+    Finding,
+    Media,
+    MediaResult,
+    MediaStatus,
+    PageResult,
+    Probe,
+    Syntax,
+    Validation,
+    Verdict,
+    Video,
+)
+
+MANIFEST_VERSION = 1
+from harvester import __version__
+
+
+def utc_now() -> str:
+    """The current time as RFC 3339 UTC with seconds precision."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _findings(items: Iterable[Finding]) -> list[dict[str, str]]:
+    return [{"pointer": f.pointer, "message": f.message} for f in items]
+
+
+def video_to_dict(video: Video) -> dict[str, Any]:
+    """The manifest form of one video record (without media or run facts)."""
+    return {
+        "id": video.id,
+        "page": video.page,
+        "syntax": video.syntax.value,
+        "pointer": video.pointer,
+        "offset": video.offset,
+        "repairs": list(video.repairs),
+        "partial": video.partial,
+        "duplicate_of": video.duplicate_of,
+        "raw": video.raw,
+        "data": video.data,
+        "declared": {**asdict(video.declared), "thumbnail_urls": list(video.declared.thumbnail_urls)},
+        "validation": {
+            "valid": video.validation.valid,
+            "errors": _findings(video.validation.errors),
+            "warnings": _findings(video.validation.warnings),
+        },
+    }
+
+
+def video_from_dict(d: Mapping[str, Any]) -> Video:
+    """Inverse of :func:`video_to_dict`."""
+    declared = dict(d["declared"])
+    declared["thumbnail_urls"] = tuple(declared.get("thumbnail_urls") or ())
+    val = d["validation"]
+    return Video(
+        id=d["id"],
+        page=d["page"],
+        syntax=Syntax(d["syntax"]),
+        raw=d["raw"],
+        data=d["data"],
+        declared=Declared(**declared),
+        validation=Validation(
+            valid=val["valid"],
+            errors=tuple(Finding(**f) for f in val["errors"]),
+            warnings=tuple(Finding(**f) for f in val["warnings"]),
+        ),
+        repairs=tuple(d["repairs"]),
+        partial=d["partial"],
+        pointer=d.get("pointer", ""),
+        offset=d.get("offset", 0),
+        duplicate_of=d.get("duplicate_of"),
+    )
+
+
+def _error(error: ErrorInfo | None) -> dict[str, str] | None:
+    return None if error is None else {"code": error.code, "message": error.message}
+
+
+def probe_to_dict(probe: Probe | None) -> dict[str, Any] | None:
+    return None if probe is None else asdict(probe)
+
+
+def probe_from_dict(d: Mapping[str, Any] | None) -> Probe | None:
+    return None if d is None else Probe(**d)
+
+
+def media_result_to_dict(result: MediaResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {
+        "url": result.url,
+        "status": result.status.value,
+        "path": result.path,
+        "bytes": result.bytes,
+        "sha256": result.sha256,
+        "attempts": result.attempts,
+        "content_type": result.content_type,
+        "error": _error(result.error),
+        "probe": probe_to_dict(result.probe),
+    }
+
+
+def media_result_from_dict(d: Mapping[str, Any] | None) -> MediaResult | None:
+    if d is None:
+        return None
+    err = d.get("error")
+    return MediaResult(
+        url=d["url"], status=MediaStatus(d["status"]), path=d.get("path"), bytes=d.get("bytes"),
+        sha256=d.get("sha256"), attempts=d.get("attempts", 0),
+        error=ErrorInfo(**err) if err else None, content_type=d.get("content_type"),
+        probe=probe_from_dict(d.get("probe")),
+    )
+
+
+def media_to_dict(media: Media) -> dict[str, Any]:
+    return {
+        "video": media_result_to_dict(media.video),
+        "thumbnail": media_result_to_dict(media.thumbnail),
+        "checks": {k: v.value for k, v in asdict(media.checks).items()},
+    }
+
+
+def media_from_dict(d: Mapping[str, Any]) -> Media:
+    checks = {k: Verdict(v) for k, v in d.get("checks", {}).items()}
+    return Media(
+        video=media_result_from_dict(d.get("video")),
+        thumbnail=media_result_from_dict(d.get("thumbnail")),
+        checks=Checks(**checks),
+    )
+
+
+def page_to_dict(result: PageResult) -> dict[str, Any]:
+    if result.error is not None:
+        status = "failed"
+    elif result.skipped:
+        status = result.skipped
+    else:
+        status = "ok"
+    return {"page": result.ref, "status": status, "videos": len(result.videos),
+            "error": _error(result.error)}
+
+
+@dataclass
+class Manifest:
+    """The result of one run: run facts, pages, videos, and (with state) changes."""
+
+    started: str
+    finished: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    pages: list[PageResult] = field(default_factory=list)
+    media: dict[str, Media] = field(default_factory=dict)
+    seen: dict[str, tuple[str, str]] = field(default_factory=dict)
+    changes: dict[str, list[str]] | None = None
+
+    @property
+    def videos(self) -> list[Video]:
+        return [v for p in self.pages for v in p.videos]
+
+    @property
+    def failed(self) -> bool:
+        """True when some page or download failed after its retries (exit code 1)."""
+        bad = {MediaStatus.FAILED, MediaStatus.DEFERRED}
+        return any(p.error is not None for p in self.pages) or any(
+            r is not None and r.status in bad
+            for m in self.media.values() for r in (m.video, m.thumbnail)
+        )
+
+    def counts(self) -> dict[str, Any]:
+        videos = self.videos
+        media_counts = {s.value: 0 for s in MediaStatus}
+        for m in self.media.values():
+            for r in (m.video, m.thumbnail):
+                if r is not None:
+                    media_counts[r.status.value] += 1
+        return {
+            "pages": len(self.pages),
+            "pages_failed": sum(p.error is not None for p in self.pages),
+            "videos": len(videos),
+            "distinct_videos": sum(v.duplicate_of is None for v in videos),
+            "invalid": sum(not v.validation.valid for v in videos),
+            "partial": sum(v.partial for v in videos),
+            "repaired": sum(bool(v.repairs) for v in videos),
+            "media": media_counts,
+        }
+
+    def video_entry(self, video: Video) -> dict[str, Any]:
+        entry = video_to_dict(video)
+        if video.id in self.media:
+            entry["media"] = media_to_dict(self.media[video.id])
+        if video.id in self.seen:
+            entry["first_seen"], entry["last_seen"] = self.seen[video.id]
+        return entry
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "manifest_version": MANIFEST_VERSION,
+            "generator": f"harvester {__version__}",
+            "run": {"started": self.started, "finished": self.finished,
+                    "options": self.options, "counts": self.counts()},
+            "pages": [page_to_dict(p) for p in self.pages],
+            "videos": [self.video_entry(v) for v in self.videos],
+        }
+        if self.changes is not None:
+            out["changes"] = self.changes
+        return out
+
+
+def to_json(obj: Any) -> str:
+    """The one JSON form harvester writes: UTF-8 text, stable key order, 2-space indent."""
+    return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old file or the new, never half."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_manifest(path: str | Path, manifest: Manifest) -> None:
+    """Write the manifest JSON atomically."""
+    write_atomic(path, to_json(manifest.to_dict()))
+
+
+def write_jsonl_line(stream: IO[str], record: Mapping[str, Any]) -> None:
+    """One record per line, flushed, for ``--jsonl`` streaming of huge runs."""
+    stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    stream.flush()
+
+
+def manifest_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema (package data)."""
+    from importlib.resources import files
+
+    text = files("harvester").joinpath("schemas/manifest.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def manifest_problems(document: Mapping[str, Any]) -> list[str]:
+    """Every way ``document`` departs from the manifest schema (empty when it fits)."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(
+        manifest_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    return [
+        f"{'/' + '/'.join(str(p) for p in err.absolute_path)}: {err.message[:200]}"
+        for err in validator.iter_errors(document)
+    ]

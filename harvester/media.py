@@ -1,0 +1,146 @@
+"""The media stage of a run: download each distinct URL once, probe it, check claims.
+
+Downloads run on a thread pool of ``config.concurrency`` workers with a
+per-host cap; each distinct URL is fetched once even when several videos (or
+several pages) point at it.  Probes are cached by content hash.  Only
+``harvester.pipeline`` calls this.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from harvester.checks import check
+from harvester.config import Config
+from harvester.download import download, make_media_client, result_from_error
+from harvester.errors import HarvesterError
+from harvester.hostlimit import HostLimiter
+from harvester.probe import probe, probe_available
+from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, Probe, Video
+
+if TYPE_CHECKING:
+    from harvester.pipeline import Progress
+    from harvester.state import State
+
+_HAVE_FILE = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
+
+
+def media_urls(videos: Iterable[Video]) -> list[tuple[str, str]]:
+    """Distinct (url, kind) pairs to fetch, in first-seen order."""
+    wanted: dict[str, str] = {}
+    for video in videos:
+        if video.declared.content_url:
+            wanted.setdefault(video.declared.content_url, "video")
+        if video.declared.thumbnail_urls:
+            wanted.setdefault(video.declared.thumbnail_urls[0], "thumbnail")
+    return list(wanted.items())
+
+
+def run_media(
+    videos: list[Video], config: Config, *, state: State | None = None,
+    progress: Progress | None = None, client: httpx.Client | None = None,
+) -> dict[str, Media]:
+    """Download, probe and check the media of ``videos``; keyed by video id."""
+    dest = Path(config.dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    limiter = HostLimiter(config.per_host)
+    own = client is None
+    media_client = client or make_media_client(config)
+    try:
+        with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
+            jobs = media_urls(videos)
+            fetched = dict(zip([u for u, _ in jobs], pool.map(
+                lambda job: fetch_one(job[0], job[1], config, media_client, dest, limiter,
+                                      state, progress), jobs), strict=True))
+    finally:
+        if own:
+            media_client.close()
+    measured = measure_all(fetched, config, dest, state)
+    return {v.id: media_for(v, measured) for v in videos
+            if v.declared.content_url or v.declared.thumbnail_urls}
+
+
+def fetch_one(
+    url: str, kind: str, config: Config, client: httpx.Client, dest: Path,
+    limiter: HostLimiter, state: State | None, progress: Progress | None,
+) -> MediaResult:
+    """One download; every failure becomes a MediaResult with a stable code."""
+    previous = state.media(url) if state is not None else None
+    on_bytes = _byte_reporter(url, progress)
+    try:
+        result = download(url, config, client, dest_dir=dest, kind=kind, limiter=limiter,
+                          previous=previous, progress=on_bytes)
+    except HarvesterError as exc:
+        result = result_from_error(url, exc)
+    except Exception as exc:  # a bug must cost one download, never the run
+        result = MediaResult(url=url, status=MediaStatus.FAILED,
+                             error=ErrorInfo("internal_error", repr(exc)[:300]))
+    if progress is not None:
+        from harvester.pipeline import Event
+
+        progress(Event("media-done", url, result.bytes or 0))
+    return result
+
+
+def _byte_reporter(url: str, progress: Progress | None) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    from harvester.pipeline import Event
+
+    return lambda n: progress(Event("media-bytes", url, n))
+
+
+def measure_all(
+    fetched: dict[str, MediaResult], config: Config, dest: Path, state: State | None,
+) -> dict[str, MediaResult]:
+    """Attach a probe to every file on disk; the same content is probed once."""
+    if not config.probe:
+        return fetched
+    available = probe_available()
+    by_hash: dict[str, Probe] = {}
+    out: dict[str, MediaResult] = {}
+    for url, result in fetched.items():
+        if result.status not in _HAVE_FILE or result.path is None:
+            out[url] = result
+            continue
+        if result.probe is not None and result.probe.error is None:
+            out[url] = result
+            continue
+        key = result.sha256 or url
+        if key not in by_hash:
+            by_hash[key] = _probe_file(dest / result.path, result, config, available)
+        out[url] = replace(result, probe=by_hash[key])
+        if state is not None:
+            state.save_media(out[url])
+    return out
+
+
+def _probe_file(path: Path, result: MediaResult, config: Config, available: bool) -> Probe:
+    if not available:
+        return Probe(available=False, error="ffprobe_unavailable")
+    kind = "image" if (result.content_type or "").startswith("image/") else "video"
+    return probe(path, kind=kind, timeout=config.probe_timeout)
+
+
+def media_for(video: Video, measured: dict[str, MediaResult]) -> Media:
+    """The downloads of one video and the verdicts of its claims."""
+    vid = measured.get(video.declared.content_url or "")
+    thumb_url = video.declared.thumbnail_urls[0] if video.declared.thumbnail_urls else None
+    thumb = measured.get(thumb_url) if thumb_url else None
+    checks = check(video.declared, vid.probe if vid else None, thumb.probe if thumb else None)
+    return Media(video=vid, thumbnail=thumb, checks=checks)
+
+
+def ffprobe_warning() -> str | None:
+    """One clear line when ffprobe is missing, for the CLI to print once."""
+    if shutil.which("ffprobe") is None:
+        return ("warning: ffprobe not found: media will be downloaded but not measured "
+                "(install the 'ffmpeg' package)")
+    return None

@@ -1,0 +1,165 @@
+"""Wire the stages together: pages → videos → (media) → manifest.
+
+``harvest(pages, config)`` is the library's whole-run entry point.  It is the
+only place that catches per-page and per-download errors: each is recorded in
+the manifest with a stable code and the run goes on.  Stages stay pure
+functions of one page or one media item; this module owns concurrency, the
+state and the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+import httpx
+
+from harvester.config import Config
+from harvester.errors import HarvesterError
+from harvester.extract import extract
+from harvester.fetch import fetch, make_client, read_file
+from harvester.manifest import Manifest, utc_now
+from harvester.records import ErrorInfo, Page, PageResult, Source, SourceKind
+from harvester.robots import RobotsCache
+from harvester.sources import iter_sources
+
+if TYPE_CHECKING:
+    from harvester.state import State
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A progress event: ``kind`` is "page", "media-start", "media-bytes" or "media-done"."""
+
+    kind: str
+    ref: str
+    amount: int = 0
+    total: int | None = None
+
+
+Progress = Callable[[Event], None]
+
+#: Options copied into the manifest's run record (what shaped the results).
+RUN_OPTIONS = ("download", "dir", "allow_private_hosts", "ignore_robots", "concurrency",
+               "per_host", "retries", "timeout", "max_bytes", "probe")
+
+
+def harvest(
+    pages: Iterable[str],
+    config: Config,
+    *,
+    client: httpx.Client | None = None,
+    state: State | None = None,
+    progress: Progress | None = None,
+    stdin: TextIO | None = None,
+) -> Manifest:
+    """Run the whole pipeline over ``pages`` and return the manifest.
+
+    ``client`` is used for page fetches when given (the caller keeps it open);
+    otherwise one is made and closed here.  Nothing is written to disk except
+    downloads; writing the manifest is the caller's choice
+    (:func:`harvester.manifest.write_manifest`).
+    """
+    manifest = Manifest(started=utc_now(),
+                        options={k: getattr(config, k) for k in RUN_OPTIONS})
+    own_client = client is None
+    page_client = client or make_client(config)
+    try:
+        sources = iter_sources(pages, config.inputs, stdin)
+        manifest.pages = list(run_pages(sources, config, page_client, state, progress))
+        if config.download:
+            from harvester.media import run_media
+
+            manifest.media = run_media(manifest.videos, config, state=state, progress=progress)
+    finally:
+        if own_client:
+            page_client.close()
+    if state is not None:
+        manifest.seen, manifest.changes = state.finish_run(manifest)
+    manifest.finished = utc_now()
+    return manifest
+
+
+def run_pages(
+    sources: Iterable[Source], config: Config, client: httpx.Client,
+    state: State | None = None, progress: Progress | None = None,
+    executor: Executor | None = None,
+) -> Iterator[PageResult]:
+    """Process every page, up to ``config.concurrency`` at a time, in input order."""
+    robots = None if config.ignore_robots else RobotsCache(client, config)
+    pool = executor or ThreadPoolExecutor(max_workers=config.concurrency)
+    try:
+        results = pool.map(lambda s: process_source(s, config, client, robots, state), sources)
+        for group in results:
+            for result in group:
+                if progress is not None:
+                    progress(Event("page", result.ref, len(result.videos)))
+                yield result
+    finally:
+        if executor is None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def process_source(
+    source: Source, config: Config, client: httpx.Client | None,
+    robots: RobotsCache | None = None, state: State | None = None,
+) -> list[PageResult]:
+    """All page results of one source (a WARC file holds many pages)."""
+    if source.kind is SourceKind.WARC:
+        from harvester.warc import iter_warc_pages
+
+        try:
+            return [process_page(page, config) for page in iter_warc_pages(source, config)]
+        except HarvesterError as exc:
+            return [PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message))]
+    return [load_and_process(source, config, client, robots, state)]
+
+
+def load_and_process(
+    source: Source, config: Config, client: httpx.Client | None,
+    robots: RobotsCache | None = None, state: State | None = None,
+) -> PageResult:
+    """Read or fetch one page and extract its videos; failures become a result."""
+    try:
+        previous = state.page(source.ref) if state is not None else None
+        if source.kind is SourceKind.URL:
+            if client is None:
+                raise HarvesterError("no HTTP client for a URL source")
+            page = fetch(source, config, client, robots=robots,
+                         etag=previous.etag if previous else None,
+                         last_modified=previous.last_modified if previous else None)
+        else:
+            page = read_file(source, config)
+        if previous is not None and state is not None:
+            reused = state.reuse(previous, page)
+            if reused is not None:
+                return reused
+        result = process_page(page, config)
+        if state is not None:
+            state.save_page(page, result)
+        return result
+    except HarvesterError as exc:
+        return PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message))
+    except Exception as exc:  # a bug must cost one page, never the run
+        return PageResult(ref=source.ref, error=ErrorInfo("internal_error", repr(exc)[:300]))
+
+
+def process_page(page: Page, config: Config) -> PageResult:
+    """Extract, repair, normalise and validate every video of one page (no I/O)."""
+    try:
+        videos = extract(page.body, page.url, content_type=page.content_type, ref=page.ref)
+    except Exception as exc:  # extract() promises not to raise; keep the run going if it does
+        return PageResult(ref=page.ref, error=ErrorInfo("internal_error", repr(exc)[:300]))
+    return PageResult(
+        ref=page.ref, videos=tuple(videos), status=page.status, etag=page.etag,
+        last_modified=page.last_modified,
+        content_sha256=hashlib.sha256(page.body).hexdigest(),
+    )
+
+
+def options_dict(config: Config) -> dict[str, Any]:
+    """Every option of a run, for logs."""
+    return asdict(config)

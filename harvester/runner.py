@@ -1,0 +1,88 @@
+"""A complete run as the command line makes it: lock, state, harvest, outputs.
+
+``run_harvest`` takes the state lock (one run per state file), runs
+:func:`harvester.pipeline.harvest`, and writes the manifest (atomically, or
+as JSON lines), the optional HTML report and the optional JSON-lines log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from harvester.config import Config
+from harvester.manifest import Manifest, to_json, write_atomic, write_jsonl_line
+from harvester.pipeline import Progress, harvest
+
+if TYPE_CHECKING:
+    from harvester.state import State
+
+
+@contextlib.contextmanager
+def open_state(config: Config) -> Iterator[State | None]:
+    """The run's state, locked for this run, or ``None`` without ``--state``."""
+    if not config.state:
+        yield None
+        return
+    from harvester.lock import RunLock
+    from harvester.state import State
+
+    with RunLock(Path(config.state + ".lock")), State.open(Path(config.state)) as state:
+        yield state
+
+
+def run_harvest(
+    pages: list[str], config: Config, *, progress: Progress | None = None,
+    stdin: TextIO | None = None,
+) -> Manifest:
+    """Run a harvest and write its outputs; returns the manifest."""
+    with open_state(config) as state:
+        if config.executor in ("local", "dask"):
+            from harvester.shards import harvest_sharded
+
+            manifest = harvest_sharded(pages, config, state=state, progress=progress,
+                                       stdin=stdin)
+        else:
+            manifest = harvest(pages, config, state=state, progress=progress, stdin=stdin)
+    write_outputs(manifest, config)
+    return manifest
+
+
+def write_outputs(manifest: Manifest, config: Config) -> None:
+    """The manifest (JSON or JSON lines), the report and the log, as configured."""
+    document = manifest.to_dict()
+    if config.output:
+        if config.jsonl:
+            _write_jsonl(document, config.output)
+        elif config.output == "-":
+            sys.stdout.write(to_json(document))
+        else:
+            write_atomic(config.output, to_json(document))
+    if config.report:
+        from harvester.report import write_report
+
+        write_report(document, Path(config.report), download_dir=Path(config.dir))
+    if config.log_file:
+        from harvester.logjson import log_run
+
+        log_run(config.log_file, manifest)
+
+
+def _write_jsonl(document: dict[str, object], output: str) -> None:
+    """One line for the run, then one per page and one per video."""
+    records = [{"type": "run", **document["run"]}]  # type: ignore[dict-item]
+    records += [{"type": "page", **p} for p in document["pages"]]  # type: ignore[attr-defined]
+    records += [{"type": "video", **v} for v in document["videos"]]  # type: ignore[attr-defined]
+    if output == "-":
+        for record in records:
+            write_jsonl_line(sys.stdout, record)
+        return
+    import io
+
+    buffer = io.StringIO()
+    for record in records:
+        write_jsonl_line(buffer, record)
+    write_atomic(output, buffer.getvalue())
