@@ -27,6 +27,15 @@ from harvester.robots import RobotsCache
 from harvester.sources import iter_sources
 
 if TYPE_CHECKING:
+    # The state store (harvester.state.State) is called at these points only:
+    #   state.page(ref) -> stored page facts with .etag and .last_modified, or None
+    #   state.reuse(previous, page) -> PageResult when the page is unchanged (a 304
+    #       or the same content hash), rebuilt from the stored extraction; else None
+    #   state.save_page(page, result)            after a page was processed anew
+    #   state.media(url) -> MediaResult | None    previous download, passed to download()
+    #   state.save_media(result)                 after a media file was fetched/probed
+    #   state.finish_run(manifest) -> (seen, changes): seen maps video id to
+    #       (first_seen, last_seen); changes is {"new": [...], "changed": [...], "gone": [...]}
     from harvester.state import State
 
 
