@@ -82,6 +82,8 @@ def fetch_one(
     except Exception as exc:  # a bug must cost one download, never the run
         result = MediaResult(url=url, status=MediaStatus.FAILED,
                              error=ErrorInfo("internal_error", repr(exc)[:300]))
+    if state is not None and result.status in _HAVE_FILE:
+        state.save_media(result)
     if progress is not None:
         from harvester.pipeline import Event
 
