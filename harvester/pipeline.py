@@ -120,10 +120,13 @@ def process_source(
     if source.kind is SourceKind.WARC:
         from harvester.warc import iter_warc_pages
 
+        results: list[PageResult] = []
         try:
-            return [process_page(page, config) for page in iter_warc_pages(source, config)]
-        except HarvesterError as exc:
-            return [PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message))]
+            for page in iter_warc_pages(source, config):
+                results.append(process_page(page, config))
+        except HarvesterError as exc:  # lost records are reported after the good ones
+            results.append(PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message)))
+        return results
     return [load_and_process(source, config, client, robots, state)]
 
 
