@@ -1,0 +1,106 @@
+"""One run per state file: a non-blocking, kernel-held exclusive lock.
+
+``RunLock(state_path)`` takes ``flock(LOCK_EX | LOCK_NB)`` on
+``<state_path>.lock`` and writes who holds it (pid, host, start time) into
+that file.  A second run gets :class:`~harvester.errors.StateLocked` at once
+(exit code 75), whose message names the holder.  The kernel drops the lock
+when the holding process dies, even by ``kill -9``, so a crash never leaves a
+stale lock behind; the file itself stays (deleting a locked file lets two
+processes lock two different inodes).
+
+We use ``fcntl.flock`` rather than ``filelock`` because filelock truncates the
+file when it tries to lock it, which would wipe the holder's details just as a
+contender wants to read them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from harvester.errors import StateLocked
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def lock_path_for(state_path: str | Path) -> Path:
+    """The lock file that guards ``state_path``: the same name plus ``.lock``."""
+    state = Path(state_path)
+    return state.with_name(state.name + ".lock")
+
+
+def _holder_text(path: Path) -> str:
+    """Describe the holder from the lock file, or say it has not written itself yet."""
+    try:
+        info = json.loads(path.read_text("utf-8"))
+        return f"pid {info['pid']} on {info['host']} since {info['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder details not yet written"
+
+
+class RunLock:
+    """Context manager holding the run lock of one state file.
+
+    >>> with RunLock(Path("state.sqlite")):   # doctest: +SKIP
+    ...     ...  # only this process runs against state.sqlite
+    """
+
+    def __init__(self, state_path: str | Path) -> None:
+        self.path = lock_path_for(state_path)
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock or raise StateLocked naming the holder."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StateLocked(
+                f"another run holds the lock: {_holder_text(self.path)} ({self.path})"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        self._write_holder()
+
+    def _write_holder(self) -> None:
+        assert self._fd is not None
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": _utc_now()}
+        data = (json.dumps(info) + "\n").encode("utf-8")
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, data, 0)
+
+    def release(self) -> None:
+        """Drop the lock; the file stays for the next run."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

@@ -1,0 +1,334 @@
+"""What earlier runs saw, fetched and downloaded: one SQLite file (``--state``).
+
+Promise: a re-run does only new work, and a ``kill -9`` at any moment leaves
+a consistent database.  Every write is one short ``BEGIN IMMEDIATE`` ...
+``COMMIT`` transaction in WAL mode, so a crash loses at most the write in
+flight and never half of one.  The schema is versioned with
+``PRAGMA user_version``; a file from a newer harvester is refused, not
+rewritten.  Tables::
+
+    pages   ref → validators (ETag, Last-Modified), content hash, outcome and the
+            stored extraction (the page's videos, serialised by harvester.manifest)
+    media   url → validators, sha256, path, size, content type, probe
+    videos  id → page, first_seen, last_seen, fingerprint, present
+    runs    started, finished, counts of every completed run
+
+A stored extraction is only offered back to the harvester version that wrote
+it: after an upgrade each page is fetched and extracted afresh once.  Only the
+coordinating process opens the state (see "Beyond one machine"); a lock makes
+the connection safe for the pipeline's worker threads.  Take
+:class:`harvester.lock.RunLock` before opening, so one run owns the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from harvester import __version__
+from harvester.errors import ConfigError
+from harvester.manifest import (
+    probe_from_dict,
+    probe_to_dict,
+    utc_now,
+    video_from_dict,
+    video_to_dict,
+)
+from harvester.records import MediaResult, MediaStatus, Page, PageResult, Video
+
+if TYPE_CHECKING:
+    from harvester.manifest import Manifest
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE pages (
+    ref TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, content_sha256 TEXT,
+    outcome TEXT NOT NULL, fetched_at TEXT NOT NULL, generator TEXT NOT NULL,
+    videos_json TEXT NOT NULL);
+CREATE TABLE media (
+    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, sha256 TEXT, path TEXT,
+    bytes INTEGER, content_type TEXT, probe_json TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE videos (
+    id TEXT PRIMARY KEY, page TEXT NOT NULL, first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL, fingerprint TEXT NOT NULL, present INTEGER NOT NULL);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, finished TEXT NOT NULL,
+    counts_json TEXT NOT NULL);
+"""
+
+#: Stored extractions are offered back only to the version that wrote them.
+GENERATOR = __version__
+
+_KEPT_MEDIA = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """One page as the last successful fetch left it."""
+
+    ref: str
+    etag: str | None
+    last_modified: str | None
+    content_sha256: str | None
+    outcome: str
+    fetched_at: str
+    videos_json: str = field(repr=False)
+
+    def videos(self) -> tuple[Video, ...]:
+        """The stored extraction, as records."""
+        return tuple(video_from_dict(d) for d in json.loads(self.videos_json))
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Video ids new, changed and gone since the last completed run (sorted)."""
+
+    new: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    gone: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"new": list(self.new), "changed": list(self.changed), "gone": list(self.gone)}
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The outcome of :meth:`State.observe_videos`: changes and (first_seen, last_seen) by id."""
+
+    changes: Changes
+    seen: Mapping[str, tuple[str, str]]
+
+
+def fingerprint(video: Video) -> str:
+    """Hash of what a video *says* (data and declared); provenance is left out."""
+    doc = video_to_dict(video)
+    canonical = json.dumps({"data": doc["data"], "declared": doc["declared"]},
+                           sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class State:
+    """The state database of one harvester deployment.  Open with :meth:`open`."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> State:
+        """Open (creating or migrating) the state file at ``path``."""
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False,
+                                   timeout=10.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot open state file {target}: {exc}") from None
+        try:
+            _prepare(conn, target)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, target)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction: all of it lands, or none of it."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _one(self, sql: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
+        with self._lock:
+            row: tuple[Any, ...] | None = self._conn.execute(sql, args).fetchone()
+            return row
+
+    # -- pages -----------------------------------------------------------------
+
+    def page(self, ref: str) -> PageState | None:
+        """The stored page, or None when unknown or written by another harvester version."""
+        row = self._one(
+            "SELECT ref, etag, last_modified, content_sha256, outcome, fetched_at, videos_json"
+            " FROM pages WHERE ref = ? AND generator = ?", (ref, GENERATOR))
+        return None if row is None else PageState(*row)
+
+    def save_page(self, page: Page, result: PageResult) -> None:
+        """Remember a successfully processed page; a failure leaves the old row alone.
+
+        Keeping the old row on failure keeps its validators and extraction, so a
+        transient error does not cost the next run a full fetch.
+        """
+        if result.error is not None:
+            return
+        videos = json.dumps([video_to_dict(v) for v in result.videos], ensure_ascii=False)
+        sha = result.content_sha256 or hashlib.sha256(page.body).hexdigest()
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.ref, page.etag, page.last_modified, sha, "ok", utc_now(),
+                 GENERATOR, videos))
+
+    def reuse(self, previous: PageState, page: Page) -> PageResult | None:
+        """The stored extraction when ``page`` is a 304 or has the same bytes, else None.
+
+        Fresh validators from the response are stored for the next run.
+        """
+        unchanged = page.status == 304 or (
+            previous.content_sha256 is not None
+            and hashlib.sha256(page.body).hexdigest() == previous.content_sha256)
+        if not unchanged:
+            return None
+        etag = page.etag or previous.etag
+        last_modified = page.last_modified or previous.last_modified
+        with self._tx() as db:
+            db.execute("UPDATE pages SET etag = ?, last_modified = ?, fetched_at = ?"
+                       " WHERE ref = ?", (etag, last_modified, utc_now(), previous.ref))
+        return PageResult(
+            ref=previous.ref, videos=previous.videos(), status=page.status, etag=etag,
+            last_modified=last_modified, content_sha256=previous.content_sha256,
+            skipped="unchanged")
+
+    # -- media -----------------------------------------------------------------
+
+    def media(self, url: str) -> MediaResult | None:
+        """The last file kept for ``url`` (status ``cached``, attempts 0), or None.
+
+        ``download()`` takes it as ``previous``: validators for a conditional or
+        resumed request, and the sha256 and path to check the file on disk.
+        """
+        row = self._one(
+            "SELECT url, etag, last_modified, sha256, path, bytes, content_type, probe_json,"
+            " updated_at FROM media WHERE url = ?", (url,))
+        if row is None:
+            return None
+        url_, etag, last_modified, sha256, path, size, ctype, probe_json, _updated = row
+        probe = probe_from_dict(json.loads(probe_json)) if probe_json else None
+        return MediaResult(url=url_, status=MediaStatus.CACHED, path=path, bytes=size,
+                           sha256=sha256, attempts=0, content_type=ctype, etag=etag,
+                           last_modified=last_modified, probe=probe)
+
+    def save_media(self, result: MediaResult) -> None:
+        """Remember a file on disk (downloaded or cached); other outcomes are not stored."""
+        if result.status not in _KEPT_MEDIA or result.path is None:
+            return
+        probe = probe_to_dict(result.probe)
+        if result.probe is not None and result.probe.error is not None:
+            probe = None  # a failed probe is retried next run, not remembered
+        probe_json = None if probe is None else json.dumps(probe, sort_keys=True)
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (result.url, result.etag, result.last_modified, result.sha256, result.path,
+                 result.bytes, result.content_type, probe_json, utc_now()))
+
+    # -- videos and runs ---------------------------------------------------------
+
+    def observe_videos(
+        self, run_started: str, videos: Iterable[tuple[str, str, str]],
+        pages_failed: Iterable[str] = (),
+    ) -> Observation:
+        """Record the videos ``(id, page, fingerprint)`` of a run and say what changed.
+
+        A video is *new* when it was not present after the last completed run,
+        *changed* when its fingerprint differs, *gone* when it was present and is
+        not now.  Videos of pages in ``pages_failed`` are not declared gone: we
+        do not know what those pages hold now.  One transaction.
+        """
+        failed = set(pages_failed)
+        current: dict[str, tuple[str, str]] = {}
+        for vid, page, fp in videos:
+            current.setdefault(vid, (page, fp))
+        with self._tx() as db:
+            known = {row[0]: row[1:] for row in db.execute(
+                "SELECT id, page, first_seen, fingerprint, present FROM videos")}
+            new: list[str] = []
+            changed: list[str] = []
+            seen: dict[str, tuple[str, str]] = {}
+            for vid, (page, fp) in current.items():
+                old = known.get(vid)
+                if old is None or not old[3]:
+                    new.append(vid)
+                elif old[2] != fp:
+                    changed.append(vid)
+                first = old[1] if old is not None and old[3] else run_started
+                seen[vid] = (first, run_started)
+                db.execute("INSERT OR REPLACE INTO videos VALUES (?, ?, ?, ?, ?, 1)",
+                           (vid, page, first, run_started, fp))
+            gone = sorted(vid for vid, old in known.items()
+                          if old[3] and vid not in current and old[0] not in failed)
+            db.executemany("UPDATE videos SET present = 0 WHERE id = ?", [(g,) for g in gone])
+        return Observation(Changes(tuple(sorted(new)), tuple(sorted(changed)), tuple(gone)),
+                           seen)
+
+    def record_run(self, started: str, finished: str, counts: Mapping[str, Any]) -> None:
+        """Append one completed run."""
+        with self._tx() as db:
+            db.execute("INSERT INTO runs (started, finished, counts_json) VALUES (?, ?, ?)",
+                       (started, finished, json.dumps(counts, sort_keys=True)))
+
+    def last_run(self) -> tuple[str, str, dict[str, Any]] | None:
+        """(started, finished, counts) of the last completed run, or None."""
+        row = self._one("SELECT started, finished, counts_json FROM runs"
+                        " ORDER BY id DESC LIMIT 1", ())
+        return None if row is None else (row[0], row[1], json.loads(row[2]))
+
+    def finish_run(
+        self, manifest: Manifest,
+    ) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
+        """Observe the manifest's videos, record the run; return (seen, changes)."""
+        obs = self.observe_videos(
+            manifest.started,
+            [(v.id, v.page, fingerprint(v)) for v in manifest.videos],
+            pages_failed=[p.ref for p in manifest.pages if p.error is not None])
+        self.record_run(manifest.started, utc_now(), manifest.counts())
+        return dict(obs.seen), obs.changes.as_dict()
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    """WAL, a busy timeout, and the schema at :data:`SCHEMA_VERSION`."""
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: consistent after a crash
+        conn.execute("PRAGMA busy_timeout=10000")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ConfigError(f"state file {path} was written by a newer harvester "
+                              f"(schema {version}); upgrade harvester or use another file")
+        if version == 0:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"state file {path} is not a harvester state database ({exc}); "
+                          "move it aside or pass another --state") from None
