@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 KINDS = ("video", "thumbnail")
 _HEAD_BYTES = 4096
+# Still images: whatever ``kind`` says, only their size means anything.
+_STILL_FORMATS = frozenset({"jpeg_pipe", "png_pipe", "webp_pipe"})
 _MOV_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}
 
 
@@ -114,7 +116,7 @@ def probe(
     data, error = run_ffprobe(path, fmt, timeout=timeout, ffprobe=ffprobe)
     if data is None:
         return Probe(error=error)
-    return parse_probe(data, kind=kind)
+    return parse_probe(data, kind="thumbnail" if fmt in _STILL_FORMATS else kind)
 
 
 def _read_head(path: Path) -> tuple[bytes, str | None]:
@@ -192,7 +194,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def parse_probe(data: Mapping[str, Any], *, kind: str = "video") -> Probe:
     """Turn ffprobe's ``-show_format -show_streams`` JSON into a :class:`Probe`."""
-    streams = [s for s in data.get("streams") or () if isinstance(s, Mapping)]
+    streams = _mappings(data.get("streams"))
     fmt = data.get("format")
     if not isinstance(fmt, Mapping):
         fmt = {}
@@ -241,8 +243,8 @@ def _display_size(stream: Mapping[str, Any]) -> tuple[int | None, int | None]:
 
 def _rotation(stream: Mapping[str, Any]) -> int:
     """Degrees from the display matrix side data, else the legacy ``rotate`` tag."""
-    for side in stream.get("side_data_list") or ():
-        if isinstance(side, Mapping) and (value := _number(side.get("rotation"))) is not None:
+    for side in _mappings(stream.get("side_data_list")):
+        if (value := _number(side.get("rotation"))) is not None:
             return round(value)
     tags = stream.get("tags")
     value = _number(tags.get("rotate")) if isinstance(tags, Mapping) else None
@@ -262,6 +264,11 @@ def _frame_rate(stream: Mapping[str, Any]) -> float | None:
     return None
 
 
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a JSON list; anything else (a hostile or odd ffprobe) is empty."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
 def _number(value: Any) -> float | None:
     try:
         number = float(value)
@@ -279,6 +286,15 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+_ERROR_HINTS = {
+    "not_found": "no such file, or it cannot be read",
+    "not_a_file": "not a regular file",
+    "unknown_format": "not a video or image format harvester measures",
+    "timeout": "ffprobe took too long and was stopped",
+    "probe_failed": "ffprobe could not read it",
+}
+
+
 def format_probe(path: Path | str, probe: Probe) -> str:
     """One human line for ``harvester probe``, e.g.
     ``clip.mp4: 6.02 s, 480x270, h264, 25 fps, 350 kb/s, audio``."""
@@ -286,7 +302,8 @@ def format_probe(path: Path | str, probe: Probe) -> str:
     if not result.available:
         return f"{path}: not measured (ffprobe is not installed)"
     if result.error is not None:
-        return f"{path}: error {result.error}"
+        hint = _ERROR_HINTS.get(result.error)
+        return f"{path}: error {result.error}" + (f" ({hint})" if hint else "")
     parts: list[str] = []
     if result.duration_s is not None:
         parts.append(f"{result.duration_s:.2f} s")
