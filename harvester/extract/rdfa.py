@@ -1,0 +1,97 @@
+"""Find RDFa VideoObjects (elements whose ``typeof`` mentions VideoObject).
+
+Promise: one blob per such element, in document order, with ``blob.data``
+shaped like JSON-LD: ``"@type": "VideoObject"``, property names with any
+vocabulary prefix or IRI stripped (``schema:name``, ``https://schema.org/name``
+→ ``name``), nested ``typeof`` elements as nested dicts.  This is the common
+schema.org subset of RDFa Lite, not a full RDFa processor: no prefix
+mappings, ``about`` chaining or ``inlist``.
+
+Values: ``content=`` first, then ``href``/``src``/``resource``/``data``,
+``time``→datetime, else the whitespace-collapsed text.
+
+Speed: a literal-prefixed regex rejects pages without
+``typeof="...VideoObject"`` before any parse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import html as lxml_html
+
+from harvester.extract.html import LineIndex, element_text, outer_html, parse
+from harvester.records import Blob, Syntax
+
+__all__ = ["find_blobs"]
+
+_HINT = re.compile(r"""typeof\s*=\s*["']?[^"'>]*?ideo[Oo][Bb][Jj][Ee][Cc][Tt]""", re.ASCII)
+_LINK_ATTRS = ("href", "src", "resource", "data")
+
+
+def find_blobs(text: str, page: str) -> Iterator[Blob]:
+    """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
+    if _HINT.search(text) is None:
+        return
+    root = parse(text)
+    if root is None:
+        return
+    lines = LineIndex(text)
+    for el in root.iter():
+        if isinstance(el.tag, str) and "videoobject" in (el.get("typeof") or "").lower():
+            yield Blob(page=page, syntax=Syntax.RDFA, offset=lines.element_offset(el),
+                       raw=outer_html(el), data=_node(el, video=True))
+
+
+def _term(name: str) -> str:
+    """``schema:name`` / ``https://schema.org/name`` → ``name``."""
+    return re.split(r"[/#:]", name)[-1]
+
+
+def _node(el: lxml_html.HtmlElement, *, video: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    types = (el.get("typeof") or "").split()
+    if video:
+        data["@type"] = "VideoObject"
+    elif types:
+        data["@type"] = _term(types[0])
+    if el.get("resource") or el.get("about"):
+        data["@id"] = el.get("resource") or el.get("about")
+    values: dict[str, list[Any]] = {}
+    for prop_el in _property_elements(el):
+        value = _value(prop_el)
+        for name in ((prop_el.get("property") or "") + " " + (prop_el.get("rel") or "")).split():
+            bucket = values.setdefault(_term(name), [])
+            if value not in bucket:
+                bucket.append(value)
+    for name, found in values.items():
+        data[name] = found[0] if len(found) == 1 else found
+    return data
+
+
+def _property_elements(node: lxml_html.HtmlElement) -> Iterator[lxml_html.HtmlElement]:
+    """Descendants with ``property``/``rel``, not looking inside nested ``typeof`` nodes."""
+    stack = list(reversed(node))
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str):
+            continue
+        if el.get("property") is not None or el.get("rel") is not None:
+            yield el
+        if el.get("typeof") is None:
+            stack.extend(reversed(el))
+
+
+def _value(el: lxml_html.HtmlElement) -> Any:
+    if el.get("typeof") is not None:
+        return _node(el)
+    if el.get("content") is not None:
+        return el.get("content")
+    if el.tag == "time" and el.get("datetime") is not None:
+        return el.get("datetime")
+    for attr in _LINK_ATTRS:
+        if el.get(attr) is not None:
+            return el.get(attr)
+    return element_text(el)
