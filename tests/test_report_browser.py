@@ -54,7 +54,8 @@ def report_file(tmp_path: Path, http_server: LoopbackServer) -> Path:
 
 
 def _visible_ids(page: Any) -> list[str]:
-    return list(page.eval_on_selector_all("article.card:not([hidden])", "els => els.map(e => e.id)"))
+    ids = page.eval_on_selector_all("article.card:not([hidden])", "els => els.map(e => e.id)")
+    return list(ids)
 
 
 def test_report_in_headless_chromium(browser_page: Any, report_file: Path, tmp_path: Path) -> None:
