@@ -113,7 +113,10 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{origin}: '{name}' must be a number, got {value!r}")
         value = float(value)
-    elif value is not None and not isinstance(value, str | int):
+    elif str(_FIELDS[name].type) == "int | None":  # optional ints default to None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{origin}: '{name}' must be an integer, got {value!r}")
+    elif not isinstance(value, str):
         raise ConfigError(f"{origin}: '{name}' must be a string, got {value!r}")
     return value
 
@@ -150,6 +153,8 @@ def _check(cfg: Config) -> None:
     for name in positive:
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be positive")
+    if cfg.workers is not None and cfg.workers <= 0:
+        raise ConfigError("--workers must be positive")
     if cfg.retries < 0:
         raise ConfigError("--retries must be 0 or more")
     if cfg.executor not in ("serial", "local", "dask"):

@@ -1,7 +1,7 @@
 """One run per state file: a non-blocking, kernel-held exclusive lock.
 
-``RunLock(state_path)`` takes ``flock(LOCK_EX | LOCK_NB)`` on
-``<state_path>.lock`` and writes who holds it (pid, host, start time) into
+``RunLock(lock_path)`` takes ``flock(LOCK_EX | LOCK_NB)`` on ``lock_path``
+(by convention ``<state>.lock``, see :func:`lock_path_for`) and writes who holds it (pid, host, start time) into
 that file.  A second run gets :class:`~harvester.errors.StateLocked` at once
 (exit code 75), whose message names the holder.  The kernel drops the lock
 when the holding process dies, even by ``kill -9``, so a crash never leaves a
@@ -48,13 +48,18 @@ def _holder_text(path: Path) -> str:
 class RunLock:
     """Context manager holding the run lock of one state file.
 
-    >>> with RunLock(Path("state.sqlite")):   # doctest: +SKIP
+    >>> with RunLock(lock_path_for("state.sqlite")):   # doctest: +SKIP
     ...     ...  # only this process runs against state.sqlite
     """
 
-    def __init__(self, state_path: str | Path) -> None:
-        self.path = lock_path_for(state_path)
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
         self._fd: int | None = None
+
+    @classmethod
+    def for_state(cls, state_path: str | Path) -> RunLock:
+        """The lock guarding ``state_path`` (``<state_path>.lock``)."""
+        return cls(lock_path_for(state_path))
 
     @property
     def held(self) -> bool:

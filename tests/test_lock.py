@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HOLDER = """
 import sys, time
 from harvester.lock import RunLock
-with RunLock(sys.argv[1]):
+with RunLock.for_state(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)
 """
@@ -36,10 +36,12 @@ def _spawn_holder(state: Path) -> subprocess.Popen[str]:
 
 def test_lock_file_sits_beside_the_state(tmp_path: Path) -> None:
     assert lock_path_for(tmp_path / "state.sqlite") == tmp_path / "state.sqlite.lock"
+    assert RunLock(tmp_path / "x.lock").path == tmp_path / "x.lock"
+    assert RunLock.for_state(tmp_path / "s.db").path == tmp_path / "s.db.lock"
 
 
 def test_holder_info_written_while_held_and_cleared_after(tmp_path: Path) -> None:
-    lock = RunLock(tmp_path / "s.db")
+    lock = RunLock.for_state(tmp_path / "s.db")
     with lock:
         assert lock.held
         info = json.loads(lock.path.read_text())
@@ -51,16 +53,16 @@ def test_holder_info_written_while_held_and_cleared_after(tmp_path: Path) -> Non
 
 
 def test_second_lock_in_same_process_is_refused(tmp_path: Path) -> None:
-    with RunLock(tmp_path / "s.db"), pytest.raises(StateLocked) as err:
-        RunLock(tmp_path / "s.db").acquire()
+    with RunLock.for_state(tmp_path / "s.db"), pytest.raises(StateLocked) as err:
+        RunLock.for_state(tmp_path / "s.db").acquire()
     assert err.value.exit_code == 75
     assert f"pid {os.getpid()} on {socket.gethostname()} since " in str(err.value)
 
 
 def test_lock_is_reusable_after_release(tmp_path: Path) -> None:
-    with RunLock(tmp_path / "s.db"):
+    with RunLock.for_state(tmp_path / "s.db"):
         pass
-    with RunLock(tmp_path / "s.db") as again:
+    with RunLock.for_state(tmp_path / "s.db") as again:
         assert again.held
 
 
@@ -69,12 +71,12 @@ def test_other_process_holds_then_kill_9_frees_it(tmp_path: Path) -> None:
     proc = _spawn_holder(state)
     try:
         with pytest.raises(StateLocked) as err:
-            RunLock(state).acquire()
+            RunLock.for_state(state).acquire()
         assert str(err.value).startswith(f"another run holds the lock: pid {proc.pid} on ")
         assert "\n" not in str(err.value)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-        with RunLock(state) as lock:  # the kernel dropped the dead holder's lock
+        with RunLock.for_state(state) as lock:  # the kernel dropped the dead holder's lock
             assert json.loads(lock.path.read_text())["pid"] == os.getpid()
     finally:
         if proc.poll() is None:
@@ -86,7 +88,7 @@ def test_other_process_holds_then_kill_9_frees_it(tmp_path: Path) -> None:
 
 def test_garbage_in_lock_file_does_not_hide_contention(tmp_path: Path) -> None:
     state = tmp_path / "s.db"
-    with RunLock(state) as lock:
+    with RunLock.for_state(state) as lock:
         lock.path.write_text("not json")
         with pytest.raises(StateLocked, match="holder details not yet written"):
-            RunLock(state).acquire()
+            RunLock.for_state(state).acquire()

@@ -1,0 +1,116 @@
+"""The ``--log-file`` writer: one JSON object per line, appended, never rewritten.
+
+A scheduled job runs for years; its log must survive rotation, concurrent
+readers (``tail -f``, ``jq``) and a crash mid-write.  Each record is encoded
+in full first and then appended with a single ``write`` to a file opened with
+``O_APPEND``, so a reader sees whole lines only, and a run killed mid-log
+leaves at worst its own last line missing.  The file is opened per run, so
+``logrotate`` needs no ``copytruncate``.
+
+Every line has ``ts`` (RFC 3339 UTC), ``event`` and event fields.  A run
+writes one ``run`` line (times, counts, change counts), then one
+``page_failed`` line per failed page and one ``media_failed`` line per failed
+or deferred download, so ``jq 'select(.event != "run")'`` lists what needs a
+person's attention.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from harvester.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harvester.manifest import Manifest
+
+_MEDIA_PROBLEMS = ("failed", "deferred", "blocked", "not_media")
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonLinesLog:
+    """An append-only JSON-lines file; safe to share between threads.
+
+    >>> with JsonLinesLog("harvester.log.jsonl") as log:   # doctest: +SKIP
+    ...     log.write("run", pages=3)
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd: int | None = os.open(
+                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"cannot open log file {self.path}: {exc.strerror}") from None
+
+    def write(self, event: str, **fields: Any) -> None:
+        """Append one line: ``{"ts": ..., "event": event, **fields}``."""
+        record = {"ts": _utc_now(), "event": event, **fields}
+        line = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
+                + "\n").encode("utf-8")
+        with self._lock:
+            if self._fd is None:
+                raise ValueError(f"log file {self.path} is closed")
+            os.write(self._fd, line)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> JsonLinesLog:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def run_records(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The (event, fields) pairs that describe one finished run."""
+    run: dict[str, Any] = {"started": manifest.started, "finished": manifest.finished,
+                           "failed": manifest.failed, "counts": manifest.counts()}
+    if manifest.changes is not None:
+        run["changes"] = {k: len(v) for k, v in manifest.changes.items()}
+    yield "run", run
+    for page in manifest.pages:
+        if page.error is not None:
+            yield "page_failed", {"page": page.ref, "code": page.error.code,
+                                  "message": page.error.message}
+    reported: set[str] = set()
+    for media in manifest.media.values():
+        for result in (media.video, media.thumbnail):
+            if result is None or result.url in reported:
+                continue
+            if result.status.value in _MEDIA_PROBLEMS:
+                reported.add(result.url)
+                yield "media_failed", _media_fields(result.url, result.status.value,
+                                                    result.error, result.attempts)
+
+
+def _media_fields(url: str, status: str, error: Any, attempts: int) -> dict[str, Any]:
+    fields: Mapping[str, Any] = {"url": url, "status": status, "attempts": attempts}
+    if error is not None:
+        fields = {**fields, "code": error.code, "message": error.message}
+    return dict(fields)
+
+
+def log_run(path: str | Path, manifest: Manifest) -> None:
+    """Append the lines of one finished run to the log at ``path``."""
+    with JsonLinesLog(path) as log:
+        for event, fields in run_records(manifest):
+            log.write(event, **fields)
