@@ -55,6 +55,30 @@ class LineIndex:
 
 _WS = re.compile(r"\s+")
 
+# How a page may spell the type; str.find on each is far faster than a
+# case-insensitive regex over the whole page.
+_TYPE_SPELLINGS = ("VideoObject", "videoObject", "videoobject", "Videoobject", "VIDEOOBJECT")
+_LOOKBEHIND = 400
+
+
+def mentions_video_type(text: str, attribute: re.Pattern[str]) -> bool:
+    """Whether some tag gives ``attribute`` (e.g. ``itemtype=``) a VideoObject value.
+
+    Cheap pre-test run before any parse: finds each spelling of VideoObject
+    and looks back within its tag for the attribute name.
+    """
+    for needle in _TYPE_SPELLINGS:
+        at = text.find(needle)
+        while at >= 0:
+            window = text[max(0, at - _LOOKBEHIND):at]
+            tag_start = window.rfind("<")
+            if tag_start >= 0 and ">" not in window[tag_start:] and attribute.search(
+                window, tag_start
+            ):
+                return True
+            at = text.find(needle, at + len(needle))
+    return False
+
 
 def element_text(el: html.HtmlElement) -> str:
     """The element's text content, whitespace-collapsed, without script/style text."""

@@ -12,8 +12,8 @@ Values follow Google and extruct: ``meta``→content, ``link``/``a``/``area``→
 media elements→src, ``object``→data, ``time``→datetime, any other element
 with a ``content=`` attribute→content, else the whitespace-collapsed text.
 
-Speed: most pages carry no microdata video, so a compiled literal-prefixed
-regex rejects them before any parse.
+Speed: most pages carry no microdata video, so a substring search for
+VideoObject inside an ``itemtype=`` attribute rejects them before any parse.
 """
 
 from __future__ import annotations
@@ -24,13 +24,18 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from harvester.extract.html import LineIndex, element_text, outer_html, parse
+from harvester.extract.html import (
+    LineIndex,
+    element_text,
+    mentions_video_type,
+    outer_html,
+    parse,
+)
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs", "item_data"]
 
-# Literal "itemtype" prefix keeps the scan fast; the value must mention VideoObject.
-_HINT = re.compile(r"""itemtype\s*=\s*["']?[^"'>]*?ideo[Oo][Bb][Jj][Ee][Cc][Tt]""", re.ASCII)
+_HINT = re.compile(r"\bitemtype\s*=", re.IGNORECASE)
 
 _URL_ATTR = {
     "a": "href", "area": "href", "link": "href",
@@ -44,7 +49,7 @@ Value = str | dict[str, Any]
 
 def find_blobs(text: str, page: str) -> Iterator[Blob]:
     """Every microdata VideoObject item on the page, as blobs with ``data`` set."""
-    if _HINT.search(text) is None:
+    if not mentions_video_type(text, _HINT):
         return
     root = parse(text)
     if root is None:

@@ -10,8 +10,8 @@ mappings, ``about`` chaining or ``inlist``.
 Values: ``content=`` first, then ``href``/``src``/``resource``/``data``,
 ``time``→datetime, else the whitespace-collapsed text.
 
-Speed: a literal-prefixed regex rejects pages without
-``typeof="...VideoObject"`` before any parse.
+Speed: a substring search rejects pages without ``typeof="...VideoObject"``
+before any parse.
 """
 
 from __future__ import annotations
@@ -22,18 +22,24 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from harvester.extract.html import LineIndex, element_text, outer_html, parse
+from harvester.extract.html import (
+    LineIndex,
+    element_text,
+    mentions_video_type,
+    outer_html,
+    parse,
+)
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs"]
 
-_HINT = re.compile(r"""typeof\s*=\s*["']?[^"'>]*?ideo[Oo][Bb][Jj][Ee][Cc][Tt]""", re.ASCII)
+_HINT = re.compile(r"\btypeof\s*=", re.IGNORECASE)
 _LINK_ATTRS = ("href", "src", "resource", "data")
 
 
 def find_blobs(text: str, page: str) -> Iterator[Blob]:
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
-    if _HINT.search(text) is None:
+    if not mentions_video_type(text, _HINT):
         return
     root = parse(text)
     if root is None:
