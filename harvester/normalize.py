@@ -1,0 +1,416 @@
+"""Turn what a page claims about a video into comparable values.
+
+``normalize(candidate, base_url)`` reads one VideoObject node (keys as written
+on the page) and returns a :class:`~harvester.records.Declared`: seconds as a
+float, pixels as ints, absolute http(s) URLs and RFC 3339 dates.  It never
+raises: a value it cannot read with confidence becomes ``None`` rather than a
+guess.  The readers are public because validation uses them to suggest fixes.
+
+Choices worth knowing (each has a test):
+
+- URLs: relative references resolve against ``base_url``; with no base, a
+  protocol-relative ``//host/x`` gets ``https:`` and a relative one is dropped
+  (``None``), because guessing a host would invent data.  Only http(s) is
+  kept.  HTML entities are decoded only in their ``&name;`` form, so a query
+  such as ``?a=1&copy=2`` is left alone.
+- Durations: ISO 8601 (via isodate), the P-less ``T1M30S``, clock forms
+  ``1:30`` / ``01:02:03`` (a 3-digit last field is milliseconds, as yt-dlp
+  reads it), ``3h 11m 53s`` style units and bare seconds.  Years or months
+  (``P1Y``) have no fixed length, so they are refused; so are negative values
+  and anything over 30 days.
+- Dates: a naive date-time stays naive (no timezone is invented); a date
+  stays a date.  Numeric day/month that could be either is read month-first
+  when written with ``/`` (US use) and day-first with ``.`` or ``-``.  A value
+  that starts like ISO 8601 but breaks the form is refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import re
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import isodate
+from dateutil import parser as dateparser
+
+from harvester.records import Candidate, Declared
+
+__all__ = [
+    "absolute_url",
+    "normalize",
+    "parse_date",
+    "parse_dimension",
+    "parse_duration",
+]
+
+MAX_DURATION_S = 30 * 86400.0
+MAX_DIMENSION = 100_000
+MAX_LIST = 100  # items read from one list property; pages have been seen with thousands
+STRAY_QUOTES = "\"'`“”„‟″‶‘’‚‛′‵«»"
+_ENTITY = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_URL_PLACEHOLDERS = {"/", "#", "about:blank", "null", "none", "undefined"}
+
+
+def normalize(candidate: Candidate, base_url: str | None) -> Declared:
+    """What ``candidate.data`` declares, read leniently; ``None`` where unreadable."""
+    data = candidate.data
+    if not isinstance(data, Mapping):
+        return Declared()
+    base = base_url if _is_http_url(base_url) else None
+    return Declared(
+        name=_text(_prop(data, "name")),
+        content_url=first_url(_prop(data, "contentUrl"), base),
+        embed_url=first_url(_prop(data, "embedUrl"), base),
+        thumbnail_urls=_thumbnails(data, base),
+        duration_s=parse_duration(_prop(data, "duration")),
+        width=parse_dimension(_prop(data, "width")),
+        height=parse_dimension(_prop(data, "height")),
+        upload_date=parse_date(_prop(data, "uploadDate")),
+    )
+
+
+# -- properties -------------------------------------------------------------
+
+
+def _prop(data: Mapping[Any, Any], key: str) -> Any:
+    """``data[key]``, or a wrong-case spelling (``thumbnailURL``) when it is absent or empty."""
+    value = data.get(key)
+    if not _empty(value):
+        return value
+    lowered = key.lower()
+    for other, candidate in data.items():
+        if (isinstance(other, str) and other != key and other.lower() == lowered
+                and not _empty(candidate)):
+            return candidate
+    return value
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _literal(value: Any) -> Any:
+    """Unwrap a JSON-LD value object ``{"@value": x}`` and one-item lists."""
+    if isinstance(value, Mapping) and "@value" in value:
+        value = value["@value"]
+    if isinstance(value, list) and len(value) == 1:
+        value = _literal(value[0])
+    return value
+
+
+def decode_entities(text: str) -> str:
+    """Decode ``&amp;``-style entities, twice at most (pages double-escape: ``&amp;amp;``)."""
+    for _ in range(2):
+        decoded = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _text(value: Any) -> str | None:
+    value = _literal(value)
+    if isinstance(value, list):
+        value = next((v for v in value[:MAX_LIST] if isinstance(v, str) and v.strip()), None)
+    if not isinstance(value, str):
+        return None
+    text = " ".join(decode_entities(value).split())
+    return text or None
+
+
+# -- URLs -------------------------------------------------------------------
+
+
+def _is_http_url(value: str | None) -> bool:
+    return bool(value) and urlsplit(str(value)).scheme.lower() in ("http", "https")
+
+
+def _url_texts(value: Any) -> Iterator[str]:
+    """Strings that may be URLs inside a string, list or object (url, contentUrl, @id)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value[:MAX_LIST]:
+            if not isinstance(item, list):  # one level only: nested lists are not schema.org
+                yield from _url_texts(item)
+    elif isinstance(value, Mapping):
+        for key in ("url", "contentUrl", "@id", "@value"):
+            inner = _prop(value, key)
+            if isinstance(inner, str) and not (key == "@id" and inner.startswith("#")):
+                yield inner
+
+
+def first_url(value: Any, base: str | None) -> str | None:
+    """The first usable absolute http(s) URL in ``value`` (string, list or object)."""
+    for text in _url_texts(value):
+        url = absolute_url(text, base)
+        if url is not None:
+            return url
+    return None
+
+
+def absolute_url(text: str, base: str | None) -> str | None:
+    """``text`` as an absolute http(s) URL resolved against ``base``, or ``None``."""
+    text = decode_entities(text).strip().strip(STRAY_QUOTES).strip()
+    text = re.sub(r"[\t\r\n]", "", text)  # browsers drop these (WHATWG URL parsing)
+    if not text or text.lower() in _URL_PLACEHOLDERS:
+        return None
+    try:
+        parts = urlsplit(text)
+        if text.startswith("//"):
+            scheme = urlsplit(base).scheme if base else "https"
+            text = f"{scheme}:{text}"
+        elif not parts.scheme:
+            if base is None or " " in text:
+                return None
+            text = urljoin(base, text)
+        elif parts.scheme.lower() not in ("http", "https"):
+            return None
+        text = text.replace(" ", "%20")
+        final = urlsplit(text)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    if final.scheme.lower() not in ("http", "https") or not final.hostname:
+        return None
+    return final._replace(scheme=final.scheme.lower()).geturl()
+
+
+def _thumbnails(data: Mapping[Any, Any], base: str | None) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for value in (_prop(data, "thumbnailUrl"), _prop(data, "thumbnail")):
+        for text in _url_texts(value):
+            url = absolute_url(text, base)
+            if url is not None:
+                seen.setdefault(url)
+    return tuple(seen)
+
+
+# -- durations --------------------------------------------------------------
+
+_CLOCK = re.compile(r"\d+(?::\d+){1,3}(?:\.\d+)?")
+_UNIT_TOKEN = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)\.?",
+    re.IGNORECASE,
+)
+_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds in ``value`` (ISO 8601 or one of the common lenient forms), or ``None``."""
+    value = _literal(value)
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return _sane_seconds(float(value))
+    if not isinstance(value, str):
+        return None
+    text = value.strip().strip(STRAY_QUOTES).strip()
+    if not text or len(text) > 64:
+        return None
+    for reader in (_iso_duration, _clock_duration, _unit_duration, _number_duration):
+        seconds = reader(text)
+        if seconds is not None:
+            return _sane_seconds(seconds)
+    return None
+
+
+def _sane_seconds(seconds: float) -> float | None:
+    if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_DURATION_S:
+        return None
+    return seconds
+
+
+def _iso_duration(text: str) -> float | None:
+    upper = text.upper().replace(" ", "")
+    if upper.startswith("T"):
+        upper = "P" + upper  # the P lost by WordPress's texturizer and old schema.org examples
+    if upper.startswith("PT") and upper.endswith("Z"):
+        upper = upper[:-1]
+    if not upper.startswith("P") or not re.search(r"\d", upper):
+        return None
+    try:
+        parsed = isodate.parse_duration(upper)
+    except (isodate.ISO8601Error, ValueError, OverflowError):
+        return None
+    if isinstance(parsed, isodate.Duration):
+        if parsed.years or parsed.months:
+            return None  # calendar units have no fixed length in seconds
+        parsed = parsed.tdelta
+    seconds = parsed.total_seconds()
+    return float(seconds)
+
+
+def _clock_duration(text: str) -> float | None:
+    if not _CLOCK.fullmatch(text):
+        return None
+    fields = text.split(":")
+    millis = 0.0
+    if len(fields[-1]) == 3 and "." not in fields[-1]:
+        millis = int(fields.pop()) / 1000  # h:m:s:mmm, as yt-dlp reads it
+    if len(fields) == 1:
+        return float(fields[0]) + millis
+    if any(float(f) >= 60 for f in fields[1:]):
+        return None
+    if len(fields) == 4 and int(fields[1]) >= 24:
+        return None
+    scales = (1.0, 60.0, 3600.0, 86400.0)
+    return sum(float(f) * s for f, s in zip(reversed(fields), scales, strict=False)) + millis
+
+
+def _unit_duration(text: str) -> float | None:
+    rest = re.sub(r"[\s,]+", " ", text).strip()
+    total, pos, found = 0.0, 0, False
+    for match in _UNIT_TOKEN.finditer(rest):
+        if rest[pos:match.start()].strip():
+            return None
+        unit = match.group(2).lower()
+        key = "m" if unit.startswith("mi") or unit == "m" else unit[0]
+        total += float(match.group(1)) * _UNIT_SECONDS[key]
+        pos, found = match.end(), True
+    return total if found and not rest[pos:].strip() else None
+
+
+def _number_duration(text: str) -> float | None:
+    return float(text) if re.fullmatch(r"\d+(?:\.\d+)?", text) else None
+
+
+# -- dimensions -------------------------------------------------------------
+
+
+def parse_dimension(value: Any) -> int | None:
+    """Pixels in ``480``, ``"480"``, ``"480px"`` or a QuantitativeValue, or ``None``."""
+    value = _literal(value)
+    if isinstance(value, Mapping):
+        value = _literal(value.get("value"))
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:px|pixels?)?\s*", value, re.IGNORECASE)
+        if not match:
+            return None
+        value = float(match.group(1))
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    pixels = math.floor(value + 0.5)
+    return pixels if 0 < pixels <= MAX_DIMENSION else None
+
+
+# -- dates ------------------------------------------------------------------
+
+_ISO_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?",
+    re.IGNORECASE,
+)
+_ISO_LIKE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]|$)", re.IGNORECASE)
+_NUMERIC_DMY = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2\d{2,4}\b")
+_TZINFOS = {
+    name: hours * 3600
+    for name, hours in {
+        "UTC": 0, "GMT": 0, "UT": 0, "Z": 0, "WET": 0, "BST": 1, "CET": 1, "CEST": 2,
+        "EET": 2, "EEST": 3, "MSK": 3, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
+        "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10,
+        "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11,
+    }.items()
+}
+
+
+def parse_date(value: Any) -> str | None:
+    """``value`` as an RFC 3339 date-time (or a plain date), or ``None``.
+
+    ``"2025-04-08T14:59:27+0100"`` gives ``"2025-04-08T14:59:27+01:00"``; a
+    value without a timezone stays without one.
+    """
+    value = _literal(value)
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    text = _clean_date(value)
+    if not text:
+        return None
+    iso = _iso_date(text)
+    if iso is not None or _ISO_LIKE.match(text):
+        return iso
+    return _loose_date(text)
+
+
+def _clean_date(value: str) -> str:
+    text = decode_entities(value).strip().strip(STRAY_QUOTES).strip()
+    text = re.sub(r"\s*\([^)]*\)\s*$", "", text)  # JS Date.toString(): "(Central European Time)"
+    text = re.sub(r"(\d{4}-\d{2}-\d{2})GMT(?=\d)", r"\1T", text)  # "2025-01-15GMT19:57+00:00"
+    # JS "GMT+0100" means UTC+1; dateutil would read it POSIX-style, as UTC-1.
+    text = re.sub(r"\b(?:GMT|UTC)(?=[+-]\d{2}:?\d{2}\b)", "", text)
+    text = re.sub(r"\b([ap])\.\s?m\.", r"\1m", text, flags=re.IGNORECASE)
+    return " ".join(text.replace("|", " ").split())
+
+
+def _iso_date(text: str) -> str | None:
+    match = _ISO_DATETIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        if hour is None:
+            return _date_text(dt.date(int(year), int(month), int(day)))
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        stamp = dt.datetime(int(year), int(month), int(day), int(hour), int(minute),
+                            int(second or 0), micro, tzinfo=_offset(offset))
+    except ValueError:
+        return None
+    return _datetime_text(stamp)
+
+
+def _offset(text: str | None) -> dt.tzinfo | None:
+    if text is None:
+        return None
+    if text.upper() == "Z":
+        return dt.UTC
+    digits = text[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:4] or 0)
+    if int(digits[2:4] or 0) >= 60 or minutes >= 24 * 60:
+        raise ValueError(f"offset out of range: {text}")
+    return dt.timezone(dt.timedelta(minutes=-minutes if text[0] == "-" else minutes))
+
+
+def _loose_date(text: str) -> str | None:
+    """Dates in other forms, read by dateutil; missing fields are refused, not filled in."""
+    numeric = _NUMERIC_DMY.match(text)
+    dayfirst = numeric is not None and numeric.group(2) != "/"
+    readings = []
+    # Two different defaults reveal which fields the text really gave.
+    for default in (dt.datetime(2000, 1, 1), dt.datetime(2001, 2, 2, 1)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                readings.append(dateparser.parse(
+                    text, default=default, dayfirst=dayfirst, yearfirst=not numeric,
+                    tzinfos=_TZINFOS))
+            except (ValueError, OverflowError):
+                return None
+        if caught:  # an unknown timezone name: dateutil would drop it silently
+            return None
+    first, second = readings
+    if first.date() != second.date() or not 1900 <= first.year <= 2200:
+        return None
+    if first.hour != second.hour:  # no time of day given
+        return _date_text(first.date())
+    return _datetime_text(first)
+
+
+def _date_text(day: dt.date) -> str | None:
+    return day.isoformat() if 1900 <= day.year <= 2200 else None
+
+
+def _datetime_text(stamp: dt.datetime) -> str | None:
+    if not 1900 <= stamp.year <= 2200:
+        return None
+    text = stamp.isoformat()
+    if stamp.microsecond:
+        head, _, tail = text.partition(".")
+        digits = tail[:6].rstrip("0")
+        text = f"{head}.{digits}{tail[6:]}"
+    return text

@@ -1,0 +1,206 @@
+"""Check one VideoObject against the packaged JSON Schema and explain what is wrong.
+
+``validate(candidate)`` returns a :class:`~harvester.records.Validation`:
+errors come from ``schemas/videoobject.schema.json`` itself, warnings from its
+``$defs/recommended`` subschema, so the schema file is the single source of the
+rules and of their wording (``x-messages``).  Each finding carries an RFC 6901
+JSON pointer into the video's data and a sentence a person can act on, with a
+suggested fix where :mod:`harvester.normalize` can read what was meant
+(``T1M30S`` -> ``PT1M30S``).  It never raises: bad markup is a finding.
+
+The schema is self-contained: references resolve inside it only, nothing is
+ever fetched.  Validators are compiled once per process.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from harvester.normalize import absolute_url, parse_date, parse_duration
+from harvester.records import Candidate, Finding, Validation
+
+__all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
+
+SCHEMA_FILE = "videoobject.schema.json"
+MAX_VALUE_CHARS = 80
+MAX_FINDINGS = 50  # per kind; a list of 10,000 bad thumbnails is one problem, not 10,000
+PARTIAL_MESSAGE = (
+    "the JSON was cut off before its end (the page holds only part of it): "
+    "properties after the cut are missing and the values read may be incomplete"
+)
+
+
+def videoobject_schema() -> dict[str, Any]:
+    """The VideoObject JSON Schema (a fresh copy: callers may change it freely)."""
+    return copy.deepcopy(_schema())
+
+
+def validate(candidate: Candidate) -> Validation:
+    """Errors and warnings for ``candidate.data``; ``valid`` means no errors."""
+    errors, warnings = validate_data(candidate.data)
+    if candidate.partial:
+        errors = (Finding("", PARTIAL_MESSAGE), *errors)
+    return Validation(valid=not errors, errors=errors, warnings=warnings)
+
+
+def validate_data(data: Any) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+    """(errors, warnings) for one VideoObject given as plain JSON data."""
+    if isinstance(data, Mapping) and not isinstance(data, dict):
+        data = dict(data)
+    try:
+        errors_validator, warnings_validator = _validators()
+        return _findings(errors_validator, data), _findings(warnings_validator, data)
+    except Exception as exc:  # a validator bug or pathological input must not stop a harvest
+        return (Finding("", f"the data could not be checked ({type(exc).__name__})"),), ()
+
+
+@functools.cache
+def _schema() -> dict[str, Any]:
+    text = resources.files("harvester").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
+    schema = _schema()
+    schema_id = schema["$id"]
+    # A Registry with no retrieve function: a $ref outside the schema fails, never fetches.
+    resource = DRAFT202012.create_resource(schema)
+    registry: Registry[Any] = Registry().with_resource(schema_id, resource)
+    checker = Draft202012Validator.FORMAT_CHECKER
+    errors = Draft202012Validator(schema, registry=registry, format_checker=checker)
+    recommended = {"$ref": f"{schema_id}#/$defs/recommended"}
+    warnings = Draft202012Validator(recommended, registry=registry, format_checker=checker)
+    return errors, warnings
+
+
+def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]:
+    found: dict[Finding, None] = {}
+    extra = 0
+    for error in validator.iter_errors(data):
+        finding = _finding(error)
+        if len(found) < MAX_FINDINGS:
+            found.setdefault(finding)
+        elif finding not in found:
+            extra += 1
+    if extra:
+        found.setdefault(Finding("", f"... and {extra} more findings like these"))
+    return tuple(found)
+
+
+def _finding(error: ValidationError) -> Finding:
+    path = list(error.absolute_path)
+    if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
+        path.append(error.instance)  # the failing thing is a key: point at it
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    messages = schema.get("x-messages", {})
+    template = messages.get(error.validator) if isinstance(messages, Mapping) else None
+    fields = {"key": _location(path), "value": short(error.instance), "kind": _kind(error.instance)}
+    if isinstance(template, str):
+        message = template.format_map(fields)
+    else:
+        message = f"{fields['key'] or 'the VideoObject'}: {_clip(error.message, 160)}"
+    hint = _HINTS.get(str(schema.get("x-hint")))
+    if hint is not None:
+        message += hint(error.instance)
+    return Finding(pointer(path), message)
+
+
+# -- wording ----------------------------------------------------------------
+
+
+def pointer(path: Iterable[str | int]) -> str:
+    """RFC 6901 JSON pointer for a path of keys and indexes (``""`` is the whole document)."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _location(path: list[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short(value: Any) -> str:
+    """A value as a message shows it: quoted, and never longer than about 80 characters."""
+    if isinstance(value, str):
+        return "'" + _clip(value) + "'"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except (ValueError, RecursionError):
+        text = f"<{type(value).__name__}>"
+    return _clip(text)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "an object" if isinstance(value, Mapping) else f"a {type(value).__name__}"
+
+
+def iso_duration(seconds: float) -> str:
+    """``90.5`` -> ``'PT1M30.5S'``: the ISO 8601 form used in suggestions."""
+    whole = math.floor(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    fraction = round(seconds - whole, 3)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    if secs or fraction or text == "PT":
+        text += f"{secs + fraction:g}S" if fraction else f"{secs}S"
+    return text
+
+
+def _duration_hint(value: Any) -> str:
+    seconds = parse_duration(value)
+    if seconds is None:
+        return ""
+    if isinstance(value, str) and value.strip().upper().startswith("T"):
+        return f" (it lacks the leading 'P'; did you mean 'P{_clip(value.strip().upper())}'?)"
+    return f" (did you mean '{iso_duration(seconds)}'?)"
+
+
+def _date_hint(value: Any) -> str:
+    fixed = parse_date(value)
+    return f" (did you mean '{fixed}'?)" if fixed and fixed != value else ""
+
+
+def _url_hint(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    if text.startswith("//"):
+        return f" (it lacks its scheme; did you mean '{_clip(absolute_url(text, None) or text)}'?)"
+    if text and ":" not in text.split("/")[0]:
+        return " (a relative URL: write it in full, starting with https://)"
+    return ""
+
+
+_HINTS: dict[str, Callable[[Any], str]] = {
+    "duration": _duration_hint,
+    "date": _date_hint,
+    "url": _url_hint,
+}

@@ -1,0 +1,304 @@
+"""normalize(): every form of duration, date, size and URL that real pages write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harvester.normalize import (
+    absolute_url,
+    normalize,
+    parse_date,
+    parse_dimension,
+    parse_duration,
+)
+from harvester.records import Blob, Candidate, Declared, Syntax
+
+BASE = "https://news.example/2025/story.html"
+
+
+def cand(data: Any, partial: bool = False) -> Candidate:
+    blob = Blob(page=BASE, syntax=Syntax.JSON_LD, offset=0, raw="")
+    return Candidate(blob=blob, data=data, partial=partial)
+
+
+# -- the texturized fixture's three objects, as repair hands them over ---------
+
+TEXTURIZED = [
+    {
+        "@context": "https://schema.org", "@type": "VideoObject", "name": "Metro.co.uk",
+        "duration": "T1M30S",
+        "thumbnailUrl": "https://i.dailymail.co.uk/1s/2025/04/08/14/97042527-0-image-a-7_1744120683224.jpg",
+        "uploadDate": "2025-04-08T14:59:27+0100″",
+        "description": "Zelensky said Ukrainian forces caught two Chinese nationals.",
+        "contentUrl": "https://videos.metro.co.uk/video/met/2025/04/08/8350744987245984723/"
+                      "480x270_MP4_8350744987245984723.mp4″",
+        "height": 270, "width": 480,
+    },
+    {
+        "@context": "https://schema.org", "@type": "VideoObject", "name": "Metro.co.uk",
+        "duration": "T32S",
+        "thumbnailUrl": "https://i.dailymail.co.uk/1s/2025/04/03/11/96869909-0-image-a-146_1743674670701.jpg",
+        "uploadDate": "2025-04-03T11:03:43+0100",
+        "description": "Brutal ballistic missile hits.nnPictures show how Russia wreaked havoc.",
+        "contentUrl": "https://videos.metro.co.uk/video/met/2025/04/03/2566267484713434011/"
+                      "480x270_MP4_2566267484713434011.mp4",
+        "height": 480, "width": 270,
+    },
+    {   # cut off at the end of the file: only what came before the cut
+        "@context": "https://schema.org", "@type": "VideoObject", "name": "Metro.co.uk",
+        "duration": "T46S",
+        "thumbnailUrl": "https://i.dailymail.co.uk/1s/2025/03/05/14/95868773-0-image-a-4_1741184494193.jpg",
+        "uploadDate": "2025-03-05T14:21:27+0000",
+        "description": "A Russian court said James Scott Rhys Anderson, 22, has been jailed."
+                       "nnInvestigators",
+    },
+]
+
+
+def test_texturized_first_object() -> None:
+    declared = normalize(cand(TEXTURIZED[0]), BASE)
+    assert declared == Declared(
+        name="Metro.co.uk",
+        content_url="https://videos.metro.co.uk/video/met/2025/04/08/8350744987245984723/"
+                    "480x270_MP4_8350744987245984723.mp4",
+        embed_url=None,
+        thumbnail_urls=("https://i.dailymail.co.uk/1s/2025/04/08/14/97042527-0-image-a-7_1744120683224.jpg",),
+        duration_s=90.0, width=480, height=270, upload_date="2025-04-08T14:59:27+01:00",
+    )
+
+
+def test_texturized_second_and_partial_third() -> None:
+    second = normalize(cand(TEXTURIZED[1]), None)
+    assert (second.duration_s, second.width, second.height) == (32.0, 270, 480)
+    assert second.upload_date == "2025-04-03T11:03:43+01:00"
+    third = normalize(cand(TEXTURIZED[2], partial=True), None)
+    assert third.duration_s == 46.0
+    assert third.upload_date == "2025-03-05T14:21:27+00:00"
+    assert third.content_url is None and third.width is None
+
+
+# -- durations ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "seconds"), [
+    ("PT90S", 90), ("PT1M30.5S", 90.5), ("P0DT0H1M30S", 90), ("PT0H12M23S", 743),
+    ("T1M30S", 90), ("t1m30s", 90), ("1:30", 90), ("01:02:03", 3723), ("90", 90), (90, 90),
+    (90.25, 90.25), ("PT1M30S ", 90), ("  PT1M30S", 90), ("PT00H01M22S", 82), ("PT1M", 60),
+    ("P0DT0H0M0S", 0), ("PT1M48.393S", 108.393), ("00:49", 49), ("P1DT0S", 86400),
+    ("PT1M30S″", 90), ({"@value": "PT5S"}, 5), (["PT5S"], 5),
+])
+def test_duration_forms(value: Any, seconds: float) -> None:
+    assert parse_duration(value) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("value", [
+    "PY0M0D0TH0M2S20", "PTH3M7S", "P1Y", "P1M", "P1YT1S", "-PT5S", -5, "PT", "P", "",
+    "   ", None, True, False, "invalid", "x:y", "1:75", "P400D", 1e12, float("nan"),
+    {"value": 3}, [1, 2], "PT1M30S" * 20,
+])
+def test_unreadable_durations_are_none(value: Any) -> None:
+    assert parse_duration(value) is None
+
+
+def _ytdlp_vectors(shared_dir: Path, name: str) -> list[dict[str, Any]]:
+    path = shared_dir / "peer-cases" / "ytdlp" / "helper_vectors_test_utils.json"
+    vectors: list[dict[str, Any]] = json.loads(path.read_text("utf-8"))["vectors"][name]
+    return [v for v in vectors if "input" in v]
+
+
+def test_ytdlp_parse_duration_vectors(shared_dir: Path) -> None:
+    """yt-dlp's parse_duration vectors: all agree with ours."""
+    vectors = _ytdlp_vectors(shared_dir, "test_parse_duration")
+    assert len(vectors) > 30
+    for vector in vectors:
+        got = parse_duration(vector["input"])
+        expected = vector["expected"]
+        assert got == (None if expected is None else pytest.approx(expected)), vector
+
+
+# -- dates --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2025-04-08T14:59:27+0100", "2025-04-08T14:59:27+01:00"),
+    ("2025-04-08T14:59:27+0100″", "2025-04-08T14:59:27+01:00"),
+    ("“2025-04-08T14:59:27+01:00”", "2025-04-08T14:59:27+01:00"),
+    ("2025-04-08", "2025-04-08"),
+    ("2022-07-26 10:51:36 -0400", "2022-07-26T10:51:36-04:00"),
+    ("2018-07-02T14:30:41.987Z", "2018-07-02T14:30:41.987+00:00"),
+    ("2016-11-29 23:07:00.000000", "2016-11-29T23:07:00"),
+    ("2019-03-16T02:00:34", "2019-03-16T02:00:34"),       # naive stays naive
+    ("2025-01-15GMT19:57+00:00", "2025-01-15T19:57:00+00:00"),
+    ("Mon Sep 12 2016 16:44:06 GMT+0000 (UTC)", "2016-09-12T16:44:06+00:00"),
+    ("Tue Apr 08 2025 14:59:27 GMT+0100 (British Summer Time)", "2025-04-08T14:59:27+01:00"),
+    ("01/10/2017", "2017-01-10"),                         # '/' is read month-first (US)
+    ("10/2/2014 7:31:18 PM", "2014-10-02T19:31:18"),
+    ("28/01/2014 21:00:00 +0100", "2014-01-28T21:00:00+01:00"),
+    ("27.02.2016 17:30", "2016-02-27T17:30:00"),          # '.' is read day-first
+    ("03.04.2016", "2016-04-03"),
+    ("Jun 16, 2023", "2023-06-16"),
+    ("May 3, 2025, 1:50 p.m.", "2025-05-03T13:50:00"),
+    ("2000/01/01", "2000-01-01"),
+    ("11/26/2014 11:30:00 AM PST", "2014-11-26T11:30:00-08:00"),
+    ("2025-04-08T14:59:27+01:00", "2025-04-08T14:59:27+01:00"),
+    ({"@value": "2025-04-08"}, "2025-04-08"),
+])
+def test_date_forms(value: Any, expected: str) -> None:
+    assert parse_date(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    "", "   ", "not set", "0000-00-00", "2025-13-01", "2025-02-30T10:00:00Z",
+    "2015-09-29T08-27-31.727", "Jun 2023", "UNKNOWN DATE FORMAT", "12 Jan 2021 10:00 QQT",
+    "2025-04-08T25:00:00Z", "2025-04-08T10:00:00+25:00", None, 20250408, ["a", "b"],
+    "0001-01-01T00:00:00Z", "x" * 500,
+])
+def test_unreadable_dates_are_none(value: Any) -> None:
+    assert parse_date(value) is None
+
+
+def _timestamp(text: str) -> int:
+    stamp = dt.datetime.fromisoformat(text)
+    if stamp.tzinfo is None:  # yt-dlp reads a naive time as UTC
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return int(stamp.timestamp())
+
+
+# Where yt-dlp and we read a value differently, on purpose.
+YTDLP_DATE_DIVERGENCES = {
+    "8/7/2009": "yt-dlp reads '/' day-first by default; US pages mean month-first",
+    "2017-03-30T17:52:41Q": "a broken ISO 8601 value is refused, not guessed",
+    "11/26/2014 11:30:00 AM PST": "yt-dlp drops the zone name; we read PST as -08:00",
+    "wed, aug 16, 2008, 12:00pm": "yt-dlp reads 12:00pm as midnight; it is noon",
+}
+
+
+def test_ytdlp_date_vectors(shared_dir: Path) -> None:
+    vectors = (_ytdlp_vectors(shared_dir, "test_parse_iso8601")
+               + _ytdlp_vectors(shared_dir, "test_unified_timestamps"))
+    checked = 0
+    for vector in vectors:
+        kwargs = vector.get("kwargs") or {}
+        if vector["input"] in YTDLP_DATE_DIVERGENCES or kwargs.get("tz_offset", 0) not in (0, -5):
+            continue
+        got = parse_date(vector["input"])
+        if vector["expected"] is None:
+            assert got is None, vector
+        else:
+            assert got is not None and _timestamp(got) == vector["expected"], (vector, got)
+        checked += 1
+    assert checked >= 25
+
+
+# -- dimensions ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "pixels"), [
+    (480, 480), ("480", 480), ("480px", 480), ("480 px", 480), (" 480PX ", 480),
+    ({"value": 480}, 480), ({"@type": "QuantitativeValue", "value": "480"}, 480),
+    ({"@type": "QuantitativeValue", "value": 480, "unitCode": "E37"}, 480),
+    (480.6, 481), (479.5, 480), ("480.4", 480), ([720], 720),
+])
+def test_dimension_forms(value: Any, pixels: int) -> None:
+    assert parse_dimension(value) == pixels
+
+
+@pytest.mark.parametrize("value", [
+    [{"@id": "#sso/qv-width-px-1280"}], {"@id": "#w"}, None, True, "", "auto", "100%",
+    0, -480, "-480", float("inf"), 10**9, {"value": None}, [480, 720],
+])
+def test_unreadable_dimensions_are_none(value: Any) -> None:
+    assert parse_dimension(value) is None
+
+
+# -- URLs ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "base", "expected"), [
+    ("https://cdn.example/v.mp4", None, "https://cdn.example/v.mp4"),
+    ("//cdn.example/v.mp4", None, "https://cdn.example/v.mp4"),
+    ("//cdn.example/v.mp4", "http://news.example/a", "http://cdn.example/v.mp4"),
+    ("/v/1.mp4", BASE, "https://news.example/v/1.mp4"),
+    ("1.mp4", BASE, "https://news.example/2025/1.mp4"),
+    ("/v/1.mp4", None, None),                             # no base: a relative URL is dropped
+    ("https://x.example/v?a=1&amp;b=2", None, "https://x.example/v?a=1&b=2"),
+    ("https://x.example/v?a=1&amp;amp;b=2", None, "https://x.example/v?a=1&b=2"),
+    ("https://x.example/v?a=1&copy=2", None, "https://x.example/v?a=1&copy=2"),
+    ("  https://x.example/v.mp4\n", None, "https://x.example/v.mp4"),
+    ("https://x.example/my video.mp4", None, "https://x.example/my%20video.mp4"),
+    ("https://x.example/v.mp4″", None, "https://x.example/v.mp4"),
+    ("HTTPS://x.example/v.mp4", None, "https://x.example/v.mp4"),
+    ("javascript:alert(1)", BASE, None), ("data:video/mp4;base64,AAAA", BASE, None),
+    ("ftp://x.example/v.mp4", None, None), ("mailto:a@x.example", BASE, None),
+    ("", BASE, None), ("/", BASE, None), ("#", BASE, None), ("not set", BASE, None),
+    ("http://[::1", None, None), ("https://", None, None),
+])
+def test_absolute_url(text: str, base: str | None, expected: str | None) -> None:
+    assert absolute_url(text, base) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (["", "javascript:x", "https://a.example/v.mp4"], "https://a.example/v.mp4"),
+    ({"@type": "MediaObject", "url": "https://a.example/v.mp4"}, "https://a.example/v.mp4"),
+    ({"@id": "https://a.example/v.mp4"}, "https://a.example/v.mp4"),
+    ({"@id": "#video"}, None), ({}, None), ([None], None), (42, None),
+])
+def test_content_url_shapes(value: Any, expected: str | None) -> None:
+    assert normalize(cand({"contentUrl": value}), BASE).content_url == expected
+
+
+def test_wrong_case_keys_are_fallbacks() -> None:
+    data = {"contentURL": "https://a.example/v.mp4", "embedURL": "//a.example/e",
+            "thumbnailURL": "https://a.example/t.jpg"}
+    declared = normalize(cand(data), None)
+    assert declared.content_url == "https://a.example/v.mp4"
+    assert declared.embed_url == "https://a.example/e"
+    assert declared.thumbnail_urls == ("https://a.example/t.jpg",)
+
+
+def test_canonical_key_wins_over_wrong_case() -> None:
+    data = {"contentUrl": "https://a.example/right.mp4", "contentURL": "https://a.example/wrong.mp4"}
+    assert normalize(cand(data), None).content_url == "https://a.example/right.mp4"
+
+
+def test_thumbnails_from_every_shape_deduped_in_order() -> None:
+    data = {
+        "thumbnailUrl": ["/t1.jpg", {"@type": "ImageObject", "url": "https://a.example/t2.jpg"},
+                         {"contentUrl": "https://a.example/t3.jpg"}, "/t1.jpg", None, ""],
+        "thumbnail": {"@type": "ImageObject", "url": "https://a.example/t2.jpg",
+                      "@id": "#primaryimage"},
+    }
+    assert normalize(cand(data), BASE).thumbnail_urls == (
+        "https://news.example/t1.jpg", "https://a.example/t2.jpg", "https://a.example/t3.jpg")
+    single = normalize(cand({"thumbnailUrl": "t.jpg", "thumbnail": "//c.example/t4.jpg"}), BASE)
+    assert single.thumbnail_urls == ("https://news.example/2025/t.jpg", "https://c.example/t4.jpg")
+
+
+# -- names and robustness -----------------------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("  Tom &amp; Jerry ", "Tom & Jerry"), ("Caf&eacute;&nbsp;au lait", "Café au lait"),
+    ("A &amp;amp; B", "A & B"), ("AT&T", "AT&T"), ("", None), ("   ", None), (None, None),
+    (["", "Second"], "Second"), (42, None), ({"@value": "Named"}, "Named"),
+    ("line\n  break", "line break"),
+])
+def test_name(value: Any, expected: str | None) -> None:
+    assert normalize(cand({"name": value}), None).name == expected
+
+
+@pytest.mark.parametrize("data", [
+    [], "text", None, 42, {}, {1: 2, None: "x"}, {"thumbnailUrl": [[["deep"]]]},
+    {"duration": {"nested": {"x": 1}}, "width": [[1]], "uploadDate": {"@value": 5}},
+    {"thumbnailUrl": ["https://a.example/t.jpg"] * 100_000},
+])
+def test_never_raises(data: Any) -> None:
+    declared = normalize(cand(data), BASE)
+    assert isinstance(declared, Declared)
+
+
+def test_non_http_base_is_ignored() -> None:
+    declared = normalize(cand({"contentUrl": "v.mp4", "embedUrl": "//e.example/x"}),
+                         "/home/user/page.html")
+    assert declared.content_url is None
+    assert declared.embed_url == "https://e.example/x"
