@@ -1,0 +1,173 @@
+"""Turn PAGE arguments into :class:`~harvester.records.Source` records.
+
+A PAGE is one of:
+
+* an ``http://`` or ``https://`` URL -> ``SourceKind.URL``;
+* a ``file://`` URL -> the local path it names;
+* an existing file -> ``SourceKind.WARC`` when its name ends in ``.warc``,
+  ``.warc.gz``, ``.arc`` or ``.arc.gz``, else ``SourceKind.FILE`` (a file
+  named explicitly is read whatever its extension);
+* an existing directory -> walked recursively in sorted order (directories
+  and files compared by name, depth first).  Hidden entries (names starting
+  with ``.``) are skipped, symbolic links to directories are not followed,
+  and only files whose names end in one of :data:`PAGE_SUFFIXES` (case
+  insensitive) are kept;
+* ``-`` -> a list of PAGEs read from ``stdin``, one per line.
+
+``list_files`` (``-i FILE``) are lists of the same shape.  In lists, blank
+lines and lines starting with ``#`` are ignored; each line may itself be a
+URL, file or directory.  Sources are yielded in argument order, then the
+list files in order, with duplicates (same URL, or the same normalised path)
+dropped so a page is never processed twice.
+
+Bad input is reported at the smallest useful scale.  A missing or unreadable
+list file, or ``-`` without a ``stdin``, raises :class:`ConfigError` as soon as
+:func:`iter_sources` is called (exit code 2): the whole run's input is wrong.
+A single PAGE that names no existing file, or a URL with another scheme
+(``ftp:``, ``data:``), is still yielded: reading it fails for that page alone
+with a clear message (``not_found`` or ``bad_scheme``), so one typo in a list
+does not stop a scheduled run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import unquote, urlsplit
+
+from harvester.errors import ConfigError
+from harvester.records import Source, SourceKind
+
+__all__ = ["PAGE_SUFFIXES", "WARC_SUFFIXES", "iter_sources", "source_for"]
+
+log = logging.getLogger(__name__)
+
+#: Name endings of archive files read record by record.
+WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
+#: Name endings kept when walking a directory.
+PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".txt", ".json", ".jsonld", *WARC_SUFFIXES)
+
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def _has_suffix(name: str, suffixes: tuple[str, ...]) -> bool:
+    return name.lower().endswith(suffixes)
+
+
+def _file_source(path: str) -> Source:
+    kind = SourceKind.WARC if _has_suffix(path, WARC_SUFFIXES) else SourceKind.FILE
+    return Source(ref=path, kind=kind)
+
+
+def _walk(root: str) -> Iterator[Source]:
+    """Page files under ``root``, depth first in sorted order, hidden entries skipped."""
+    found = False
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_walk_error):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or not _has_suffix(name, PAGE_SUFFIXES):
+                continue
+            found = True
+            yield _file_source(os.path.join(dirpath, name))
+    if not found:
+        log.warning("directory %s holds no page files (looked for %s)",
+                    root, ", ".join(PAGE_SUFFIXES))
+
+
+def _walk_error(exc: OSError) -> None:
+    log.warning("cannot list %s: %s", exc.filename, exc.strerror)
+
+
+def _file_url_path(ref: str) -> str | None:
+    """The local path of a ``file://`` URL on this machine, else ``None``."""
+    parts = urlsplit(ref)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    return unquote(parts.path)
+
+
+def source_for(ref: str) -> Iterator[Source]:
+    """The sources one PAGE stands for (several for a directory, none for ``-``).
+
+    ``-`` is handled by :func:`iter_sources`; here it is a plain path.
+    """
+    ref = ref.strip()
+    scheme = _SCHEME.match(ref)
+    if scheme and not os.path.exists(ref):
+        local = _file_url_path(ref)
+        if local is None:
+            # http(s) is fetched; any other scheme fails for this page alone.
+            yield Source(ref=ref, kind=SourceKind.URL)
+            return
+        ref = local
+    path = os.path.normpath(ref)
+    if os.path.isdir(path):
+        yield from _walk(path)
+    else:
+        # Missing files are yielded too: read_file reports them per page.
+        yield _file_source(path)
+
+
+def _list_lines(lines: Iterable[str]) -> Iterator[str]:
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield line
+
+
+def _read_list(path: str) -> list[str]:
+    """The PAGE lines of a list file; any problem with the file is a ConfigError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"list file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"list file {path} is a directory: give it as a PAGE "
+                          "to walk it, or name a file with one PAGE per line") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"list file {path} is not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read list file {path}: {exc.strerror}") from None
+    return list(_list_lines(text.splitlines()))
+
+
+def iter_sources(
+    refs: Iterable[str], list_files: Iterable[str] = (), stdin: TextIO | None = None,
+) -> Iterator[Source]:
+    """Every source named by ``refs`` and ``list_files``, in order, without duplicates.
+
+    List files and ``-`` are read here, before the first source is yielded, so
+    that a wrong list fails the run at once (``ConfigError``) rather than
+    after some pages were fetched.
+    """
+    refs = list(refs)
+    expanded: list[str] = []
+    stdin_used = False
+    for ref in refs:
+        if ref.strip() != "-":
+            expanded.append(ref)
+            continue
+        if stdin is None:
+            raise ConfigError("'-' reads PAGEs from standard input, but none was given")
+        if not stdin_used:  # a second '-' would find stdin already at its end
+            expanded.extend(_list_lines(stdin))
+            stdin_used = True
+    for list_file in list_files:
+        expanded.extend(_read_list(list_file))
+    return _dedupe(expanded)
+
+
+def _dedupe(refs: list[str]) -> Iterator[Source]:
+    seen: set[Source] = set()
+    for ref in refs:
+        if not ref.strip():
+            continue
+        for source in source_for(ref):
+            if source not in seen:
+                seen.add(source)
+                yield source
