@@ -1,0 +1,189 @@
+"""Where downloads live on disk, and how bytes get there safely.
+
+Every name is ours: nothing from the server (``Content-Disposition``) or the
+URL reaches the file system, so no name can escape the download directory.
+
+* a finished file is content-addressed: ``<sha256[:2]>/<sha256>.<ext>`` with
+  the extension of the sniffed format, so identical content reached through two
+  URLs is stored once;
+* bytes in flight go to ``<sha256(url)>.part`` in the download directory, so a
+  later run finds them again and resumes; ``<part>.json`` beside it (written
+  atomically) keeps the URL and the validators (ETag, Last-Modified) a resume
+  needs;
+* every open uses ``O_NOFOLLOW`` and checks for a regular file, so a symlink
+  planted at a ``.part``, a sidecar or a target is refused, never written through.
+
+A finished file is fsynced, then moved into place with ``os.replace``: a crash
+leaves a ``.part`` and never a finished-looking file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harvester.errors import DownloadError
+
+_OPEN_FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK
+_STORED = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{1,5}$")
+READ_CHUNK = 1024 * 1024
+
+
+class UnsafePath(DownloadError):
+    """A symlink or other non-regular file sits where we would write."""
+
+    code = "unsafe_path"
+
+
+@dataclass(frozen=True, slots=True)
+class PartFiles:
+    """The in-flight file of one URL and its sidecar."""
+
+    url: str
+    part: Path
+    sidecar: Path
+
+    @classmethod
+    def for_url(cls, dest_dir: Path, url: str) -> PartFiles:
+        key = hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()
+        part = dest_dir / f"{key}.part"
+        return cls(url=url, part=part, sidecar=dest_dir / f"{key}.part.json")
+
+    def size(self) -> int:
+        """Bytes already in the ``.part`` (0 when absent); refuses a symlink."""
+        try:
+            info = os.lstat(self.part)
+        except FileNotFoundError:
+            return 0
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafePath(f"{self.part} is not a regular file; remove it", self.url)
+        return info.st_size
+
+    def open(self, *, append: bool) -> int:
+        """A write descriptor on the ``.part``, appending or truncating."""
+        mode = os.O_APPEND if append else os.O_TRUNC
+        return open_regular(self.part, os.O_WRONLY | os.O_CREAT | mode, self.url)
+
+    def read_sidecar(self) -> dict[str, Any]:
+        """The stored validators, or ``{}`` when absent, unreadable or for another URL."""
+        try:
+            fd = open_regular(self.sidecar, os.O_RDONLY, self.url)
+        except FileNotFoundError:
+            return {}
+        with os.fdopen(fd, "rb") as fh:
+            try:
+                data = json.loads(fh.read(65536))
+            except (ValueError, RecursionError):
+                return {}
+        return data if isinstance(data, dict) and data.get("url") == self.url else {}
+
+    def write_sidecar(self, **values: str | None) -> None:
+        """Replace the sidecar atomically (temp file, fsync, ``os.replace``)."""
+        tmp = self.sidecar.with_name(self.sidecar.name + ".tmp")
+        body = json.dumps({"url": self.url, **values}, sort_keys=True).encode()
+        fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.url)
+        try:
+            os.write(fd, body)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, self.sidecar)
+
+    def discard(self) -> None:
+        """Remove the ``.part`` and its sidecar (a symlink is removed, not followed)."""
+        for path in (self.part, self.sidecar):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def open_regular(path: Path, flags: int, url: str) -> int:
+    """``os.open`` that refuses symlinks, FIFOs and devices."""
+    try:
+        fd = os.open(path, flags | _OPEN_FLAGS, 0o644)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a symlink; a FIFO with no reader
+            raise UnsafePath(f"refusing to write through {path}: not a regular file",
+                             url) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafePath(f"refusing {path}: not a regular file", url)
+    os.set_blocking(fd, True)
+    return fd
+
+
+def hash_file(path: Path, url: str, *, limit: int | None = None) -> hashlib._Hash:
+    """sha256 of the first ``limit`` bytes (all when None) of a regular file."""
+    digest = hashlib.sha256()
+    fd = open_regular(path, os.O_RDONLY, url)
+    with os.fdopen(fd, "rb") as fh:
+        remaining = limit
+        while remaining is None or remaining > 0:
+            chunk = fh.read(READ_CHUNK if remaining is None else min(READ_CHUNK, remaining))
+            if not chunk:
+                break
+            digest.update(chunk)
+            if remaining is not None:
+                remaining -= len(chunk)
+    return digest
+
+
+def read_head(path: Path, url: str, size: int) -> bytes:
+    """The first ``size`` bytes of a regular file."""
+    with os.fdopen(open_regular(path, os.O_RDONLY, url), "rb") as fh:
+        return fh.read(size)
+
+
+def stored_name(sha256: str, ext: str) -> str:
+    """``ab/ab12....mp4``: where content with this hash lives, relative to the download dir."""
+    return f"{sha256[:2]}/{sha256}.{ext}"
+
+
+def stored_file(dest_dir: Path, relpath: str | None) -> Path | None:
+    """The file a recorded path names, only if it has our shape and is a regular file."""
+    if not relpath or not _STORED.match(relpath):
+        return None
+    path = dest_dir / relpath
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return path if stat.S_ISREG(info.st_mode) else None
+
+
+def finalize(files: PartFiles, dest_dir: Path, sha256: str, ext: str) -> str:
+    """Move a complete, fsynced ``.part`` into its content-addressed place."""
+    relpath = stored_name(sha256, ext)
+    subdir = dest_dir / relpath.split("/", 1)[0]
+    subdir.mkdir(exist_ok=True)
+    if not stat.S_ISDIR(os.lstat(subdir).st_mode):
+        raise UnsafePath(f"{subdir} is not a directory", files.url)
+    target = dest_dir / relpath
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        os.replace(files.part, target)
+    else:
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafePath(f"refusing to replace {target}: not a regular file", files.url)
+        files.part.unlink()  # same hash, same bytes: already stored once
+    with contextlib.suppress(FileNotFoundError):
+        files.sidecar.unlink()
+    _fsync_dir(subdir)
+    return relpath
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
