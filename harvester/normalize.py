@@ -95,11 +95,14 @@ def _empty(value: Any) -> bool:
 
 
 def _literal(value: Any) -> Any:
-    """Unwrap a JSON-LD value object ``{"@value": x}`` and one-item lists."""
-    if isinstance(value, Mapping) and "@value" in value:
-        value = value["@value"]
-    if isinstance(value, list) and len(value) == 1:
-        value = _literal(value[0])
+    """Unwrap JSON-LD value objects ``{"@value": x}`` and one-item lists (a few levels only)."""
+    for _ in range(4):  # bounded: hostile nesting must not recurse without end
+        if isinstance(value, Mapping) and "@value" in value:
+            value = value["@value"]
+        elif isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        else:
+            break
     return value
 
 

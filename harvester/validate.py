@@ -61,6 +61,8 @@ def validate_data(data: Any) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     try:
         errors_validator, warnings_validator = _validators()
         return _findings(errors_validator, data), _findings(warnings_validator, data)
+    except RecursionError:
+        return (Finding("", "the data is nested too deeply to be checked"),), ()
     except Exception as exc:  # a validator bug or pathological input must not stop a harvest
         return (Finding("", f"the data could not be checked ({type(exc).__name__})"),), ()
 

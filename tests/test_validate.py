@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
+import pytest
 from jsonschema import Draft202012Validator
 
 from harvester.records import Blob, Candidate, Syntax, Validation
@@ -39,3 +41,237 @@ def test_missing_p_in_duration_is_an_error_that_says_so() -> None:
     assert result.errors[0].message == (
         "duration 'T1M30S' is not an ISO 8601 duration "
         "(it lacks the leading 'P'; did you mean 'PT1M30S'?)")
+
+
+def messages(findings: Any) -> dict[str, str]:
+    """pointer -> message, for findings with distinct pointers."""
+    return {f.pointer: f.message for f in findings}
+
+
+def test_texturized_objects() -> None:
+    first = {
+        "@context": "https://schema.org", "@type": "VideoObject", "name": "Metro.co.uk",
+        "duration": "T1M30S", "thumbnailUrl": "https://i.dailymail.co.uk/1s/2025/04/08/t.jpg",
+        "uploadDate": "2025-04-08T14:59:27+0100″", "description": "Zelensky said.",
+        "contentUrl": "https://videos.metro.co.uk/video/met/480x270_MP4_835.mp4″",
+        "height": 270, "width": 480,
+    }
+    result = check(first)
+    found = messages(result.errors)
+    assert set(found) == {"/duration", "/uploadDate", "/contentUrl"}
+    assert "did you mean 'PT1M30S'?" in found["/duration"]
+    assert found["/uploadDate"] == (
+        "uploadDate '2025-04-08T14:59:27+0100″' is not an ISO 8601 date or date-time "
+        "(did you mean '2025-04-08T14:59:27+01:00'?)")
+    assert found["/contentUrl"].startswith("contentUrl 'https://videos.metro.co.uk/")
+    assert "contains typographic quote marks" in found["/contentUrl"]
+    # the third object, cut off after its description
+    third = {k: v for k, v in first.items() if k not in ("contentUrl", "height", "width")}
+    third["uploadDate"] = "2025-03-05T14:21:27+0000"
+    cut = check(third, partial=True)
+    assert not cut.valid
+    assert cut.errors[0].pointer == "" and "cut off" in cut.errors[0].message
+    assert any("neither 'contentUrl' nor 'embedUrl'" in f.message for f in cut.errors)
+
+
+@pytest.mark.parametrize(("missing", "wording"), [
+    ("name", "'name' is missing"),
+    ("thumbnailUrl", "'thumbnailUrl' is missing"),
+    ("uploadDate", "'uploadDate' is missing"),
+])
+def test_required_properties(missing: str, wording: str) -> None:
+    result = check({k: v for k, v in GOOD.items() if k != missing})
+    assert not result.valid
+    assert [(f.pointer, f.message.split(":")[0]) for f in result.errors] == [("", wording)]
+
+
+def test_neither_content_nor_embed_url() -> None:
+    data = {k: v for k, v in GOOD.items() if k not in ("contentUrl", "embedUrl")}
+    result = check(data)
+    assert [f.pointer for f in result.errors] == [""]
+    assert "neither 'contentUrl' nor 'embedUrl'" in result.errors[0].message
+
+
+@pytest.mark.parametrize(("key", "value", "pointer", "wording"), [
+    ("duration", "PT1M30", "/duration", "is not an ISO 8601 duration"),
+    ("duration", "1:30", "/duration", "(did you mean 'PT1M30S'?)"),
+    ("duration", 90, "/duration", "90 is a number, not an ISO 8601 duration"),
+    ("duration", "PY0M0D0TH0M2S20", "/duration", "'PY0M0D0TH0M2S20' is not an ISO 8601"),
+    ("uploadDate", "Jun 16, 2023", "/uploadDate", "(did you mean '2023-06-16'?)"),
+    ("uploadDate", "2022-07-26 10:51:36 -0400", "/uploadDate",
+     "(did you mean '2022-07-26T10:51:36-04:00'?)"),
+    ("uploadDate", "2025-02-31", "/uploadDate", "is not an ISO 8601 date or date-time"),
+    ("uploadDate", "2025-13-01T10:00:00", "/uploadDate", "is not an ISO 8601 date"),
+    ("uploadDate", 20250408, "/uploadDate", "should be an ISO 8601 date written as text"),
+    ("width", "wide", "/width", "width 'wide' is not a number of pixels"),
+    ("height", {"value": "tall"}, "/height", "is not a number of pixels"),
+    ("width", -5, "/width", "is not a number of pixels"),
+    ("contentUrl", "//cdn.example/v.mp4", "/contentUrl",
+     "(it lacks its scheme; did you mean 'https://cdn.example/v.mp4'?)"),
+    ("contentUrl", "/v.mp4", "/contentUrl", "is not an absolute http(s) URL (a relative URL"),
+    ("contentUrl", "javascript:alert(1)", "/contentUrl", "is not an absolute http(s) URL"),
+    ("embedUrl", {}, "/embedUrl", "is an object with no 'url', 'contentUrl' or '@id'"),
+    ("embedUrl", [], "/embedUrl", "embedUrl is an empty list"),
+    ("contentUrl", 5, "/contentUrl", "should be a URL written as text, not a number"),
+    ("thumbnailUrl", [], "/thumbnailUrl", "thumbnailUrl is an empty list"),
+    ("thumbnailUrl", ["https://a.example/t.jpg", "t2.jpg"], "/thumbnailUrl/1",
+     "thumbnailUrl[1] 't2.jpg' is not an absolute http(s) URL"),
+    ("thumbnailUrl", {"@type": "ImageObject", "url": "/t.jpg"}, "/thumbnailUrl/url",
+     "thumbnailUrl.url '/t.jpg' is not an absolute"),
+    ("thumbnailUrl", [{"@type": "ImageObject", "caption": "x"}], "/thumbnailUrl/0",
+     "thumbnailUrl[0] is an object with no 'url'"),
+    ("name", "   ", "/name", "name is empty"),
+    ("name", ["a", "b"], "/name", "name should be text, not a list"),
+    ("thumbnail", {"@type": "ImageObject"}, "/thumbnail", "image object with no 'url'"),
+])
+def test_error_findings(key: str, value: Any, pointer: str, wording: str) -> None:
+    result = check({**GOOD, key: value})
+    assert not result.valid
+    assert pointer in messages(result.errors), result.errors
+    assert wording in messages(result.errors)[pointer]
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("@type", ["VideoObject", "MediaObject"]), ("@type", "https://schema.org/VideoObject"),
+    ("@type", "schema:VideoObject"),
+    ("thumbnailUrl", ["https://a.example/1.jpg", "https://a.example/2.jpg"]),
+    ("thumbnailUrl", {"@type": "ImageObject", "url": "https://a.example/1.jpg"}),
+    ("thumbnailUrl", [{"@type": "ImageObject", "contentUrl": "https://a.example/1.jpg"}]),
+    ("thumbnail", {"@id": "#primaryimage"}), ("thumbnail", "https://a.example/t.jpg"),
+    ("width", "480"), ("width", "480px"), ("width", 480.5),
+    ("width", {"@type": "QuantitativeValue", "value": "480"}), ("width", {"value": 480}),
+    ("width", [{"@id": "#sso/qv-width-px-1280"}]),
+    ("duration", "PT1M30.5S"), ("duration", "P0DT0H1M30S"), ("duration", "PT0H12M23S"),
+    ("uploadDate", "2025-04-08"), ("uploadDate", "2018-07-02T14:30:41.987Z"),
+    ("contentUrl", ["https://a.example/v.mp4", "https://a.example/v.webm"]),
+    ("contentUrl", {"@id": "https://a.example/v.mp4"}), ("embedUrl", "HTTP://A.example/e"),
+    ("contentUrl", "https://a.example/vidéo.mp4"),
+])
+def test_schema_org_reality_is_accepted(key: str, value: Any) -> None:
+    result = check({**GOOD, key: value})
+    assert result.valid, result.errors
+
+
+@pytest.mark.parametrize(("change", "pointer", "wording"), [
+    ({"description": None}, "", "'description' is missing"),
+    ({"duration": None}, "", "'duration' is missing"),
+    ({"contentUrl": None}, "", "'contentUrl' is missing: only 'embedUrl'"),
+    ({"@type": None}, "", "'@type' is missing"),
+    ({"@type": "videoObject"}, "/@type", "@type 'videoObject' is not 'VideoObject'"),
+    ({"uploadDate": "2019-03-16T02:00:34"}, "/uploadDate", "has no timezone"),
+    ({"uploadDate": "2025-04-08T14:59:27+0100"}, "/uploadDate", "offset without a colon"),
+    ({"name": "Tom &amp; Jerry"}, "/name", "contains an HTML entity"),
+    ({"contentUrl": "https://a.example/v?a=1&amp;b=2"}, "/contentUrl", "HTML entity"),
+    ({"thumbnailUrl": ["https://a.example/t?a=1&amp;b=2"]}, "/thumbnailUrl/0", "HTML entity"),
+    ({"duration": "PT0S"}, "/duration", "lasts no time at all"),
+    ({"duration": "P1Y"}, "/duration", "counts years or months"),
+    ({"contentURL": "https://a.example/v.mp4"}, "/contentURL",
+     "key 'contentURL' is not the schema.org property 'contentUrl'"),
+    ({"EmbedUrl": "https://a.example/e"}, "/EmbedUrl", "rename it to 'embedUrl'"),
+])
+def test_warning_findings(change: dict[str, Any], pointer: str, wording: str) -> None:
+    data = {**GOOD, **change}
+    data = {k: v for k, v in data.items() if v is not None}
+    result = check(data)
+    assert result.valid, result.errors
+    assert pointer in messages(result.warnings), result.warnings
+    assert wording in messages(result.warnings)[pointer]
+
+
+def test_wrong_case_thumbnail_key_warns_and_missing_canonical_is_an_error() -> None:
+    data = {k: v for k, v in GOOD.items() if k != "thumbnailUrl"}
+    result = check({**data, "thumbnailURL": "https://a.example/t.jpg"})
+    assert [f.message.split(":")[0] for f in result.errors] == ["'thumbnailUrl' is missing"]
+    assert "rename it to 'thumbnailUrl'" in messages(result.warnings)["/thumbnailURL"]
+
+
+def test_pointer_escapes_per_rfc_6901() -> None:
+    result = check({**GOOD, "thumbnail/URL": 1, "duration~x": 1, "Duration": "PT1S"})
+    assert "/Duration" in messages(result.warnings)
+    assert pointer_of(["a/b", "c~d", 0]) == "/a~1b/c~0d/0"
+
+
+def pointer_of(path: list[str | int]) -> str:
+    from harvester.validate import pointer
+    return pointer(path)
+
+
+def test_huge_values_are_truncated_in_messages() -> None:
+    huge = "T" + "1" * 100_000 + "S"
+    result = check({**GOOD, "duration": huge, "uploadDate": "x" * 10_000,
+                    "contentUrl": "//" + "a" * 50_000, "width": "w" * 5_000})
+    assert not result.valid
+    assert len(result.errors) == 4
+    for finding in result.errors:
+        assert len(finding.message) < 300, finding
+
+
+def test_many_bad_items_are_capped() -> None:
+    result = check({**GOOD, "thumbnailUrl": ["bad"] * 5_000})
+    assert 10 < len(result.errors) <= 51
+    assert result.errors[-1].message.startswith("... and ")
+
+
+@pytest.mark.parametrize("data", [
+    None, [], [GOOD], "VideoObject", 42, 3.5, True, b"bytes", {"x": {1, 2}},
+    {1: "int key", None: "none key"}, {"name": object()}, {"thumbnailUrl": [[[[["deep"]]]]]},
+])
+def test_never_raises_on_odd_data(data: Any) -> None:
+    result = check(data)
+    assert isinstance(result, Validation)
+    assert result.valid == (not result.errors)
+
+
+def test_non_object_is_one_error_at_root() -> None:
+    result = check(["VideoObject"])
+    assert [(f.pointer, f.message) for f in result.errors] == [
+        ("", "the VideoObject is a list, not a JSON object")]
+    assert result.warnings == ()
+
+
+def test_deep_nesting_does_not_raise() -> None:
+    deep: Any = "https://a.example/t.jpg"
+    for _ in range(5_000):
+        deep = [deep]
+    result = check({**GOOD, "thumbnailUrl": deep})
+    assert [(f.pointer, f.message) for f in result.errors] == [
+        ("", "the data is nested too deeply to be checked")]
+
+
+def test_mapping_that_is_not_a_dict() -> None:
+    assert check(MappingProxyType(dict(GOOD))).valid
+
+
+def test_validators_are_compiled_once() -> None:
+    from harvester import validate as module
+    assert module._validators() is module._validators()
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return own + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_schema_is_self_contained() -> None:
+    schema = videoobject_schema()
+    refs = _refs(schema)
+    assert refs and all(ref.startswith("#/$defs/") for ref in refs)
+    for ref in refs:
+        assert ref.removeprefix("#/$defs/") in schema["$defs"]
+
+
+def test_schema_copy_is_independent() -> None:
+    videoobject_schema()["required"] = ["nonsense"]
+    assert "required" not in videoobject_schema()
+    assert check(GOOD).valid
+
+
+def test_every_rule_has_a_message() -> None:
+    """Each subschema that can fail on its own carries wording for its keywords."""
+    schema = videoobject_schema()
+    for name in ("name", "url", "date", "duration", "dimension"):
+        assert schema["$defs"][name]["x-messages"], name
