@@ -1,0 +1,131 @@
+"""robots.txt per RFC 9309 against a real loopback server (R43)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler
+
+import httpx
+import pytest
+
+from harvester.config import Config
+from harvester.fetch import make_client
+from harvester.robots import MAX_ROBOTS_BYTES, RobotsCache, parse_robots
+from tests.support.server import LoopbackServer
+
+CFG = Config(timeout=2.0, per_host=4)
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    with make_client(CFG) as c:
+        yield c
+
+
+def robots_route(server: LoopbackServer, body: bytes = b"", status: int = 200,
+                 **kwargs: object) -> None:
+    server.route("/robots.txt", body=body, status=status, content_type="text/plain",
+                 **kwargs)
+
+
+def test_disallow_rule_applies(http_server: LoopbackServer, client: httpx.Client) -> None:
+    robots_route(http_server, b"User-agent: *\nDisallow: /private/\n")
+    robots = RobotsCache(client, CFG)
+    assert not robots.allowed(http_server.url("/private/a.html"))
+    assert robots.allowed(http_server.url("/public/a.html"))
+    assert len(http_server.requests_to("/robots.txt")) == 1
+
+
+def test_5xx_disallows_everything(http_server: LoopbackServer, client: httpx.Client) -> None:
+    robots_route(http_server, b"oops", status=503)
+    robots = RobotsCache(client, CFG)
+    ok, reason = robots.check(http_server.url("/a.html"))
+    assert not ok and "503" in reason
+    assert not robots.allowed(http_server.url("/b.html"))
+
+
+def test_4xx_allows_everything(http_server: LoopbackServer, client: httpx.Client) -> None:
+    # No /robots.txt route: the test server answers 404.
+    assert RobotsCache(client, CFG).allowed(http_server.url("/anything"))
+
+
+def test_429_is_treated_as_unreachable(http_server: LoopbackServer,
+                                       client: httpx.Client) -> None:
+    robots_route(http_server, status=429)
+    assert not RobotsCache(client, CFG).allowed(http_server.url("/a"))
+
+
+def test_unreachable_host_disallows(client: httpx.Client) -> None:
+    with LoopbackServer() as gone:
+        url = gone.url("/a.html")
+    ok, reason = RobotsCache(client, CFG).check(url)
+    assert not ok and "unreachable" in reason
+
+
+def test_only_first_500_kib_are_parsed(http_server: LoopbackServer,
+                                       client: httpx.Client) -> None:
+    head = b"User-agent: *\nDisallow: /early/\n"
+    filler = b"# " + b"x" * 98 + b"\n"
+    body = head + filler * ((600 * 1024) // len(filler)) + b"Disallow: /late/\n"
+    assert len(body) > 600 * 1024 > MAX_ROBOTS_BYTES
+    robots_route(http_server, body)
+    robots = RobotsCache(client, CFG)
+    assert not robots.allowed(http_server.url("/early/a"))
+    assert robots.allowed(http_server.url("/late/a"))  # beyond the limit: not read
+
+
+def test_redirected_robots_is_followed(http_server: LoopbackServer,
+                                       client: httpx.Client) -> None:
+    http_server.route("/robots.txt", status=301, headers={"Location": "/real-robots.txt"})
+    http_server.route("/real-robots.txt", body=b"User-agent: *\nDisallow: /x\n")
+    assert not RobotsCache(client, CFG).allowed(http_server.url("/x/1"))
+
+
+def test_fetched_once_per_origin_under_concurrency(http_server: LoopbackServer,
+                                                   client: httpx.Client) -> None:
+    def slow(req: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.2)
+        body = b"User-agent: *\nDisallow: /no\n"
+        req.send_response(200)
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
+    http_server.route("/robots.txt", handler=slow)
+    robots = RobotsCache(client, CFG)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(robots.allowed, [http_server.url(f"/no/{i}") for i in range(6)]))
+    assert answers == [False] * 6
+    assert len(http_server.requests_to("/robots.txt")) == 1
+
+
+def test_ignore_robots_fetches_nothing(http_server: LoopbackServer,
+                                       client: httpx.Client) -> None:
+    robots_route(http_server, b"User-agent: *\nDisallow: /\n")
+    robots = RobotsCache(client, replace(CFG, ignore_robots=True))
+    assert robots.allowed(http_server.url("/a"))
+    assert http_server.requests_to("/robots.txt") == []
+
+
+@pytest.mark.parametrize(("path", "allowed"), [
+    ("/private/x", False),
+    ("/private/ok/x", True),        # longer Allow beats shorter Disallow
+    ("/files/a.pdf", False),        # '*' and '$' wildcards
+    ("/files/a.pdf?x=1", True),
+    ("/same", True),                # Allow wins a tie
+    ("/public", True),
+])
+def test_rfc9309_precedence_and_wildcards(path: str, allowed: bool) -> None:
+    parser = parse_robots("User-agent: *\nDisallow: /private\nAllow: /private/ok\n"
+                          "Disallow: /*.pdf$\nDisallow: /same\nAllow: /same\n")
+    assert parser.can_fetch("harvester", "http://h" + path) is allowed
+
+
+def test_our_group_overrides_the_star_group() -> None:
+    parser = parse_robots("User-agent: *\nDisallow: /\n\nUser-agent: harvester\n"
+                          "Disallow: /mine\n")
+    assert parser.can_fetch("harvester", "http://h/page")
+    assert not parser.can_fetch("harvester", "http://h/mine/1")
