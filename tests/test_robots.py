@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -71,7 +72,16 @@ def test_only_first_500_kib_are_parsed(http_server: LoopbackServer,
     filler = b"# " + b"x" * 98 + b"\n"
     body = head + filler * ((600 * 1024) // len(filler)) + b"Disallow: /late/\n"
     assert len(body) > 600 * 1024 > MAX_ROBOTS_BYTES
-    robots_route(http_server, body)
+
+    def send(req: BaseHTTPRequestHandler) -> None:
+        req.send_response(200)
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        # The reader stops at the limit and hangs up, as it should.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            req.wfile.write(body)
+
+    http_server.route("/robots.txt", handler=send)
     robots = RobotsCache(client, CFG)
     assert not robots.allowed(http_server.url("/early/a"))
     assert robots.allowed(http_server.url("/late/a"))  # beyond the limit: not read
