@@ -89,14 +89,20 @@ def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
 
 
 def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]:
+    """One finding per location (the first, most basic rule the schema lists), capped."""
     found: dict[Finding, None] = {}
+    places: set[str] = set()
     extra = 0
     for error in validator.iter_errors(data):
         finding = _finding(error)
-        if len(found) < MAX_FINDINGS:
-            found.setdefault(finding)
-        elif finding not in found:
+        if finding.pointer in places or finding in found:
+            continue  # "empty" already said it; "not a URL" would only repeat it
+        if len(found) >= MAX_FINDINGS:
             extra += 1
+            continue
+        found.setdefault(finding)
+        if finding.pointer:  # the root collects one finding per missing property
+            places.add(finding.pointer)
     if extra:
         found.setdefault(Finding("", f"... and {extra} more findings like these"))
     return tuple(found)
@@ -109,8 +115,11 @@ def _finding(error: ValidationError) -> Finding:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     messages = schema.get("x-messages", {})
     template = messages.get(error.validator) if isinstance(messages, Mapping) else None
-    fields = {"key": _location(path), "value": short(error.instance), "kind": _kind(error.instance)}
-    if isinstance(template, str):
+    fields = {"key": _clip(_location(path)), "value": short(error.instance),
+              "kind": _kind(error.instance)}
+    if error.instance is None and path:
+        message = f"{fields['key']} is null: give it a value or leave the property out"
+    elif isinstance(template, str):
         message = template.format_map(fields)
     else:
         message = f"{fields['key'] or 'the VideoObject'}: {_clip(error.message, 160)}"

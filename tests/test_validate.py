@@ -275,3 +275,22 @@ def test_every_rule_has_a_message() -> None:
     schema = videoobject_schema()
     for name in ("name", "url", "date", "duration", "dimension"):
         assert schema["$defs"][name]["x-messages"], name
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("contentUrl", "", "contentUrl is empty"),
+    ("uploadDate", "", "uploadDate is empty"),
+    ("duration", "", "duration is empty"),
+    ("thumbnailUrl", [""], "thumbnailUrl[0] is empty"),
+    ("width", None, "width is null: give it a value or leave the property out"),
+    ("thumbnailUrl", [None], "thumbnailUrl[0] is null: give it a value or leave the property out"),
+])
+def test_empty_and_null_values_say_so_once(key: str, value: Any, message: str) -> None:
+    result = check({**GOOD, key: value})
+    assert [f.message for f in result.errors] == [message]
+
+
+def test_space_separated_date_is_one_error_not_also_a_warning() -> None:
+    result = check({**GOOD, "uploadDate": "2022-07-26 10:51:36 -0400"})
+    assert [f.pointer for f in result.errors] == ["/uploadDate"]
+    assert "/uploadDate" not in messages(result.warnings)
