@@ -25,11 +25,10 @@ from typing import Any
 from lxml import html as lxml_html
 
 from harvester.extract.html import (
-    LineIndex,
     element_text,
-    mentions_video_type,
     outer_html,
     parse,
+    video_type_tags,
 )
 from harvester.records import Blob, Syntax
 
@@ -49,18 +48,19 @@ Value = str | dict[str, Any]
 
 def find_blobs(text: str, page: str) -> Iterator[Blob]:
     """Every microdata VideoObject item on the page, as blobs with ``data`` set."""
-    if not mentions_video_type(text, _HINT):
+    offsets = video_type_tags(text, _HINT)
+    if not offsets:
         return
     root = parse(text)
     if root is None:
         return
-    lines = LineIndex(text)
-    for el in root.iter():
-        if _is_video_item(el):
-            yield Blob(
-                page=page, syntax=Syntax.MICRODATA, offset=lines.element_offset(el),
-                raw=outer_html(el), data=item_data(el, video=True),
-            )
+    # XPath walks the tree in C; only itemscope elements reach Python.
+    items = [el for el in root.xpath("//*[@itemscope]") if _is_video_item(el)]
+    for index, el in enumerate(items):
+        yield Blob(
+            page=page, syntax=Syntax.MICRODATA, offset=offsets[min(index, len(offsets) - 1)],
+            raw=outer_html(el), data=item_data(el, video=True),
+        )
 
 
 def _is_video_item(el: lxml_html.HtmlElement) -> bool:

@@ -29,6 +29,8 @@ from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs", "meta_tags"]
 
+# A literal-prefixed regex scans non-ASCII pages faster than ``in``.
+_HINT = re.compile(r"og:video")
 _META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
 
@@ -52,7 +54,7 @@ class _Group:
 
 def find_blobs(text: str, page: str) -> Iterator[Blob]:
     """Every og:video group on the page, as blobs with ``data`` set."""
-    if "og:video" not in text:
+    if _HINT.search(text) is None:
         return
     tags = list(meta_tags(text))
     groups = _groups(tags, _ROOTS) or _groups(tags, ("og:video:secure_url",))

@@ -23,11 +23,10 @@ from typing import Any
 from lxml import html as lxml_html
 
 from harvester.extract.html import (
-    LineIndex,
     element_text,
-    mentions_video_type,
     outer_html,
     parse,
+    video_type_tags,
 )
 from harvester.records import Blob, Syntax
 
@@ -39,16 +38,17 @@ _LINK_ATTRS = ("href", "src", "resource", "data")
 
 def find_blobs(text: str, page: str) -> Iterator[Blob]:
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
-    if not mentions_video_type(text, _HINT):
+    offsets = video_type_tags(text, _HINT)
+    if not offsets:
         return
     root = parse(text)
     if root is None:
         return
-    lines = LineIndex(text)
-    for el in root.iter():
-        if isinstance(el.tag, str) and "videoobject" in (el.get("typeof") or "").lower():
-            yield Blob(page=page, syntax=Syntax.RDFA, offset=lines.element_offset(el),
-                       raw=outer_html(el), data=_node(el, video=True))
+    nodes = [el for el in root.xpath("//*[@typeof]")
+             if "videoobject" in (el.get("typeof") or "").lower()]
+    for index, el in enumerate(nodes):
+        yield Blob(page=page, syntax=Syntax.RDFA, offset=offsets[min(index, len(offsets) - 1)],
+                   raw=outer_html(el), data=_node(el, video=True))
 
 
 def _term(name: str) -> str:

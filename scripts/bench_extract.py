@@ -1,0 +1,195 @@
+"""Throughput of harvester's extraction against yt-dlp and extruct, plus peak memory.
+
+Usage::
+
+    python scripts/bench_extract.py [--pages DIR] [--labels FILE ...] [--runs N] [--mb 50]
+
+All corpus pages are decoded into memory first; each contender is then timed
+over every page (best of ``--runs``) and reported in MB/s of page text:
+
+- ``harvester``: :func:`harvester.extract.extract` (all syntaxes, repair,
+  normalise, validate), or ``candidates()`` when ``extract`` cannot import;
+- ``yt-dlp``: ``InfoExtractor._search_json_ld`` (JSON-LD only);
+- ``extruct``: ``extruct.extract`` with json-ld, microdata and opengraph.
+
+A second table times the pages that carry no video (the labels' pages with
+no records), the common case when crawling.  Peak memory for one synthetic
+page of ``--mb`` megabytes is measured in a fresh child process (RSS growth,
+since lxml allocates outside Python's tracemalloc).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus"
+TEST_LABELS = REPO / "tests" / "data" / "expected-test.json"
+
+Runner = Callable[[str], Any]
+
+
+def harvester_runner() -> tuple[str, Runner]:
+    """``extract`` when the full pipeline imports, else the raw candidates."""
+    sys.path.insert(0, str(REPO))
+    try:
+        from harvester.extract import extract
+    except ImportError:
+        from harvester.extract import candidates
+
+        return "harvester candidates()", lambda text: list(candidates(text, "page"))
+    return "harvester extract()", lambda text: extract(text, "https://example.org/page")
+
+
+def ytdlp_runner() -> Runner:
+    """yt-dlp's JSON-LD search, called the way its own tests call it."""
+    from yt_dlp import YoutubeDL  # type: ignore[import-untyped]
+    from yt_dlp.extractor.common import InfoExtractor  # type: ignore[import-untyped]
+
+    class BenchIE(InfoExtractor):  # type: ignore[misc]
+        _VALID_URL = r"https?://bench\.invalid/.*"
+
+    ie = BenchIE(YoutubeDL(params={"quiet": True}))
+    return lambda text: ie._search_json_ld(text, None, fatal=False, default=None)
+
+
+def extruct_runner() -> Runner:
+    import extruct  # type: ignore[import-untyped]
+
+    def run(text: str) -> Any:
+        return extruct.extract(text, syntaxes=["json-ld", "microdata", "opengraph"],
+                               uniform=False, errors="ignore")
+
+    return run
+
+
+def decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("cp1252", "replace")
+
+
+def best_time(run: Runner, texts: Sequence[str], runs: int) -> float:
+    """Best wall time over ``runs`` passes; a page that raises still counts its time."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        for text in texts:
+            # A contender's failure on one page must not end the bench.
+            with contextlib.suppress(Exception):
+                run(text)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def no_video_files(label_files: Sequence[Path]) -> set[str]:
+    files: set[str] = set()
+    for path in label_files:
+        if path.is_file():
+            for page in json.loads(path.read_text(encoding="utf-8"))["pages"]:
+                if not page["videos"]:
+                    files.add(page["file"])
+    return files
+
+
+def table(title: str, texts: Sequence[str], runners: dict[str, Runner], runs: int) -> None:
+    megabytes = sum(len(t.encode("utf-8", "replace")) for t in texts) / 1e6
+    print(f"\n{title}: {len(texts)} pages, {megabytes:.1f} MB, best of {runs}")
+    print(f"{'contender':<24} {'seconds':>8} {'MB/s':>8} {'vs harvester':>13}")
+    speeds: dict[str, float] = {}
+    for name, run in runners.items():
+        seconds = best_time(run, texts, runs)
+        speeds[name] = megabytes / seconds
+    ours = next(iter(speeds.values()))
+    for name, speed in speeds.items():
+        print(f"{name:<24} {megabytes / speed:>8.3f} {speed:>8.1f} {ours / speed:>12.2f}x")
+
+
+def synthetic_page(megabytes: int, with_video: bool) -> str:
+    """A big page: filler paragraphs, optionally with one video in every syntax."""
+    head = "<html><head><title>big</title>"
+    if with_video:
+        head += ('<meta property="og:video" content="https://example.org/v.mp4">'
+                 '<script type="application/ld+json">{"@type": "VideoObject", "name": "v", '
+                 '"contentUrl": "https://example.org/v.mp4"}</script>')
+    body = "</head><body>"
+    if with_video:
+        body += ('<div itemscope itemtype="https://schema.org/VideoObject">'
+                 '<meta itemprop="name" content="v"></div>')
+    filler = "<p>Lorem ipsum dolor sit amet, <a href='/x'>consectetur</a> adipiscing.</p>\n"
+    count = megabytes * 1_000_000 // len(filler)
+    return head + body + filler * count + "</body></html>"
+
+
+def memory_child(megabytes: int, with_video: bool) -> None:
+    """Run in a fresh process: print peak RSS growth (MB) of one extract() call."""
+    name, run = harvester_runner()
+    page = synthetic_page(megabytes, with_video)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    found = run(page)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rss_growth_mb": (after - before) / 1024, "page_mb": megabytes,
+                      "seconds": seconds, "records": len(found), "contender": name}))
+
+
+def memory_report(megabytes: int) -> None:
+    print(f"\npeak memory, one synthetic {megabytes} MB page (RSS growth during the call)")
+    for with_video in (False, True):
+        proc = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(megabytes)]
+            + (["--with-video"] if with_video else []),
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            print(f"  with_video={with_video}: child failed: {proc.stderr.strip()[-300:]}")
+            continue
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(f"  {'with video' if with_video else 'no video':<10}: +{res['rss_growth_mb']:.0f} MB"
+              f" RSS, {res['seconds']:.2f} s, {res['records']} records")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", type=Path, default=CORPUS / "pages")
+    parser.add_argument("--labels", type=Path, nargs="+",
+                        default=[CORPUS / "expected-dev.json", TEST_LABELS])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--mb", type=int, default=50, help="size of the synthetic page")
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--with-video", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        memory_child(args.memory_child, args.with_video)
+        return 0
+    if not args.pages.is_dir():
+        print(f"bench: no pages at {args.pages}; pass --pages DIR", file=sys.stderr)
+        return 2
+    warnings.simplefilter("ignore")
+    files = sorted(p for p in args.pages.iterdir() if p.suffix in (".html", ".htm"))
+    texts = {p.name: decode(p.read_bytes()) for p in files}
+    name, ours = harvester_runner()
+    runners = {name: ours, "yt-dlp _search_json_ld": ytdlp_runner(),
+               "extruct (ld+md+og)": extruct_runner()}
+    table("all pages", list(texts.values()), runners, args.runs)
+    quiet = [texts[f] for f in sorted(no_video_files(args.labels)) if f in texts]
+    if quiet:
+        table("no-video pages", quiet, runners, args.runs)
+    memory_report(args.mb)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
