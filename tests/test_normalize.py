@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harvester.normalize import (
     absolute_url,
@@ -302,3 +304,31 @@ def test_non_http_base_is_ignored() -> None:
                          "/home/user/page.html")
     assert declared.content_url is None
     assert declared.embed_url == "https://e.example/x"
+
+
+_scalars = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=60)
+            | st.sampled_from(["PT1M", "T5S", "1:30", "2025-04-08", "//x.example/a", "480px",
+                               "&amp;", "javascript:x", "P1Y2M", "Mon Sep 12 2016"]))
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.sampled_from(["url", "@id", "@value", "value", "contentUrl"]), inner,
+                      max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(
+    ["name", "contentUrl", "embedURL", "thumbnailUrl", "thumbnail", "duration", "width",
+     "height", "uploadDate"]), _values, max_size=9), st.sampled_from([None, BASE]))
+def test_any_value_normalizes_to_well_typed_fields(data: dict[str, Any], base: str | None) -> None:
+    declared = normalize(cand(data), base)
+    for url in (declared.content_url, declared.embed_url, *declared.thumbnail_urls):
+        assert url is None or url.startswith(("http://", "https://"))
+    assert declared.duration_s is None or 0 <= declared.duration_s <= 30 * 86400
+    for size in (declared.width, declared.height):
+        assert size is None or (isinstance(size, int) and size > 0)
+    if declared.upload_date is not None:
+        dt.datetime.fromisoformat(declared.upload_date)
+    assert declared.name is None or declared.name == declared.name.strip() != ""

@@ -6,6 +6,8 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from harvester.records import Blob, Candidate, Syntax, Validation
@@ -294,3 +296,31 @@ def test_space_separated_date_is_one_error_not_also_a_warning() -> None:
     result = check({**GOOD, "uploadDate": "2022-07-26 10:51:36 -0400"})
     assert [f.pointer for f in result.errors] == ["/uploadDate"]
     assert "/uploadDate" not in messages(result.warnings)
+
+
+_KEYS = ["name", "description", "thumbnailUrl", "thumbnail", "contentUrl", "embedUrl",
+         "uploadDate", "duration", "width", "height", "@type", "thumbnailURL", "a/b~c"]
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=300),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from([*_KEYS, "url", "@id", "value"]), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(_KEYS), _json, max_size=8), st.booleans())
+def test_any_json_gives_findings_that_point_into_it(data: dict[str, Any], partial: bool) -> None:
+    result = check(data, partial)
+    assert result.valid == (not result.errors)
+    for finding in (*result.errors, *result.warnings):
+        assert len(finding.message) < 400
+        assert finding.pointer == "" or finding.pointer.startswith("/")
+        _resolve(data, finding.pointer)  # every pointer names a place that exists
+
+
+def _resolve(document: Any, pointer: str) -> Any:
+    for token in pointer.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        document = document[int(token)] if isinstance(document, list) else document[token]
+    return document
