@@ -1,0 +1,72 @@
+"""Open Graph finder: og:video groups mapped to VideoObject fields."""
+
+from __future__ import annotations
+
+from harvester.extract.opengraph import find_blobs
+from harvester.records import Syntax
+
+
+def _page(*tags: str, body: str = "") -> str:
+    return "<html><head>" + "\n".join(tags) + "</head><body>" + body + "</body></html>"
+
+
+TITLE = '<meta property="og:title" content="Clip &amp;amp; more">'
+IMAGE = '<meta property="og:image" content="https://x/t.jpg">'
+
+
+def test_group_maps_to_videoobject_fields() -> None:
+    page = _page(
+        TITLE, IMAGE, '<meta property="og:image" content="https://x/second.jpg">',
+        '<meta property="og:video" content="https://x/v.mp4">',
+        '<meta property="og:video:width" content="640">',
+        '<meta property="og:video:height" content="360">',
+        '<meta property="og:video:type" content="video/mp4">',
+        '<meta property="video:duration" content="88">',
+        '<meta property="video:release_date" content="2020-01-02">',
+    )
+    [blob] = find_blobs(page, "p")
+    assert blob.syntax is Syntax.OPENGRAPH
+    assert blob.data == {
+        "@type": "VideoObject", "name": "Clip &amp; more", "contentUrl": "https://x/v.mp4",
+        "thumbnailUrl": "https://x/t.jpg", "duration": "88", "uploadDate": "2020-01-02",
+        "width": "640", "height": "360", "encodingFormat": "video/mp4",
+    }
+    assert page[blob.offset:].startswith('<meta property="og:video"')
+    assert "og:video:width" in blob.raw
+
+
+def test_structured_properties_before_the_root_and_repeated_roots() -> None:
+    page = _page(
+        '<meta property="og:video:width" content="1280">',
+        '<meta property="og:video:url" content="https://x/embed/1">',
+        '<meta property="og:video" content="https://x/embed/1">',
+        '<meta property="og:video:secure_url" content="https://x/embed/1">',
+        '<meta property="og:video" content="https://x/watch/1">',
+        '<meta property="og:video:height" content="720">',
+    )
+    first, second = find_blobs(page, "p")
+    assert first.data["contentUrl"] == "https://x/embed/1"
+    assert first.data["width"] == "1280"
+    assert "height" not in first.data
+    assert second.data["contentUrl"] == "https://x/watch/1"
+    assert second.data["height"] == "720"
+
+
+def test_name_value_form_and_tags_in_body() -> None:
+    page = _page(TITLE, body='<meta name="og:video" value="https://x/v.m3u8">')
+    [blob] = find_blobs(page, "p")
+    assert blob.data["contentUrl"] == "https://x/v.m3u8"
+
+
+def test_secure_url_only_when_no_other_root() -> None:
+    page = _page('<meta property="og:video:secure_url" content="https://x/p.mp4">')
+    [blob] = find_blobs(page, "p")
+    assert blob.data["contentUrl"] == "https://x/p.mp4"
+
+
+def test_empty_og_video_and_pages_without_one_yield_nothing() -> None:
+    empty = _page('<meta property="og:video" content="">', '<meta property="og:video:url">',
+                  '<meta property="og:video:type" content="video/mp4">')
+    assert list(find_blobs(empty, "p")) == []
+    assert list(find_blobs(_page(TITLE, IMAGE), "p")) == []
+    assert list(find_blobs("", "p")) == []
