@@ -106,7 +106,7 @@ def no_video_files(label_files: Sequence[Path]) -> set[str]:
 def table(title: str, texts: Sequence[str], runners: dict[str, Runner], runs: int) -> None:
     megabytes = sum(len(t.encode("utf-8", "replace")) for t in texts) / 1e6
     print(f"\n{title}: {len(texts)} pages, {megabytes:.1f} MB, best of {runs}")
-    print(f"{'contender':<24} {'seconds':>8} {'MB/s':>8} {'vs harvester':>13}")
+    print(f"{'contender':<24} {'seconds':>8} {'MB/s':>8} {'harvester/it':>13}")
     speeds: dict[str, float] = {}
     for name, run in runners.items():
         seconds = best_time(run, texts, runs)

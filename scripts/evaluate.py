@@ -6,7 +6,7 @@ Usage::
 
 Defaults: ``<repo>/../shared/corpus/expected-dev.json`` plus
 ``tests/data/expected-test.json`` as labels, ``<corpus>/pages`` as pages.
-For every labelled page it runs :func:`harvester.extract.candidates`, then
+For every labelled page it runs :func:`harvester.extract.extract`, then
 matches found records to labelled ones per page and syntax (greedy, by the
 number of agreeing fields).  It reports found/expected per syntax, field
 agreement on matched pairs, extras (records on negative pages or beyond the
@@ -100,11 +100,11 @@ def decode(body: bytes) -> str:
 
 
 def project_finder() -> Finder:
-    """``(syntax, data)`` for each candidate the harvester finds on a page."""
-    from harvester.extract import candidates
+    """``(syntax, data)`` for each record :func:`harvester.extract.extract` returns."""
+    from harvester.extract import extract
 
     def find(text: str, page: str) -> Iterable[tuple[str, Mapping[str, Any]]]:
-        return [(str(c.blob.syntax), c.data) for c in candidates(text, page)]
+        return [(str(v.syntax), v.data) for v in extract(text, ref=page)]
 
     return find
 
