@@ -127,7 +127,7 @@ def measure_all(
 def _probe_file(path: Path, result: MediaResult, config: Config, available: bool) -> Probe:
     if not available:
         return Probe(available=False, error="ffprobe_unavailable")
-    kind = "image" if (result.content_type or "").startswith("image/") else "video"
+    kind = "thumbnail" if (result.content_type or "").startswith("image/") else "video"
     return probe(path, kind=kind, timeout=config.probe_timeout)
 
 
