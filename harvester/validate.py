@@ -28,7 +28,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from harvester.normalize import absolute_url, parse_date, parse_duration
-from harvester.records import Candidate, Finding, Validation
+from harvester.records import Candidate, Finding, Syntax, Validation
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
 
@@ -47,20 +47,28 @@ def videoobject_schema() -> dict[str, Any]:
 
 
 def validate(candidate: Candidate) -> Validation:
-    """Errors and warnings for ``candidate.data``; ``valid`` means no errors."""
-    errors, warnings = validate_data(candidate.data)
+    """Errors and warnings for ``candidate.data``; ``valid`` means no errors.
+
+    Open Graph records are held to the Open Graph protocol (``$defs/opengraph``),
+    since Google's VideoObject rules were never theirs to follow.
+    """
+    syntax = getattr(candidate.blob, "syntax", None)
+    errors, warnings = validate_data(candidate.data, opengraph=syntax == Syntax.OPENGRAPH)
     if candidate.partial:
         errors = (Finding("", PARTIAL_MESSAGE), *errors)
     return Validation(valid=not errors, errors=errors, warnings=warnings)
 
 
-def validate_data(data: Any) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+def validate_data(
+    data: Any, *, opengraph: bool = False
+) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """(errors, warnings) for one VideoObject given as plain JSON data."""
     if isinstance(data, Mapping) and not isinstance(data, dict):
         data = dict(data)
     try:
-        errors_validator, warnings_validator = _validators()
-        return _findings(errors_validator, data), _findings(warnings_validator, data)
+        validators = _validators()
+        errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
+        return _findings(validators[errors], data), _findings(validators[warnings], data)
     except RecursionError:
         return (Finding("", "the data is nested too deeply to be checked"),), ()
     except Exception as exc:  # a validator bug or pathological input must not stop a harvest
@@ -74,18 +82,24 @@ def _schema() -> dict[str, Any]:
     return schema
 
 
+# (errors, warnings) rule sets: "" is the schema's root, other names are its $defs.
+_VIDEOOBJECT_RULES = ("", "recommended")
+_OPENGRAPH_RULES = ("opengraph", "opengraphRecommended")
+
+
 @functools.cache
-def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
+def _validators() -> dict[str, Draft202012Validator]:
     schema = _schema()
     schema_id = schema["$id"]
     # A Registry with no retrieve function: a $ref outside the schema fails, never fetches.
     resource = DRAFT202012.create_resource(schema)
     registry: Registry[Any] = Registry().with_resource(schema_id, resource)
     checker = Draft202012Validator.FORMAT_CHECKER
-    errors = Draft202012Validator(schema, registry=registry, format_checker=checker)
-    recommended = {"$ref": f"{schema_id}#/$defs/recommended"}
-    warnings = Draft202012Validator(recommended, registry=registry, format_checker=checker)
-    return errors, warnings
+    compiled = {"": Draft202012Validator(schema, registry=registry, format_checker=checker)}
+    for name in (*_VIDEOOBJECT_RULES[1:], *_OPENGRAPH_RULES):
+        ref = {"$ref": f"{schema_id}#/$defs/{name}"}
+        compiled[name] = Draft202012Validator(ref, registry=registry, format_checker=checker)
+    return compiled
 
 
 def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]:

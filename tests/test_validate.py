@@ -324,3 +324,36 @@ def _resolve(document: Any, pointer: str) -> Any:
         token = token.replace("~1", "/").replace("~0", "~")
         document = document[int(token)] if isinstance(document, list) else document[token]
     return document
+
+
+def check_og(data: Any) -> Validation:
+    blob = Blob(page="https://a.example/", syntax=Syntax.OPENGRAPH, offset=0, raw="")
+    return validate(Candidate(blob=blob, data=data))
+
+
+def test_opengraph_follows_open_graph_rules_not_googles() -> None:
+    og = {"@type": "VideoObject", "name": "Clip", "contentUrl": "https://a.example/v.mp4",
+          "thumbnailUrl": "https://a.example/t.jpg", "duration": "88", "width": "1280",
+          "height": "720", "encodingFormat": "video/mp4"}
+    assert check_og(og) == Validation(valid=True)
+    # the same data as JSON-LD would break Google's rules
+    assert not check({**og}).valid
+
+
+@pytest.mark.parametrize(("change", "pointer", "wording"), [
+    ({"duration": "PT1M"}, "/duration", "is not a whole number of seconds"),
+    ({"width": "wide"}, "/width", "width 'wide' is not a whole number of pixels"),
+    ({"contentUrl": "/v.mp4"}, "/contentUrl", "is not an absolute http(s) URL"),
+    ({"uploadDate": "Jun 16, 2023"}, "/uploadDate", "(did you mean '2023-06-16'?)"),
+])
+def test_opengraph_errors(change: dict[str, Any], pointer: str, wording: str) -> None:
+    result = check_og({"contentUrl": "https://a.example/v.mp4", "name": "n",
+                       "thumbnailUrl": "https://a.example/t.jpg", **change})
+    assert wording in messages(result.errors)[pointer]
+
+
+def test_opengraph_warnings() -> None:
+    result = check_og({"contentUrl": "https://a.example/v.mp4"})
+    assert result.valid
+    assert [f.message.split(": the")[0] for f in result.warnings] == [
+        "og:title is missing", "og:image is missing"]
