@@ -42,6 +42,8 @@ from harvester.records import Candidate, Declared
 
 __all__ = [
     "absolute_url",
+    "decode_entities",
+    "first_url",
     "normalize",
     "parse_date",
     "parse_dimension",

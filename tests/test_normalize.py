@@ -332,3 +332,49 @@ def test_any_value_normalizes_to_well_typed_fields(data: dict[str, Any], base: s
     if declared.upload_date is not None:
         dt.datetime.fromisoformat(declared.upload_date)
     assert declared.name is None or declared.name == declared.name.strip() != ""
+
+
+# Values as written on pages of the real-page corpus (../shared/corpus/README.md).
+CORPUS_CASES = [
+    ("gala-fr-bad-duration", {"duration": "T1M02S"}, "duration_s", 62.0),
+    ("yahoo-gma-bad-duration", {"duration": "PY0M0D0TH0M2S20"}, "duration_s", None),
+    ("recipe-comidinhas-bad-duration", {"duration": "PTH3M7S"}, "duration_s", None),
+    ("ktla-p0d-duration", {"duration": "P0DT0H3M15S"}, "duration_s", 195.0),
+    ("recipe-leckerschmecker-gmt-date", {"uploadDate": "2025-01-15GMT19:57+00:00"},
+     "upload_date", "2025-01-15T19:57:00+00:00"),
+    ("recipe-leckerschmecker-gmt-date", {"name": "10 Küchentricks &amp; Food Hacks"},
+     "name", "10 Küchentricks & Food Hacks"),
+    ("recipe-journaldesfemmes-entity", {"name": "Tarte &agrave; la rhubarbe&nbsp;: la recette"},
+     "name", "Tarte à la rhubarbe : la recette"),
+    ("nbcnews-kenosha", {"uploadDate": "Mon Aug 24 2020 22:37:29 GMT+0000 (UTC)"},
+     "upload_date", "2020-08-24T22:37:29+00:00"),
+    ("recipe-maangchi-id-dims", {"width": [{"@id": "#sso/qv-width-px-1280"}]}, "width", None),
+    ("channel4-width-strings", {"width": "1280"}, "width", 1280),
+    ("libero-lowercase-type", {"contentUrl": "//video.libero.example/v.mp4"}, "content_url",
+     "https://video.libero.example/v.mp4"),
+    ("mein-schoener-garten-empty-obj", {"contentUrl": {}}, "content_url", None),
+    ("mein-schoener-garten-empty-obj", {"embedUrl": "//www.youtube.com/embed/x"}, "embed_url",
+     "https://www.youtube.com/embed/x"),
+    ("recipe-tasteofhome-empty-date", {"uploadDate": ""}, "upload_date", None),
+    ("recipe-cookwell-null-thumb", {"thumbnailUrl": [None]}, "thumbnail_urls", ()),
+    ("recipe-eattolerant-empty-thumb", {"thumbnailUrl": ""}, "thumbnail_urls", ()),
+    ("recipe-bigoven-placeholder", {"contentUrl": "/"}, "content_url", None),
+    ("recipe-bigoven-placeholder", {"uploadDate": "not set"}, "upload_date", None),
+    ("cnn-royal-thumbnailURL", {"thumbnailURL": "https://cdn.cnn.example/t.jpg"},
+     "thumbnail_urls", ("https://cdn.cnn.example/t.jpg",)),
+    ("newsweek-amp-in-url", {"thumbnailUrl": "https://d.example/a.jpg?w=790&amp;f=x"},
+     "thumbnail_urls", ("https://d.example/a.jpg?w=790&f=x",)),
+    ("recipe-pickuplimes-date", {"uploadDate": "2016-11-29 23:07:00.000000"}, "upload_date",
+     "2016-11-29T23:07:00"),
+    ("bettycrocker-us-date", {"uploadDate": "01/10/2017"}, "upload_date", "2017-01-10"),
+    ("usatoday-ebola-microdata", {"uploadDate": "10/2/2014 7:31:18 PM"}, "upload_date",
+     "2014-10-02T19:31:18"),
+    ("recipe-bongeats-text-date", {"uploadDate": "May 3, 2025, 1:50 p.m."}, "upload_date",
+     "2025-05-03T13:50:00"),
+]
+
+
+@pytest.mark.parametrize(("page", "data", "field", "expected"), CORPUS_CASES,
+                         ids=[f"{c[0]}-{c[2]}" for c in CORPUS_CASES])
+def test_corpus_cases(page: str, data: dict[str, Any], field: str, expected: Any) -> None:
+    assert getattr(normalize(cand(data), BASE), field) == expected
