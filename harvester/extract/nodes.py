@@ -1,0 +1,75 @@
+"""Find every VideoObject node inside a parsed blob, wherever it is nested.
+
+The promise of :func:`video_nodes`: each object whose type names a
+VideoObject is yielded once, as a :class:`~harvester.records.Candidate`
+with its JSON pointer, in document order.  A type is read from ``@type``
+(or ``type`` when ``@type`` is absent) as a string or a list, as a full IRI
+(``http://schema.org/VideoObject``, ``schema:VideoObject``), in any case
+(``videoObject``), and includes subtypes named ``…VideoObject…``
+(``VideoObjectSnapshot``).  The walk covers top-level lists, ``@graph`` as
+an array or as an object keyed ``"0"``..``"n"``, and every property
+(``video``, ``itemListElement[].item``, ``hasPart``, ``subjectOf`` ...); a
+VideoObject inside another is its own record.  ``null`` entries are skipped.
+The walk is iterative and depth-capped, so hostile nesting cannot crash it.
+
+>>> from harvester.records import Blob, Parsed, Syntax
+>>> blob = Blob("p", Syntax.JSON_LD, 0, "")
+>>> value = {"@graph": [{"@type": "WebPage"}, {"@type": "VideoObject", "name": "x"}]}
+>>> [c.pointer for c in video_nodes(Parsed(blob, value))]
+['/@graph/1']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from harvester.records import Candidate, Parsed
+
+__all__ = ["MAX_WALK_DEPTH", "is_video_type", "video_nodes"]
+
+# Real JSON-LD is rarely ten levels deep; anything past this is not looked into.
+MAX_WALK_DEPTH = 100
+
+
+def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
+    """Yield a Candidate for each VideoObject node of ``parsed.value``."""
+    if parsed.value is None:
+        return
+    stack: list[tuple[Any, str, int]] = [(parsed.value, "", 0)]
+    while stack:
+        value, pointer, depth = stack.pop()
+        if isinstance(value, Mapping):
+            if _is_video(value):
+                yield Candidate(blob=parsed.blob, data=value, repairs=parsed.repairs,
+                                partial=parsed.partial, pointer=pointer)
+            children = [(v, f"{pointer}/{_escape(str(k))}") for k, v in value.items()]
+        elif isinstance(value, list):
+            children = [(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+        else:
+            continue
+        if depth < MAX_WALK_DEPTH:
+            # Reversed onto the stack so that nodes come out in document order.
+            stack.extend((v, p, depth + 1) for v, p in reversed(children)
+                         if isinstance(v, Mapping | list))
+
+
+def _is_video(node: Mapping[str, Any]) -> bool:
+    types = node.get("@type")
+    if types is None:
+        types = node.get("type")
+    if isinstance(types, str):
+        return is_video_type(types)
+    if isinstance(types, list):
+        return any(isinstance(t, str) and is_video_type(t) for t in types)
+    return False
+
+
+def is_video_type(name: str) -> bool:
+    """True for ``VideoObject``, its IRIs, case variants and ``…VideoObject…`` subtypes."""
+    return "videoobject" in name.lower()
+
+
+def _escape(key: str) -> str:
+    """RFC 6901 escaping of one reference token."""
+    return key.replace("~", "~0").replace("/", "~1")
