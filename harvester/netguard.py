@@ -81,13 +81,12 @@ def check_address(ip: str) -> str | None:
     except ValueError:
         return f"not an IP address: {ip!r}"
     if isinstance(addr, ipaddress.IPv6Address):
-        inner = _embedded_v4(addr)
-        if inner is not None:
-            reason = _refusal(inner)
-            if reason is not None:
-                return f"{reason} (IPv4 {inner} inside {addr})"
         if addr.scope_id:
             return "scoped (zone) address"
+        inner = _embedded_v4(addr)
+        if inner is not None:  # the packet ends up at the IPv4 address: judge that one
+            reason = _refusal(inner)
+            return None if reason is None else f"{reason} (IPv4 {inner} inside {addr})"
     return _refusal(addr)
 
 

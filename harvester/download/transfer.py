@@ -153,11 +153,16 @@ def _send(job: Job, url: str, headers: dict[str, str], deadline: float) -> httpx
     timeout = httpx.Timeout(min(job.cfg.timeout, remaining), pool=None)
     try:
         request = job.client.build_request("GET", url, headers=headers, timeout=timeout)
+    except httpx.InvalidURL as exc:
+        raise BlockedURL(f"unusable URL {url}: {exc}", job.url, code="bad_url") from None
+    try:
         return job.client.send(request, stream=True)
     except BlockedURL as exc:  # raised at connect time by the guard transport
         raise BlockedURL(exc.message, job.url, code=exc.code) from None
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        raise BlockedURL(f"unusable URL {url}: {exc}", job.url, code="bad_url") from None
+        # httpx parses a redirect's Location even when it will not follow it.
+        raise BlockedURL(f"{url} redirects to an unusable URL: {exc}", job.url,
+                         code="bad_redirect") from None
     except httpx.HTTPError as exc:
         raise translate(exc, job.url, in_body=False) from exc
 
