@@ -226,6 +226,8 @@ def demo(out_dir: str) -> None:
 
     result = run_demo(Path(out_dir), progress=lambda line: click.echo(line, err=True))
     click.echo(render_summary(result))
+    if not result.as_designed:
+        raise SystemExit(ExitCode.FAILURES)
 
 
 def main(argv: list[str] | None = None) -> None:
