@@ -140,6 +140,9 @@ class BodyReader:
         self._raw_deflate = False
         self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib or gzip header
         self._parts: list[bytes] = []
+        self._head = b""  # input kept until the first output, to retry as raw deflate
+        self._raw_total = 0
+        self._ended = False  # the compressed stream ended; later bytes are ignored
 
     def _count(self, data: bytes) -> None:
         self.total += len(data)
@@ -151,27 +154,43 @@ class BodyReader:
         self._parts.append(data)
 
     def feed(self, data: bytes) -> None:
+        """Decode one raw chunk; raises ``too_large`` or ``bad_encoding``."""
         if not self._inflate:
             self._count(data)
             return
+        # Compressed input that yields little or nothing is capped too.
+        self._raw_total += len(data)
+        if self._raw_total > self.limit + 65536:
+            raise FetchError(f"compressed body is larger than the {self.limit}-byte cap",
+                             self.url, code="too_large")
+        if self._ended:
+            return
+        if not self.total and len(self._head) < 65536:
+            self._head += data
         try:
-            self._feed_zlib(data)
+            try:
+                self._feed_zlib(data)
+            except zlib.error:
+                if self.total or self._raw_deflate:
+                    raise
+                # Some servers send raw deflate without the zlib header.
+                self._raw_deflate = True
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._feed_zlib(self._head)
         except zlib.error as exc:
-            if self.total or self._raw_deflate:
-                raise FetchError(f"corrupt compressed body: {exc}", self.url,
-                                 code="bad_encoding") from None
-            # Some servers send raw deflate without the zlib header.
-            self._raw_deflate = True
-            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-            self.feed(data)
+            raise FetchError(f"corrupt compressed body: {exc}", self.url,
+                             code="bad_encoding") from None
 
     def _feed_zlib(self, data: bytes) -> None:
         while data:
             self._count(self._zlib.decompress(data, self.limit - self.total + 1))
             if self._zlib.eof:
                 rest = self._zlib.unused_data
+                if len(rest) < 2:
+                    return  # too few bytes yet to tell another member from trailing junk
                 if rest[:2] != b"\x1f\x8b":
-                    return  # trailing bytes after the stream are ignored, as browsers do
+                    self._ended = True  # trailing bytes are ignored, as browsers do
+                    return
                 self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
                 data = rest
             else:

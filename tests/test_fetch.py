@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import pickle
 import threading
 import time
 import zlib
@@ -282,7 +284,13 @@ def test_gzip_bomb_aborts_at_decoded_cap(http_server: LoopbackServer,
                                          client: httpx.Client) -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024**2), compresslevel=9)  # 64 MiB in ~64 KB
     assert len(bomb) < 100_000
-    http_server.route("/bomb", body=bomb, headers={"Content-Encoding": "gzip"})
+
+    def send(req: BaseHTTPRequestHandler) -> None:
+        # The client hangs up at the cap, as it should: a broken pipe is expected.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            reply(req, 200, bomb, {"Content-Encoding": "gzip"})
+
+    http_server.route("/bomb", handler=send)
     cfg = replace(FAST, max_page_bytes=1024**2)
     err = fails(http_server, "/bomb", client, cfg)
     assert err.code == "too_large" and "decompression" in err.message
@@ -296,6 +304,17 @@ def test_body_reader_never_holds_more_than_the_cap() -> None:
     assert len(reader.prefix()) == 1000
 
 
+def test_broken_gzip_is_bad_encoding_and_trailing_junk_is_ignored(
+        http_server: LoopbackServer, client: httpx.Client) -> None:
+    http_server.route("/broken", body=b"\x1f\x8b\x08\x00" + b"junk" * 50,
+                      headers={"Content-Encoding": "gzip"})
+    http_server.route("/tail", body=gzip.compress(PAGE) + gzip.compress(b"!") + b"junk\n",
+                      headers={"Content-Encoding": "gzip"})
+    assert fails(http_server, "/broken", client).code == "bad_encoding"
+    assert len(http_server.requests_to("/broken")) == 1
+    assert get(http_server, "/tail", client).body == PAGE + b"!"  # type: ignore[attr-defined]
+
+
 def test_declared_length_above_cap_is_refused(http_server: LoopbackServer,
                                               client: httpx.Client) -> None:
     http_server.route("/big", body=b"x" * 5000)
@@ -306,8 +325,9 @@ def test_declared_length_above_cap_is_refused(http_server: LoopbackServer,
 # ── per-host limit and robots ─────────────────────────────────────────────
 
 
+@pytest.mark.parametrize("explicit", [True, False])
 def test_per_host_cap_is_observed_by_the_server(http_server: LoopbackServer,
-                                                client: httpx.Client) -> None:
+                                                client: httpx.Client, explicit: bool) -> None:
     lock, state = threading.Lock(), {"now": 0, "max": 0}
 
     def counted(req: BaseHTTPRequestHandler) -> None:
@@ -320,11 +340,22 @@ def test_per_host_cap_is_observed_by_the_server(http_server: LoopbackServer,
         reply(req, 200, PAGE)
 
     http_server.route("/n", handler=counted)
-    limiter = HostLimiter(2)
+    # Either a limiter handed in, or the process-wide one for cfg.per_host.
+    limiter, cfg = (HostLimiter(2), FAST) if explicit else (None, replace(FAST, per_host=3))
     with ThreadPoolExecutor(max_workers=8) as pool:
-        pages = list(pool.map(lambda i: fetch(url_source(http_server.url(f"/n?{i}")), FAST,
+        pages = list(pool.map(lambda i: fetch(url_source(http_server.url(f"/n?{i}")), cfg,
                                               client, limiter=limiter), range(8)))
-    assert len(pages) == 8 and state["max"] == 2
+    assert len(pages) == 8 and state["max"] == (2 if explicit else 3)
+
+
+def test_host_limiter_pickles_as_a_fresh_limiter() -> None:
+    limiter = HostLimiter(1)
+    with limiter.slot("Example.org."):
+        copy = pickle.loads(pickle.dumps(limiter))
+        assert limiter.active("example.org") == 1
+        assert copy.per_host == 1 and copy.active("example.org") == 0
+        with copy.slot("example.org"):  # its own locks: not blocked by the original
+            assert copy.active("example.org") == 1
 
 
 def test_robots_disallowed_page_is_never_requested(http_server: LoopbackServer,
