@@ -47,7 +47,9 @@ def run_harvest(
                                        stdin=stdin)
         else:
             manifest = harvest(pages, config, state=state, progress=progress, stdin=stdin)
-    write_outputs(manifest, config)
+        # Inside the lock, and before the state records the run (on leaving the
+        # block): a run killed before its manifest is out is reported again.
+        write_outputs(manifest, config)
     return manifest
 
 

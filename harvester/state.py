@@ -13,6 +13,11 @@ rewritten.  Tables::
     videos  id → page, first_seen, last_seen, fingerprint, present
     runs    started, finished, counts of every completed run
 
+A run's videos and counts are recorded only once its manifest is written
+(:meth:`State.finish_run` computes, :meth:`State.commit_run` records, and
+leaving ``with State.open(...)`` without an error commits), so a run killed
+before its manifest is out is reported again by the next one, never lost.
+
 A stored extraction is only offered back to the harvester version that wrote
 it: after an upgrade each page is fetched and extracted afresh once.  Only the
 coordinating process opens the state (see "Beyond one machine"); a lock makes
@@ -108,6 +113,10 @@ class Observation:
     seen: Mapping[str, tuple[str, str]]
 
 
+#: A finished run waiting for its manifest: (started, videos, pages_failed, counts).
+_Pending = tuple[str, list[tuple[str, str, str]], list[str], dict[str, Any]]
+
+
 def fingerprint(video: Video) -> str:
     """Hash of what a video *says* (data and declared); provenance is left out."""
     doc = video_to_dict(video)
@@ -123,6 +132,7 @@ class State:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self._pending: _Pending | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> State:
@@ -152,7 +162,11 @@ class State:
         self, exc_type: type[BaseException] | None, exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        try:
+            if exc_type is None:
+                self.commit_run()
+        finally:
+            self.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -253,40 +267,31 @@ class State:
 
     def observe_videos(
         self, run_started: str, videos: Iterable[tuple[str, str, str]],
-        pages_failed: Iterable[str] = (),
+        pages_failed: Iterable[str] = (), *, dry_run: bool = False,
     ) -> Observation:
         """Record the videos ``(id, page, fingerprint)`` of a run and say what changed.
 
         A video is *new* when it was not present after the last completed run,
         *changed* when its fingerprint differs, *gone* when it was present and is
         not now.  Videos of pages in ``pages_failed`` are not declared gone: we
-        do not know what those pages hold now.  One transaction.
+        do not know what those pages hold now.  One transaction; ``dry_run``
+        only computes.
         """
-        failed = set(pages_failed)
         current: dict[str, tuple[str, str]] = {}
         for vid, page, fp in videos:
             current.setdefault(vid, (page, fp))
+        if dry_run:
+            with self._lock:
+                return _diff(self._known(self._conn), current, set(pages_failed), run_started)
         with self._tx() as db:
-            known = {row[0]: row[1:] for row in db.execute(
-                "SELECT id, page, first_seen, fingerprint, present FROM videos")}
-            new: list[str] = []
-            changed: list[str] = []
-            seen: dict[str, tuple[str, str]] = {}
-            for vid, (page, fp) in current.items():
-                old = known.get(vid)
-                if old is None or not old[3]:
-                    new.append(vid)
-                elif old[2] != fp:
-                    changed.append(vid)
-                first = old[1] if old is not None and old[3] else run_started
-                seen[vid] = (first, run_started)
-                db.execute("INSERT OR REPLACE INTO videos VALUES (?, ?, ?, ?, ?, 1)",
-                           (vid, page, first, run_started, fp))
-            gone = sorted(vid for vid, old in known.items()
-                          if old[3] and vid not in current and old[0] not in failed)
-            db.executemany("UPDATE videos SET present = 0 WHERE id = ?", [(g,) for g in gone])
-        return Observation(Changes(tuple(sorted(new)), tuple(sorted(changed)), tuple(gone)),
-                           seen)
+            obs = _diff(self._known(db), current, set(pages_failed), run_started)
+            _apply(db, obs, current, run_started)
+        return obs
+
+    @staticmethod
+    def _known(db: sqlite3.Connection) -> dict[str, tuple[Any, ...]]:
+        rows = db.execute("SELECT id, page, first_seen, fingerprint, present FROM videos")
+        return {row[0]: row[1:] for row in rows}
 
     def record_run(self, started: str, finished: str, counts: Mapping[str, Any]) -> None:
         """Append one completed run."""
@@ -303,13 +308,59 @@ class State:
     def finish_run(
         self, manifest: Manifest,
     ) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
-        """Observe the manifest's videos, record the run; return (seen, changes)."""
-        obs = self.observe_videos(
-            manifest.started,
-            [(v.id, v.page, fingerprint(v)) for v in manifest.videos],
-            pages_failed=[p.ref for p in manifest.pages if p.error is not None])
-        self.record_run(manifest.started, utc_now(), manifest.counts())
+        """(seen, changes) of the manifest's videos; recorded later by :meth:`commit_run`.
+
+        Nothing is written yet: the run is recorded only once its manifest is out
+        (``commit_run``, or leaving the ``with State.open(...)`` block without an
+        error).  A run killed in between is reported again by the next run, so
+        a change is never lost, at worst announced twice.
+        """
+        videos = [(v.id, v.page, fingerprint(v)) for v in manifest.videos]
+        failed = [p.ref for p in manifest.pages if p.error is not None]
+        obs = self.observe_videos(manifest.started, videos, failed, dry_run=True)
+        self._pending = (manifest.started, videos, failed, manifest.counts())
         return dict(obs.seen), obs.changes.as_dict()
+
+    def commit_run(self) -> None:
+        """Record the run that :meth:`finish_run` described: its videos and its counts."""
+        if self._pending is None:
+            return
+        started, videos, failed, counts = self._pending
+        self.observe_videos(started, videos, failed)
+        self.record_run(started, utc_now(), counts)
+        self._pending = None
+
+
+def _diff(
+    known: Mapping[str, tuple[Any, ...]], current: Mapping[str, tuple[str, str]],
+    failed: set[str], run_started: str,
+) -> Observation:
+    """What changed between the stored videos (page, first_seen, fp, present) and now."""
+    new: list[str] = []
+    changed: list[str] = []
+    seen: dict[str, tuple[str, str]] = {}
+    for vid, (_page, fp) in current.items():
+        old = known.get(vid)
+        if old is None or not old[3]:
+            new.append(vid)
+        elif old[2] != fp:
+            changed.append(vid)
+        first = old[1] if old is not None and old[3] else run_started
+        seen[vid] = (first, run_started)
+    gone = sorted(vid for vid, old in known.items()
+                  if old[3] and vid not in current and old[0] not in failed)
+    return Observation(Changes(tuple(sorted(new)), tuple(sorted(changed)), tuple(gone)), seen)
+
+
+def _apply(
+    db: sqlite3.Connection, obs: Observation, current: Mapping[str, tuple[str, str]],
+    run_started: str,
+) -> None:
+    db.executemany("INSERT OR REPLACE INTO videos VALUES (?, ?, ?, ?, ?, 1)",
+                   [(vid, page, obs.seen[vid][0], run_started, fp)
+                    for vid, (page, fp) in current.items()])
+    db.executemany("UPDATE videos SET present = 0 WHERE id = ?",
+                   [(g,) for g in obs.changes.gone])
 
 
 def _prepare(conn: sqlite3.Connection, path: Path) -> None:

@@ -211,6 +211,8 @@ def test_finish_run_records_run_and_returns_seen_and_changes(state: State) -> No
     seen, changes = state.finish_run(m)
     assert changes == {"new": ["a1"], "changed": [], "gone": []}
     assert seen == {"a1": ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}
+    assert state.last_run() is None  # recorded only once the manifest is out
+    state.commit_run()
     last = state.last_run()
     assert last is not None and last[0] == "2026-01-01T00:00:00Z"
     assert last[2]["pages_failed"] == 1
@@ -247,3 +249,28 @@ def test_kill_9_mid_writes_leaves_consistent_db(tmp_path: Path) -> None:
     conn.close()
     with State.open(db) as st:
         assert st.last_run() is not None
+
+
+def test_run_killed_before_commit_is_reported_again(tmp_path: Path) -> None:
+    m = Manifest(started="T1")
+    m.pages = [PageResult(ref="https://x/a.html", videos=(video("a1"),))]
+    st = State.open(tmp_path / "s.db")
+    assert st.finish_run(m)[1]["new"] == ["a1"]
+    st.close()  # as if killed: no commit
+    with State.open(tmp_path / "s.db") as again:
+        m2 = Manifest(started="T2", pages=m.pages)
+        assert again.finish_run(m2)[1]["new"] == ["a1"]
+    with State.open(tmp_path / "s.db") as third:  # the clean exit above committed T2
+        m3 = Manifest(started="T3", pages=m.pages)
+        seen, changes = third.finish_run(m3)
+        assert changes["new"] == [] and seen["a1"] == ("T2", "T3")
+
+
+def test_error_inside_with_block_does_not_commit(tmp_path: Path) -> None:
+    m = Manifest(started="T1")
+    m.pages = [PageResult(ref="https://x/a.html", videos=(video("a1"),))]
+    with pytest.raises(RuntimeError), State.open(tmp_path / "s.db") as st:
+        st.finish_run(m)
+        raise RuntimeError("manifest could not be written")
+    with State.open(tmp_path / "s.db") as st:
+        assert st.last_run() is None
