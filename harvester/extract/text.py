@@ -17,6 +17,7 @@ job.  A page without the substring ``ideoObject`` costs one substring search.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -43,18 +44,18 @@ _INLINE_TAG = re.compile(r"</?(?:br|wbr|a|span|em|strong|b|i|code)\b", re.IGNORE
 _PARAGRAPH_TAG = re.compile(r"</?p\b", re.IGNORECASE)
 # After a paragraph break or blank line the blob goes on only if JSON follows.
 _CONTINUES = re.compile(_GAP + r"(?:" + QUOTE + r"|[{}\[\],\d])")
-_HIDDEN = (("<script", "</script"), ("<style", "</style"), ("<!--", "-->"),
-           ("<textarea", "</textarea"))
 
 
 def find_blobs(text: str, page: str) -> Iterator[Blob]:
     """Yield each pasted JSON object of ``text`` that mentions VideoObject."""
     if "ideoObject" not in text:  # VideoObject and videoObject alike
         return
+    hidden: _HiddenSpans | None = None
     pos = 0
     while (match := _START.search(text, pos)) is not None:
         start = match.start()
-        hidden_end = _hidden_until(text, start)
+        hidden = hidden or _HiddenSpans(text)  # built only once a candidate exists
+        hidden_end = hidden.end_of(start)
         if hidden_end is not None:
             pos = max(hidden_end, start + 1)
             continue
@@ -89,22 +90,30 @@ def _blob_end(text: str, start: int) -> int:
     return limit
 
 
-def _hidden_until(text: str, pos: int) -> int | None:
-    """If ``pos`` is not in visible text, where the hiding element ends; else ``None``."""
-    if text.rfind("<", 0, pos) > text.rfind(">", 0, pos):  # inside a tag's attributes
-        close = text.find(">", pos)
-        return len(text) if close < 0 else close + 1
-    for opener, closer in _HIDDEN:
-        if _rfind_anycase(text, opener, pos) > _rfind_anycase(text, closer, pos):
-            close = _find_anycase(text, closer, pos)
-            return len(text) if close < 0 else close + len(closer)
-    return None
+_HIDDEN = re.compile(
+    r"<(script|style|textarea|template)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
+# How far back to look for the "<" of a tag whose attribute value holds the JSON.
+_TAG_WINDOW = 64 * 1024
 
 
-def _rfind_anycase(text: str, needle: str, end: int) -> int:
-    return max(text.rfind(needle, 0, end), text.rfind(needle.upper(), 0, end))
+class _HiddenSpans:
+    """Where text is not visible: scripts, styles, comments, and inside tags."""
 
+    def __init__(self, text: str) -> None:
+        self._text = text
+        spans = [m.span() for m in _HIDDEN.finditer(text)]
+        self._starts = [s for s, _ in spans]
+        self._ends = [e for _, e in spans]
 
-def _find_anycase(text: str, needle: str, start: int) -> int:
-    found = [i for i in (text.find(needle, start), text.find(needle.upper(), start)) if i >= 0]
-    return min(found) if found else -1
+    def end_of(self, pos: int) -> int | None:
+        """If ``pos`` is hidden, where the hiding element ends; else ``None``."""
+        i = bisect.bisect_right(self._starts, pos) - 1
+        if i >= 0 and pos < self._ends[i]:
+            return self._ends[i]
+        window = max(0, pos - _TAG_WINDOW)
+        if self._text.rfind("<", window, pos) > self._text.rfind(">", window, pos):
+            close = self._text.find(">", pos)  # inside a tag's attributes
+            return len(self._text) if close < 0 else close + 1
+        return None
