@@ -1,0 +1,82 @@
+"""Where sharded work runs: a local process pool or a Dask cluster, behind one interface.
+
+``open_executor(config)`` yields a standard :class:`concurrent.futures.Executor`:
+
+* ``executor = "local"``: a :class:`~concurrent.futures.ProcessPoolExecutor` of
+  ``config.workers`` processes (default: every core);
+* ``executor = "dask"``: ``Client.get_executor()`` of a Dask client connected to
+  ``config.scheduler`` (``tcp://host:8786``), or to a LocalCluster of
+  ``config.workers`` single-threaded worker processes when no address is given.
+
+The code that submits work is the same either way.  Dask is an optional extra
+(``pip install 'harvester[dask]'``); asking for it without it is a ConfigError.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from harvester.config import Config
+from harvester.errors import ConfigError
+
+#: Seconds to wait for a remote scheduler before giving up with a clear message.
+CONNECT_TIMEOUT = 20.0
+
+
+def worker_count(config: Config) -> int:
+    """``config.workers``, or every core of this machine."""
+    return config.workers or os.cpu_count() or 1
+
+
+@contextmanager
+def open_executor(config: Config) -> Iterator[Executor]:
+    """The executor ``config.executor`` names; shut down (and the cluster closed) on exit."""
+    if config.executor == "dask":
+        with _dask_executor(config) as executor:
+            yield executor
+        return
+    # forkserver: workers start from a clean process, not a fork of a threaded parent.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    pool = ProcessPoolExecutor(max_workers=worker_count(config), mp_context=context)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _dask_executor(config: Config) -> Iterator[Executor]:
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError("--executor dask needs Dask: pip install 'harvester[dask]'") from None
+    # distributed ships no type hints: hold its objects as Any.
+    Client: Any = distributed.Client
+    LocalCluster: Any = distributed.LocalCluster
+    cluster: Any = None
+    if config.scheduler:
+        try:
+            client: Any = Client(config.scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {config.scheduler}: {exc}; "
+                              "check the address (tcp://host:8786) and that it is running"
+                              ) from None
+    else:
+        cluster = LocalCluster(n_workers=worker_count(config), threads_per_worker=1,
+                               processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        # pure=False: every submission is new work, even with the same arguments.
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,152 @@
+"""Shard outputs on any fsspec file system: one part and one completion marker per shard.
+
+Layout under the shard root (a local path by default, or ``s3://bucket/run/``
+and the like when the matching fsspec backend is installed)::
+
+    <shard id>.part.json.gz   the shard's page results (gzip JSON, deterministic bytes)
+    <shard id>.done           its summary and the part's sha256, written after the part
+
+Each file is written atomically: locally to a temporary name then
+``os.replace``; on object stores a single PUT, which readers see whole or not
+at all.  The marker is written only after the part, so a marker always
+names a complete part; a part without a marker is simply redone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from harvester.config import Config
+from harvester.errors import ConfigError
+from harvester.manifest import video_from_dict, video_to_dict
+from harvester.records import ErrorInfo, PageResult
+
+if TYPE_CHECKING:
+    from harvester.shards import Shard, ShardResult
+
+PART = ".part.json.gz"
+MARKER = ".done"
+PART_FORMAT = 1
+
+
+def shard_root(config: Config) -> str:
+    """``config.shard_dir``, else ``<manifest>.shards`` beside the manifest."""
+    if config.shard_dir:
+        return config.shard_dir.rstrip("/")
+    if config.output and config.output != "-":
+        return config.output + ".shards"
+    return "harvester-shards"
+
+
+def result_to_dict(result: PageResult) -> dict[str, Any]:
+    """A page result with everything the merge and the state need."""
+    return {"ref": result.ref, "status": result.status, "etag": result.etag,
+            "last_modified": result.last_modified, "content_sha256": result.content_sha256,
+            "skipped": result.skipped,
+            "error": None if result.error is None else asdict(result.error),
+            "videos": [video_to_dict(v) for v in result.videos]}
+
+
+def result_from_dict(d: dict[str, Any]) -> PageResult:
+    """Inverse of :func:`result_to_dict`."""
+    return PageResult(
+        ref=d["ref"], videos=tuple(video_from_dict(v) for v in d["videos"]),
+        error=None if d["error"] is None else ErrorInfo(**d["error"]), status=d["status"],
+        etag=d["etag"], last_modified=d["last_modified"],
+        content_sha256=d["content_sha256"], skipped=d["skipped"])
+
+
+class ShardStore:
+    """Parts and markers under one root URL."""
+
+    def __init__(self, root: str) -> None:
+        from fsspec.core import url_to_fs
+
+        try:
+            self.fs, self.path = url_to_fs(root)
+        except (ImportError, ValueError) as exc:
+            raise ConfigError(f"cannot use shard directory {root}: {exc}") from None
+        self.local = "file" in _protocols(self.fs)
+
+    def _name(self, shard_id: str, suffix: str) -> str:
+        return f"{self.path}/{shard_id}{suffix}"
+
+    def write(self, shard: Shard, results: Sequence[PageResult], summary: ShardResult) -> None:
+        """Write the part, then the marker that declares the shard complete."""
+        document = {"format": PART_FORMAT, "shard": shard.id,
+                    "sources": [s.ref for s in shard.sources],
+                    "pages": [result_to_dict(r) for r in results]}
+        text = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        part = gzip.compress(text, compresslevel=6, mtime=0)
+        marker = {**asdict(summary), "part_sha256": hashlib.sha256(part).hexdigest()}
+        self.fs.makedirs(self.path, exist_ok=True)
+        self._put(self._name(shard.id, PART), part)
+        self._put(self._name(shard.id, MARKER), json.dumps(marker, sort_keys=True).encode())
+
+    def _put(self, path: str, data: bytes) -> None:
+        if not self.local:
+            self.fs.pipe_file(path, data)  # one PUT: whole or absent
+            return
+        directory, name = os.path.split(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def completed(self) -> dict[str, ShardResult]:
+        """Summaries of the shards whose marker exists, by shard id."""
+        from harvester.shards import ShardResult
+
+        try:
+            names = [n for n in self.fs.ls(self.path, detail=False) if n.endswith(MARKER)]
+        except FileNotFoundError:
+            return {}
+        done: dict[str, ShardResult] = {}
+        for blob in self.fs.cat(names, on_error="omit").values():
+            try:
+                fields = json.loads(blob)
+                fields.pop("part_sha256", None)
+                summary = ShardResult(**fields)
+            except (ValueError, TypeError):
+                continue  # an unreadable marker: the shard is redone
+            done[summary.shard_id] = summary
+        return done
+
+    def read(self, shard: Shard) -> list[PageResult] | None:
+        """The page results of a complete shard, or None when its part is missing or bad."""
+        try:
+            marker = json.loads(self.fs.cat_file(self._name(shard.id, MARKER)))
+            part = self.fs.cat_file(self._name(shard.id, PART))
+            if hashlib.sha256(part).hexdigest() != marker.get("part_sha256"):
+                return None
+            document = json.loads(gzip.decompress(part))
+            return [result_from_dict(d) for d in document["pages"]]
+        except (OSError, ValueError, KeyError, TypeError, EOFError):
+            return None
+
+    def forget(self, shard: Shard) -> None:
+        """Remove a shard's marker (and part) so that the next run redoes it."""
+        for suffix in (MARKER, PART):
+            # already gone, or not ours to remove: the missing marker is what counts
+            with contextlib.suppress(OSError):
+                self.fs.rm_file(self._name(shard.id, suffix))
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = fs.protocol
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
