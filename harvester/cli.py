@@ -87,6 +87,11 @@ def harvest_options(f: F) -> F:
                           "pool (local), or a Dask cluster (dask)."),
         click.option("--scheduler", default=None, metavar="ADDRESS",
                      help="Dask scheduler address (default: a LocalCluster)."),
+        click.option("--workers", type=int, default=None, metavar="N",
+                     help="Worker processes for --executor local/dask (default: all cores)."),
+        click.option("--shard-dir", default=None, metavar="URL",
+                     help="Where shard parts and markers go (path or fsspec URL such as "
+                          "s3://bucket/run; default: MANIFEST.shards)."),
         click.option("-q", "--quiet", is_flag=True, help="No progress, no summary."),
         click.option("-v", "--verbose", count=True, help="More output; -v shows tracebacks."),
     ]

@@ -26,6 +26,8 @@ class ProgressBars:
         self.enabled = enabled
         self._pages: tqdm[Any] | None = None
         self._bytes: tqdm[Any] | None = None
+        self._shards: tqdm[Any] | None = None
+        self._shard_counts = [0, 0]  # pages, videos
 
     @classmethod
     def for_terminal(cls, *, enabled: bool = True) -> ProgressBars:
@@ -38,7 +40,7 @@ class ProgressBars:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        for bar in (self._pages, self._bytes):
+        for bar in (self._pages, self._bytes, self._shards):
             if bar is not None:
                 bar.close()
 
@@ -47,11 +49,28 @@ class ProgressBars:
             return
         if event.kind == "page" and self._pages is not None:
             self._pages.update(1)
+        elif event.kind == "shard":
+            self._shard(event)
         elif event.kind == "media-bytes":
             if self._bytes is None:
                 self._bytes = tqdm(desc="media", unit="B", unit_scale=True,
                                    file=sys.stderr, leave=False)
             self._bytes.update(event.amount)
+
+
+    def _shard(self, event: Event) -> None:
+        """Shards done / total, with pages per second and videos found so far."""
+        if self._shards is None:
+            self._shards = tqdm(desc="shards", unit="shard", total=event.total,
+                                file=sys.stderr, leave=False)
+            self._shard_counts = [0, 0]
+        self._shard_counts[0] += event.amount
+        self._shard_counts[1] += event.videos
+        elapsed = self._shards.format_dict.get("elapsed") or 0.0
+        rate = self._shard_counts[0] / elapsed if elapsed else 0.0
+        self._shards.set_postfix_str(f"{self._shard_counts[0]} pages, {rate:.0f} pages/s, "
+                                     f"{self._shard_counts[1]} videos", refresh=False)
+        self._shards.update(1)
 
 
 def summary_line(manifest: Manifest) -> str:

@@ -41,12 +41,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A progress event: ``kind`` is "page", "media-start", "media-bytes" or "media-done"."""
+    """A progress event: ``kind`` is "page", "media-start", "media-bytes", "media-done"
+    or "shard" (a sharded run finished or skipped one shard: ``amount`` pages,
+    ``total`` shards, ``videos`` found)."""
 
     kind: str
     ref: str
     amount: int = 0
     total: int | None = None
+    videos: int = 0
 
 
 Progress = Callable[[Event], None]
