@@ -1,0 +1,84 @@
+"""Property tests: no page, however broken, makes extraction raise.
+
+Random text and mutations of the golden samples (truncated, characters
+deleted or inserted, quotes swapped for their typographic or entity forms)
+go through ``harvester.extract.candidates`` and ``extract``, and random
+blobs through ``repair``.  Runs are bounded (200 examples, no deadline).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harvester.extract import candidates, extract
+from harvester.extract.nodes import video_nodes
+from harvester.records import Blob, Syntax
+from harvester.repair import repair
+
+SAMPLES = Path(__file__).parent / "samples"
+PAGES = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.iterdir())
+         if p.suffix in (".html", ".txt")]
+QUOTES = ['"', "“", "”", "″", "'", "&quot;", "&#8220;", "&#8221;", "\\", "{", "}", "[", "]",
+          ",", ":", "<br />", "</script>", "<!--", "-->", "\n", "\x00", "VideoObject"]
+FUZZ = settings(max_examples=200, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@st.composite
+def mutated_page(draw: st.DrawFn) -> str:
+    page = draw(st.sampled_from(PAGES))
+    for _ in range(draw(st.integers(0, 6))):
+        if not page:
+            break
+        at = draw(st.integers(0, len(page)))
+        action = draw(st.sampled_from(["truncate", "delete", "insert", "swap"]))
+        if action == "truncate":
+            page = page[:at]
+        elif action == "delete":
+            page = page[:at] + page[at + draw(st.integers(1, 40)):]
+        elif action == "insert":
+            token = draw(st.one_of(st.sampled_from(QUOTES), st.text(max_size=8)))
+            page = page[:at] + token + page[at:]
+        else:
+            old, new = draw(st.sampled_from(QUOTES)), draw(st.sampled_from(QUOTES))
+            page = page.replace(old, new, draw(st.integers(1, 50)))
+    return page
+
+
+def _run(page: str) -> None:
+    cands = list(candidates(page, "p"))
+    for cand in cands:
+        assert isinstance(cand.data, dict)
+        assert cand.pointer == "" or cand.pointer.startswith("/")
+    videos = extract(page, "https://example.org/a")
+    assert len(videos) == len(cands)
+
+
+@FUZZ
+@given(mutated_page())
+def test_mutated_samples_never_raise(page: str) -> None:
+    _run(page)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(QUOTES + list("abc 09.@-/Tt")), max_size=200).map("".join))
+def test_random_pages_never_raise(page: str) -> None:
+    _run(page)
+
+
+@FUZZ
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise(body: bytes) -> None:
+    extract(body, None, content_type="text/html")
+
+
+@FUZZ
+@given(raw=st.lists(st.sampled_from(QUOTES + list("ab1 -.@")), max_size=150).map("".join),
+       syntax=st.sampled_from([Syntax.JSON_LD, Syntax.TEXT]))
+def test_random_blobs_repair_without_raising(raw: str, syntax: Syntax) -> None:
+    parsed = repair(Blob(page="p", syntax=syntax, offset=0, raw=raw))
+    assert (parsed.value is None) or parsed.error is None
+    list(video_nodes(parsed))
