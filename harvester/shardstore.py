@@ -117,6 +117,8 @@ class ShardStore:
         except FileNotFoundError:
             return {}
         done: dict[str, ShardResult] = {}
+        if not names:
+            return done
         for blob in self.fs.cat(names, on_error="omit").values():
             try:
                 fields = json.loads(blob)

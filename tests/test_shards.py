@@ -1,0 +1,181 @@
+"""Sharded runs: same manifest on every executor, resumable, failures redone."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harvester.config import Config
+from harvester.manifest import Manifest, manifest_problems
+from harvester.pipeline import Event, harvest
+from harvester.shards import harvest_sharded, plan_shards, process_shard
+from harvester.shardstore import ShardStore
+from harvester.sources import iter_sources
+from tests.support.warcgen import corpus_pages, warc_bytes
+
+PAGES_PER_WARC = 30
+
+
+class CountingExecutor(Executor):
+    """A thread pool that counts the tasks it was given."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.submitted = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.submitted += 1
+        return self.pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+@pytest.fixture(scope="module")
+def warcs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Three WARC files of corpus-like pages, one in five with a video in some syntax."""
+    root = tmp_path_factory.mktemp("warcs")
+    pages = list(corpus_pages(3 * PAGES_PER_WARC, video_every=5, min_size=8000,
+                              max_size=16000))
+    paths = []
+    for n in range(3):
+        path = root / f"crawl-{n}.warc.gz"
+        path.write_bytes(warc_bytes(pages[n * PAGES_PER_WARC:(n + 1) * PAGES_PER_WARC]))
+        paths.append(str(path))
+    # The same capture again in a fourth file: its videos must not be counted twice.
+    (root / "recrawl.warc.gz").write_bytes(warc_bytes(pages[:5]))
+    return [*paths, str(root / "recrawl.warc.gz")]
+
+
+def _document(manifest: Manifest) -> dict[str, Any]:
+    document = manifest.to_dict()
+    del document["run"]["started"], document["run"]["finished"]
+    return document
+
+
+def _config(tmp_path: Path, executor: str = "local", **extra: Any) -> Config:
+    return Config(output=None, executor=executor, workers=2,
+                  shard_dir=str(tmp_path / f"shards-{executor}"), **extra)
+
+
+def test_plan_is_stable_and_records_pickle(warcs: list[str], tmp_path: Path) -> None:
+    config = _config(tmp_path, shard_size=2)
+    sources = list(iter_sources([*warcs, *warcs[:1]]))
+    first, second = plan_shards(sources, config), plan_shards(sources, config)
+    assert [s.id for s in first] == [s.id for s in second]
+    assert [s.kind for s in first] == ["warc"] * 4  # the repeated file is one source
+    assert pickle.loads(pickle.dumps((first[0], config))) == (first[0], config)
+    result = process_shard(first[0], config)
+    assert pickle.loads(pickle.dumps(result)) == result
+    assert result.pages == PAGES_PER_WARC and result.videos == PAGES_PER_WARC // 5
+
+
+def test_local_pool_dask_and_serial_give_the_same_manifest(
+    warcs: list[str], tmp_path: Path,
+) -> None:
+    local = harvest_sharded(warcs, _config(tmp_path, "local"))
+    dask = harvest_sharded(warcs, _config(tmp_path, "dask"))
+    serial = harvest(warcs[:3], Config(output=None))
+    assert _document(local) == _document(dask)
+    assert manifest_problems(local.to_dict()) == []
+    # The recrawl repeats five pages: each page and video is reported once.
+    ids = [v.id for v in local.videos]
+    assert len(ids) == len(set(ids)) == 3 * PAGES_PER_WARC // 5
+    assert [p.ref for p in local.pages] == [p.ref for p in serial.pages]
+    assert _document(local)["videos"] == _document(serial)["videos"]
+
+
+def test_second_run_processes_nothing(warcs: list[str], tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    events: list[Event] = []
+    with CountingExecutor() as pool:
+        first = harvest_sharded(warcs, config, executor=pool)
+        assert pool.submitted == 4
+    store = ShardStore(str(config.shard_dir))
+    stamps = {p: p.stat().st_mtime_ns for p in Path(str(config.shard_dir)).iterdir()}
+    with CountingExecutor() as pool:
+        again = harvest_sharded(warcs, config, executor=pool, progress=events.append)
+        assert pool.submitted == 0  # no shard, hence no page, was processed again
+    assert {p: p.stat().st_mtime_ns for p in Path(str(config.shard_dir)).iterdir()} == stamps
+    assert _document(again) == _document(first)
+    assert [e.kind for e in events] == ["shard"] * 4 and all(e.total == 4 for e in events)
+    assert sum(e.amount for e in events) == 3 * PAGES_PER_WARC + 5
+    assert len(store.completed()) == 4
+
+
+def test_a_failed_shard_is_redone_on_resume(warcs: list[str], tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    shards = plan_shards(iter_sources(warcs), config)
+    blocked = Path(str(config.shard_dir)) / f"{shards[1].id}.part.json.gz"
+    blocked.mkdir(parents=True)  # the part cannot be written: the shard fails
+    with CountingExecutor() as pool:
+        broken = harvest_sharded(warcs, config, executor=pool)
+    failed = [p for p in broken.pages if p.error is not None]
+    assert [p.error.code for p in failed if p.error] == ["shard_failed"]
+    assert broken.failed
+    assert shards[1].id not in ShardStore(str(config.shard_dir)).completed()
+    blocked.rmdir()
+    with CountingExecutor() as pool:
+        resumed = harvest_sharded(warcs, config, executor=pool)
+        assert pool.submitted == 1  # only the failed shard
+    assert not resumed.failed
+    fresh = replace(config, shard_dir=str(tmp_path / "fresh"))
+    assert _document(resumed) == _document(harvest_sharded(warcs, fresh))
+
+
+def test_a_corrupt_record_is_counted_not_fatal(tmp_path: Path) -> None:
+    pages = list(corpus_pages(6, video_every=2, min_size=4000, max_size=6000))
+    members = [warc_bytes([p]) for p in pages]
+    members[2] = members[2][:30] + b"\x00" * 100 + members[2][130:]
+    path = tmp_path / "damaged.warc.gz"
+    path.write_bytes(b"".join(members))
+    with CountingExecutor() as pool:
+        manifest = harvest_sharded([str(path)], _config(tmp_path), executor=pool)
+    errors = [p.error for p in manifest.pages if p.error is not None]
+    assert [e.code for e in errors] == ["warc_corrupt"]
+    assert "1 WARC record(s)" in errors[0].message
+    assert len(manifest.pages) == 6  # five pages read, plus the report of the lost one
+    assert len(manifest.videos) == 3  # pages 1, 3 and 5; page 2 was lost
+    assert "article-2.html" not in " ".join(p.ref for p in manifest.pages)
+
+
+def test_page_files_are_chunked_by_shard_size(tmp_path: Path) -> None:
+    pages_dir = tmp_path / "pages"
+    pages_dir.mkdir()
+    for page in corpus_pages(7, video_every=2, min_size=2000, max_size=3000):
+        (pages_dir / page.url.rsplit("/", 1)[1]).write_bytes(page.body)
+    config = _config(tmp_path, shard_size=3)
+    assert [len(s.sources) for s in plan_shards(iter_sources([str(pages_dir)]), config)] \
+        == [3, 3, 1]
+    with CountingExecutor() as pool:
+        manifest = harvest_sharded([str(pages_dir)], config, executor=pool)
+    serial = harvest([str(pages_dir)], Config(output=None))
+    assert _document(manifest)["videos"] == _document(serial)["videos"]
+    assert len(manifest.pages) == 7
+
+
+def test_unknown_fsspec_protocol_is_a_clear_error(tmp_path: Path) -> None:
+    from harvester.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="shard directory"):
+        ShardStore("nosuchproto://bucket/run")
+
+
+def test_cli_runs_sharded(warcs: list[str], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from harvester.cli import cli
+
+    out = tmp_path / "manifest.json"
+    args = ["harvest", *warcs[:2], "--executor", "local", "--workers", "2", "-o", str(out), "-q"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text("utf-8"))
+    assert document["run"]["counts"]["pages"] == 2 * PAGES_PER_WARC
+    assert len(list((tmp_path / "manifest.json.shards").glob("*.done"))) == 2
