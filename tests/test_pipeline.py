@@ -13,7 +13,7 @@ JSONLD_PAGE = b"""<!doctype html><html><head><title>t</title>
 <script type="application/ld+json">{"@context": "https://schema.org", "@type": "VideoObject",
  "name": "Clip", "uploadDate": "2025-01-02T03:04:05Z", "duration": "PT1M30S",
  "thumbnailUrl": "/thumb.jpg", "contentUrl": "//cdn.example.org/v.mp4"}</script>
-<script type="application/ld+json">{"@type": "VideoObject", "name": "Broken",, }</script>
+<script type="application/ld+json">{"@type": "VideoObject", "name": "Broken", }</script>
 </head><body></body></html>"""
 
 
