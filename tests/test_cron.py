@@ -136,6 +136,7 @@ def _toml(tmp_path: Path, site: Site) -> Path:
         f'inputs = ["{tmp_path / "pages.txt"}"]', f'output = "{tmp_path / "manifest.json"}"',
         f'state = "{tmp_path / "state.db"}"', f'dir = "{tmp_path / "dl"}"',
         "download = true", "allow_private_hosts = true", "ignore_robots = true",
+        f'log_file = "{tmp_path / "log.jsonl"}"',
         "retries = 1", "backoff_base = 0.05", "concurrency = 2", ""])
     path = tmp_path / "harvester.toml"
     path.write_text(text, "utf-8")
@@ -186,10 +187,15 @@ def test_lock_75_then_kill_9_mid_download_then_complete(site: Site, tmp_path: Pa
     stall.set()
     site.server.log.clear()
 
-    third = subprocess.run(_cli(cfg, "-q"), cwd=ROOT, capture_output=True, text=True,
+    third = subprocess.run(_cli(cfg), cwd=ROOT, capture_output=True, text=True,
                            timeout=120, check=False)
     assert third.returncode == 0, third.stderr
-    assert third.stdout == "" and third.stderr == ""
+    assert third.stdout == ""
+    assert len(third.stderr.splitlines()) == 1
+    assert third.stderr.startswith("harvester: 1 pages (0 failed)")
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["event"] for r in log] == ["run"]  # the killed run logged nothing
+    assert log[0]["changes"] == {"new": 2, "changed": 0, "gone": 0}
     resumed = site.server.requests_to(big)
     assert [r.headers.get("Range") for r in resumed] == [f"bytes={kept}-"]
     assert resumed[0].headers.get("If-Range")
