@@ -112,6 +112,7 @@ def _validator(stored: dict[str, Any]) -> str | None:
 
 def _resume_point(job: Job) -> tuple[int, dict[str, Any]]:
     """Bytes to resume from and the stored validators; a .part we cannot trust goes."""
+    job.resumable = False
     size = job.files.size()
     if size == 0:
         return 0, {}
@@ -255,50 +256,84 @@ def _accept(job: Job, head: bytes) -> MediaType:
     return media
 
 
+class _Sink:
+    """Hashes and writes body bytes to the .part; nothing touches the disk until the
+    first ``SNIFF_BYTES`` look like media (R30: a rejected body writes nothing)."""
+
+    def __init__(self, job: Job, offset: int) -> None:
+        self.job = job
+        part = job.files.part
+        self.digest = hash_file(part, job.url, limit=offset) if offset else hashlib.sha256()
+        self.head = read_head(part, job.url, SNIFF_BYTES) if offset else b""
+        self.media = _accept(job, self.head) if len(self.head) >= SNIFF_BYTES else None
+        self.fd = job.files.open(append=True) if offset else None
+        self.size = offset
+        job.report(offset)
+
+    @property
+    def received(self) -> int:
+        """Bytes of the body so far, whether still held back or already written."""
+        return self.size if self.fd is not None else len(self.head)
+
+    def add(self, chunk: bytes) -> None:
+        if self.fd is None:
+            self.head += chunk
+            if len(self.head) >= SNIFF_BYTES:
+                self._open_and_put_head()
+            return
+        if len(self.head) < SNIFF_BYTES:
+            self.head += chunk[: SNIFF_BYTES - len(self.head)]
+        self._put(chunk)
+
+    def finish(self) -> MediaType:
+        """Flush a body shorter than the sniff window, fsync; the body's media type."""
+        if self.fd is None:
+            self._open_and_put_head()
+        self.media = self.media or _accept(self.job, self.head)
+        assert self.fd is not None
+        os.fsync(self.fd)
+        return self.media
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def _open_and_put_head(self) -> None:
+        self.media = _accept(self.job, self.head)
+        self.fd = self.job.files.open(append=False)
+        self._put(self.head)
+
+    def _put(self, chunk: bytes) -> None:
+        assert self.fd is not None
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(self.fd, view):]
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        self.job.report(self.size)
+
+
 def _stream(job: Job, response: httpx.Response, offset: int, expected: int | None,
             encoding: str | None, deadline: float) -> tuple[MediaType, str, int]:
     """Write the body to the .part, hashing as it arrives; returns (type, sha256, size)."""
-    cfg = job.cfg
-    digest = hash_file(job.files.part, job.url, limit=offset) if offset else hashlib.sha256()
-    head = read_head(job.files.part, job.url, SNIFF_BYTES) if offset else b""
-    media = _accept(job, head) if len(head) >= SNIFF_BYTES else None
-    fd = job.files.open(append=True) if offset else None
-    size = offset
-    job.report(size)
-    watchdog = Watchdog(job.url, deadline=deadline, min_speed=cfg.min_speed,
-                        window=cfg.min_speed_window)
+    cap = job.cfg.max_bytes
+    watchdog = Watchdog(job.url, deadline=deadline, min_speed=job.cfg.min_speed,
+                        window=job.cfg.min_speed_window)
     raw = response.iter_raw()
     chunks = raw if encoding is None else decoded(raw, encoding, job.url)
+    sink = _Sink(job, offset)
     try:
         for chunk in chunks:
             watchdog.tick(len(chunk))
-            if size + len(chunk) > cfg.max_bytes:
-                raise TooLarge(f"body grew past the {cfg.max_bytes} byte cap", job.url)
-            if fd is None:  # nothing on disk until the first bytes look like media
-                head += chunk
-                if len(head) < SNIFF_BYTES:
-                    continue
-                media, fd, chunk = _accept(job, head), job.files.open(append=False), head
-            elif len(head) < SNIFF_BYTES:
-                head += chunk[: SNIFF_BYTES - len(head)]
-            _write_all(fd, chunk)
-            digest.update(chunk)
-            size += len(chunk)
-            job.report(size)
-        if fd is None:
-            media, fd = _accept(job, head), job.files.open(append=False)
-            _write_all(fd, head)
-            digest.update(head)
-            size += len(head)
-            job.report(size)
-        media = media or _accept(job, head)
-        _check_complete(job, size, expected)
-        os.fsync(fd)
+            if sink.received + len(chunk) > cap:
+                raise TooLarge(f"body grew past the {cap} byte cap", job.url)
+            sink.add(chunk)
+        _check_complete(job, sink.received, expected)
+        media = sink.finish()
     finally:
-        if fd is not None:
-            os.close(fd)
-    assert media is not None
-    return media, digest.hexdigest(), size
+        sink.close()
+    return media, sink.digest.hexdigest(), sink.size
 
 
 def _check_complete(job: Job, size: int, expected: int | None) -> None:
@@ -310,9 +345,3 @@ def _check_complete(job: Job, size: int, expected: int | None) -> None:
         job.files.discard()
         raise Transient(f"got {size} bytes, more than the {expected} announced", job.url,
                         code="bad_range")
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
