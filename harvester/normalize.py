@@ -80,13 +80,15 @@ def normalize(candidate: Candidate, base_url: str | None) -> Declared:
 
 
 def _prop(data: Mapping[Any, Any], key: str) -> Any:
-    """``data[key]``, or a wrong-case spelling (``thumbnailURL``) when it is absent or empty."""
+    """``data[key]``, or a variant spelling (``thumbnailURL``, ``thumbnail_url``) when it is
+    absent or empty."""
     value = data.get(key)
     if not _empty(value):
         return value
     lowered = key.lower()
     for other, candidate in data.items():
-        if (isinstance(other, str) and other != key and other.lower() == lowered
+        if (isinstance(other, str) and other != key
+                and other.lower().replace("_", "") == lowered
                 and not _empty(candidate)):
             return candidate
     return value
