@@ -63,10 +63,7 @@ def _check_field(key: str, expected: Any, video: Video) -> None:
 
 
 @pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(
-        reason="non-standard thumbnail_url key: yt-dlp reads it, normalize does not (yet)",
-        strict=False)) if c.endswith("case6") else c
-    for c in YTDLP_CASES])
+    c for c in YTDLP_CASES])
 def test_ytdlp_search_json_ld_realworld(shared_dir: Path, case: str) -> None:
     spec = json.loads((shared_dir / "peer-cases" / "ytdlp" / f"{case}.json").read_text("utf-8"))
     videos = extract(spec["html"], "https://example.org/page")
