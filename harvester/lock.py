@@ -1,9 +1,10 @@
 """One run per state file: a non-blocking, kernel-held exclusive lock.
 
 ``RunLock(lock_path)`` takes ``flock(LOCK_EX | LOCK_NB)`` on ``lock_path``
-(by convention ``<state>.lock``, see :func:`lock_path_for`) and writes who holds it (pid, host, start time) into
-that file.  A second run gets :class:`~harvester.errors.StateLocked` at once
-(exit code 75), whose message names the holder.  The kernel drops the lock
+(by convention ``<state>.lock``, see :func:`lock_path_for`) and writes who
+holds it (pid, host, start time) into that file.  A second run gets
+:class:`~harvester.errors.StateLocked` at once (exit code 75), whose message
+names the holder.  The kernel drops the lock
 when the holding process dies, even by ``kill -9``, so a crash never leaves a
 stale lock behind; the file itself stays (deleting a locked file lets two
 processes lock two different inodes).
