@@ -36,12 +36,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from harvester.extract.jsonld import MAX_BLOB_CHARS
 from harvester.records import Blob, Parsed, Syntax
 
 __all__ = ["MAX_DEPTH", "MAX_PARSE_CHARS", "REPAIRS", "repair"]
 
-MAX_PARSE_CHARS = MAX_BLOB_CHARS
+# A single blob larger than this is not parsed (json.loads would need several
+# times its size in memory); a 50 MB script gives an error, not a stall.
+MAX_PARSE_CHARS = 10 * 1024 * 1024
 # Deeper than this the truncation scanner gives up (json itself stops near 1000).
 MAX_DEPTH = 512
 

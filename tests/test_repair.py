@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +140,13 @@ def test_huge_blob_is_refused_before_parsing() -> None:
     raw = '{"@type": "VideoObject", "name": "' + "x" * (MAX_PARSE_CHARS + 10) + '"}'
     parsed = _parse(raw)
     assert parsed.value is None and parsed.error is not None and "too large" in parsed.error
+
+
+@pytest.mark.parametrize("module", ["harvester.repair", "harvester.extract.nodes",
+                                    "harvester.extract.text", "harvester.extract.jsonld",
+                                    "harvester.charset"])
+def test_module_imports_on_its_own(module: str) -> None:
+    """No import cycle: each stage module can be the first one imported."""
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                            text=True, check=False, cwd=Path(__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
