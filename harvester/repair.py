@@ -33,6 +33,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -50,7 +51,8 @@ _DECODER = json.JSONDecoder(parse_constant=lambda _: None)  # NaN/Infinity are n
 # A JSON string literal; the second form runs to the end of a cut-off blob.
 _STR = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 _STR_OR_TAIL = r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)'
-_TEXTURIZED = "“”″„"
+_MAX_DIGITS = sys.get_int_max_str_digits() or 4300
+_LONG_NUMBER = re.compile(rf"\d{{{_MAX_DIGITS + 1},}}")
 
 
 def repair(blob: Blob) -> Parsed:
@@ -95,6 +97,9 @@ def _lenient(blob: Blob, text: str, first_error: json.JSONDecodeError) -> Parsed
     closed = _close_truncated(text)
     if closed is not None:
         return Parsed(blob, closed[0], repairs=_names(done, closed[1]), partial=True)
+    if _LONG_NUMBER.search(text):
+        return Parsed(blob, None, error=f"JSON holds a number longer than Python reads "
+                                        f"({_MAX_DIGITS} digits)")
     return Parsed(blob, None, error=f"not JSON, and no repair helped: {first_error}")
 
 

@@ -150,3 +150,8 @@ def test_module_imports_on_its_own(module: str) -> None:
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
                             text=True, check=False, cwd=Path(__file__).parent.parent)
     assert result.returncode == 0, result.stderr
+
+
+def test_long_number_behind_other_damage_is_named() -> None:
+    parsed = _parse('{"a": 1,, "b": ' + "9" * 5000 + "}")
+    assert parsed.value is None and parsed.error is not None and "number longer" in parsed.error
