@@ -9,7 +9,7 @@ import pytest
 
 from harvester.extract import jsonld
 from harvester.extract.nodes import video_nodes
-from harvester.records import Blob, Syntax
+from harvester.records import Blob, Parsed, Syntax
 from harvester.repair import repair
 
 VIDEO = '{"@type": "VideoObject", "name": "v"}'
@@ -90,3 +90,38 @@ def test_fifty_megabyte_script_gives_an_error_not_a_hang() -> None:
     assert parsed.value is None and parsed.error is not None and "too large" in parsed.error
     assert list(video_nodes(parsed)) == []
     assert elapsed < 5 and peak < 200 * 1024 * 1024
+
+
+def _nodes(value: object, partial: bool = False) -> list[tuple[str, bool]]:
+    parsed = Parsed(Blob("p", Syntax.JSON_LD, 0, ""), value, partial=partial)
+    return [(c.pointer, c.partial) for c in video_nodes(parsed)]
+
+
+def test_pointers_are_escaped_json_pointers() -> None:
+    value = {"a/b": {"@type": "VideoObject"}, "c~d": [{"@type": "VideoObject"}]}
+    assert _nodes(value) == [("/a~1b", False), ("/c~0d/0", False)]
+
+
+@pytest.mark.parametrize("value", [
+    {"@type": 5}, {"@type": None}, {"@type": [None, 3]}, {"@type": {"@id": "VideoObject"}},
+    {"type": ["ImageObject"]}, {"@type": "ImageObject", "type": "VideoObject"}, None, 7, "x",
+])
+def test_not_a_video_node(value: object) -> None:
+    assert _nodes(value) == []
+
+
+def test_hostile_nesting_is_bounded() -> None:
+    deep: dict[str, object] = {"@type": "VideoObject"}
+    for _ in range(10_000):
+        deep = {"next": deep}
+    assert _nodes(deep) == []  # past the depth cap: not looked into, and no crash
+    shallow = {"a": {"b": {"@type": "VideoObject"}}}
+    assert _nodes(shallow) == [("/a/b", False)]
+
+
+def test_only_nodes_open_at_the_cut_are_partial() -> None:
+    raw = ('{"@graph": [{"@type": "VideoObject", "name": "whole"}, {"@type": "VideoObject", '
+           '"hasPart": {"@type": "VideoObject", "name": "inner"}, "description": "cut he')
+    parsed = repair(Blob("p", Syntax.JSON_LD, 0, raw))
+    assert [(c.pointer, c.partial) for c in video_nodes(parsed)] == [
+        ("/@graph/0", False), ("/@graph/1", True), ("/@graph/1/hasPart", False)]

@@ -11,6 +11,8 @@ an array or as an object keyed ``"0"``..``"n"``, and every property
 (``video``, ``itemListElement[].item``, ``hasPart``, ``subjectOf`` ...); a
 VideoObject inside another is its own record.  ``null`` entries are skipped.
 The walk is iterative and depth-capped, so hostile nesting cannot crash it.
+In a blob that was cut off and closed by the ``truncated`` repair, only the
+nodes still open at the cut are ``partial``; the whole ones before it are not.
 
 >>> from harvester.records import Blob, Parsed, Syntax
 >>> blob = Blob("p", Syntax.JSON_LD, 0, "")
@@ -36,13 +38,14 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
     """Yield a Candidate for each VideoObject node of ``parsed.value``."""
     if parsed.value is None:
         return
+    cut = _right_spine(parsed.value) if parsed.partial else set()
     stack: list[tuple[Any, str, int]] = [(parsed.value, "", 0)]
     while stack:
         value, pointer, depth = stack.pop()
         if isinstance(value, Mapping):
             if _is_video(value):
                 yield Candidate(blob=parsed.blob, data=value, repairs=parsed.repairs,
-                                partial=parsed.partial, pointer=pointer)
+                                partial=id(value) in cut, pointer=pointer)
             children = [(v, f"{pointer}/{_escape(str(k))}") for k, v in value.items()]
         elif isinstance(value, list):
             children = [(v, f"{pointer}/{i}") for i, v in enumerate(value)]
@@ -52,6 +55,27 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
             # Reversed onto the stack so that nodes come out in document order.
             stack.extend((v, p, depth + 1) for v, p in reversed(children)
                          if isinstance(v, Mapping | list))
+
+
+def _right_spine(value: Any) -> set[int]:
+    """Ids of the containers a truncation repair closed: the last child, recursively.
+
+    A cut-off blob loses its end, so only the nodes still open at the cut
+    (the last one at each level) are partial; earlier siblings are whole.
+    """
+    spine: set[int] = set()
+    for _ in range(MAX_WALK_DEPTH + 1):
+        if isinstance(value, Mapping) and value:
+            spine.add(id(value))
+            value = list(value.values())[-1]
+        elif isinstance(value, list) and value:
+            spine.add(id(value))
+            value = value[-1]
+        else:
+            if isinstance(value, Mapping | list):
+                spine.add(id(value))
+            break
+    return spine
 
 
 def _is_video(node: Mapping[str, Any]) -> bool:
