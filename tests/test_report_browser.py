@@ -77,7 +77,12 @@ def test_report_in_headless_chromium(browser_page: Any, report_file: Path, tmp_p
 
     page.route("**/*", guard)
     page.goto(report_file.as_uri(), wait_until="load")
-    page.wait_for_function("[...document.images].every(i => i.complete)")
+    # Poll from the test side: wait_for_function would eval() inside the page, which the
+    # report's Content-Security-Policy rightly forbids.
+    for _ in range(100):
+        if page.evaluate("[...document.images].every(i => i.complete)"):
+            break
+        page.wait_for_timeout(50)
 
     assert len(_visible_ids(page)) == 4
     assert page.text_content("#shown") == "showing 4 of 4"
