@@ -35,7 +35,7 @@ from harvester.manifest import Manifest, utc_now
 from harvester.pipeline import RUN_OPTIONS, Event, Progress, process_page, run_pages
 from harvester.records import ErrorInfo, PageResult, Source, SourceKind
 from harvester.shardstore import ShardStore, shard_root
-from harvester.sources import iter_sources
+from harvester.sources import WARC_SUFFIXES, iter_sources
 from harvester.warc import WarcReader, warc_damage
 
 if TYPE_CHECKING:
@@ -91,11 +91,20 @@ def make_shard(kind: str, sources: Iterable[Source], config: Config) -> Shard:
     return Shard(id=f"{kind}-{digest}", kind=kind, sources=items)
 
 
+def _remote_warc(source: Source) -> Source:
+    """``s3://bucket/x.warc.gz`` and other fsspec URLs of WARC files are read as WARC."""
+    ref = source.ref.lower()
+    if (source.kind is SourceKind.URL and "://" in ref
+            and not ref.startswith(("http://", "https://")) and ref.endswith(WARC_SUFFIXES)):
+        return Source(ref=source.ref, kind=SourceKind.WARC)
+    return source
+
+
 def plan_shards(sources: Iterable[Source], config: Config) -> list[Shard]:
     """One shard per WARC file; other pages in chunks of ``shard_size``, input order kept."""
     shards: list[Shard] = []
     chunk: list[Source] = []
-    for source in sources:
+    for source in map(_remote_warc, sources):
         if source.kind is SourceKind.WARC:
             if chunk:
                 shards.append(make_shard("pages", chunk, config))

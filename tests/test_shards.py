@@ -179,3 +179,20 @@ def test_cli_runs_sharded(warcs: list[str], tmp_path: Path) -> None:
     document = json.loads(out.read_text("utf-8"))
     assert document["run"]["counts"]["pages"] == 2 * PAGES_PER_WARC
     assert len(list((tmp_path / "manifest.json.shards").glob("*.done"))) == 2
+
+
+def test_fsspec_urls_for_input_and_shards(warcs: list[str]) -> None:
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    memory.pipe_file("/crawl/a.warc.gz", Path(warcs[0]).read_bytes())
+    config = Config(output=None, executor="local", shard_dir="memory://run-1/shards")
+    with CountingExecutor() as pool:
+        manifest = harvest_sharded(["memory://crawl/a.warc.gz"], config, executor=pool)
+    assert len(manifest.pages) == PAGES_PER_WARC and not manifest.failed
+    assert len(manifest.videos) == PAGES_PER_WARC // 5
+    assert len(memory.glob("/run-1/shards/*.done")) == 1
+    with CountingExecutor() as pool:
+        again = harvest_sharded(["memory://crawl/a.warc.gz"], config, executor=pool)
+        assert pool.submitted == 0
+    assert _document(again) == _document(manifest)
