@@ -107,6 +107,7 @@ class Parsed:
     """A blob after parsing: the JSON value plus the repairs it needed.
 
     ``value`` is ``None`` when nothing could be recovered; ``error`` then says why.
+    ``notes`` names damage that was seen but left as found (``stripped-backslashes``).
     """
 
     blob: Blob
@@ -114,6 +115,7 @@ class Parsed:
     repairs: tuple[str, ...] = ()
     partial: bool = False
     error: str | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +130,7 @@ class Candidate:
     repairs: tuple[str, ...] = ()
     partial: bool = False
     pointer: str = ""
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,8 @@ def test_fixture_gives_three_videos() -> None:
     assert [c.repairs for c in cands] == [("untexturize-quotes",), ("untexturize-quotes",),
                                          ("untexturize-quotes", "truncated")]
     assert cands[2].data["description"].endswith("after a closed trial.nnInvestigators")
+    # "\n\n" lost its backslashes ("injured.nnPictures"): seen, named, left as found.
+    assert [c.notes for c in cands] == [(), ("stripped-backslashes",), ("stripped-backslashes",)]
 
 
 @pytest.mark.parametrize("pretty", [False, True], ids=["one-line", "pretty-br"])

@@ -113,9 +113,16 @@ def test_truncated_texturized_blob_names_both_repairs() -> None:
     assert parsed.repairs == ("untexturize-quotes", "truncated") and parsed.partial
 
 
-def test_stripped_backslashes_are_left_as_found() -> None:
+def test_stripped_backslashes_are_left_as_found_and_noted() -> None:
     parsed = _parse('{“a”:”one.nnTwo”,}', Syntax.TEXT)
     assert parsed.value == {"a": "one.nnTwo"}
+    assert parsed.notes == ("stripped-backslashes",)
+
+
+@pytest.mark.parametrize("raw", ['{“a”:”Jenny and Anna”,}', '{"a": "one.nnTwo",}',
+                                 '{“a”:”Caf\\u00e9 one.nnTwo”,}'])
+def test_no_stripped_backslash_note_without_evidence(raw: str) -> None:
+    assert _parse(raw, Syntax.TEXT).notes == ()
 
 
 @pytest.mark.parametrize(("raw", "message"), [

@@ -45,7 +45,7 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
         if isinstance(value, Mapping):
             if _is_video(value):
                 yield Candidate(blob=parsed.blob, data=value, repairs=parsed.repairs,
-                                partial=id(value) in cut, pointer=pointer)
+                                partial=id(value) in cut, pointer=pointer, notes=parsed.notes)
             children = [(v, f"{pointer}/{_escape(str(k))}") for k, v in value.items()]
         elif isinstance(value, list):
             children = [(v, f"{pointer}/{i}") for i, v in enumerate(value)]
