@@ -62,8 +62,7 @@ def _check_field(key: str, expected: Any, video: Video) -> None:
         raise AssertionError(f"no mapping for yt-dlp field {key!r}")
 
 
-@pytest.mark.parametrize("case", [
-    c for c in YTDLP_CASES])
+@pytest.mark.parametrize("case", YTDLP_CASES)
 def test_ytdlp_search_json_ld_realworld(shared_dir: Path, case: str) -> None:
     spec = json.loads((shared_dir / "peer-cases" / "ytdlp" / f"{case}.json").read_text("utf-8"))
     videos = extract(spec["html"], "https://example.org/page")
