@@ -196,3 +196,37 @@ def test_fsspec_urls_for_input_and_shards(warcs: list[str]) -> None:
         again = harvest_sharded(["memory://crawl/a.warc.gz"], config, executor=pool)
         assert pool.submitted == 0
     assert _document(again) == _document(manifest)
+
+
+def test_downloads_run_one_task_per_host(tmp_path: Path) -> None:
+    from harvester.state import State
+    from tests.support.server import LoopbackServer
+    from tests.support.warcgen import GenPage
+
+    media = Path(__file__).resolve().parent.parent / "harvester" / "samples" / "media"
+    with LoopbackServer() as one, LoopbackServer("127.0.0.2") as two:
+        pages = []
+        for n, (server, clip) in enumerate([(one, "night-tram"), (one, "river-ferry"),
+                                            (two, "city-lights"), (one, "night-tram")]):
+            server.route(f"/{clip}.mp4", body=(media / f"{clip}.mp4").read_bytes(),
+                         content_type="video/mp4")
+            server.route(f"/{clip}.jpg", body=(media / f"{clip}.jpg").read_bytes(),
+                         content_type="image/jpeg")
+            blob = json.dumps({"@context": "https://schema.org", "@type": "VideoObject",
+                               "name": clip, "contentUrl": server.url(f"/{clip}.mp4"),
+                               "thumbnailUrl": server.url(f"/{clip}.jpg")})
+            body = f'<script type="application/ld+json">{blob}</script>'.encode()
+            pages.append(GenPage(url=f"https://news.example/{n}.html", body=body))
+        warc = tmp_path / "media.warc.gz"
+        warc.write_bytes(warc_bytes(pages))
+        config = _config(tmp_path, download=True, allow_private_hosts=True, probe=False,
+                         dir=str(tmp_path / "downloads"))
+        with CountingExecutor() as pool, State.open(tmp_path / "state.db") as state:
+            first = harvest_sharded([str(warc)], config, executor=pool, state=state)
+            assert pool.submitted == 1 + 2  # one shard, then one task per media host
+            again = harvest_sharded([str(warc)], config, executor=pool, state=state)
+        assert len(one.requests_to("/night-tram.mp4")) == 1  # two pages, one download
+    statuses = [first.media[v.id].video.status.value for v in first.videos]  # type: ignore[union-attr]
+    assert statuses == ["downloaded"] * 4
+    assert {m.video.status.value for m in again.media.values()} == {"cached"}  # type: ignore[union-attr]
+    assert len(list((tmp_path / "downloads").rglob("*.mp4"))) == 3
