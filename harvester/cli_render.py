@@ -102,7 +102,7 @@ def render_validation(path: str, videos: Sequence[Video]) -> str:
     for n, v in enumerate(videos, 1):
         verdict = "valid" if v.validation.valid else "INVALID"
         name = _short(v.declared.name or "(no name)")
-        extra = f", partial" if v.partial else ""
+        extra = ", partial" if v.partial else ""
         lines.append(f"  #{n} {v.syntax.value} {v.pointer or '/'} “{name}”: {verdict}{extra}")
         if v.repairs:
             lines.append(f"      repaired: {', '.join(v.repairs)}")

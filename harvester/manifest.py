@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from harvester import __version__
 from harvester.records import (
     Checks,
     Declared,
@@ -36,7 +37,6 @@ from harvester.records import (
 )
 
 MANIFEST_VERSION = 1
-from harvester import __version__
 
 
 def utc_now() -> str:
@@ -61,7 +61,8 @@ def video_to_dict(video: Video) -> dict[str, Any]:
         "duplicate_of": video.duplicate_of,
         "raw": video.raw,
         "data": video.data,
-        "declared": {**asdict(video.declared), "thumbnail_urls": list(video.declared.thumbnail_urls)},
+        "declared": {**asdict(video.declared),
+                     "thumbnail_urls": list(video.declared.thumbnail_urls)},
         "validation": {
             "valid": video.validation.valid,
             "errors": _findings(video.validation.errors),
