@@ -138,8 +138,8 @@ def load_and_process(
     robots: RobotsCache | None = None, state: State | None = None,
 ) -> PageResult:
     """Read or fetch one page and extract its videos; failures become a result."""
+    previous = state.page(source.ref) if state is not None else None
     try:
-        previous = state.page(source.ref) if state is not None else None
         if source.kind is SourceKind.URL:
             if client is None:
                 raise HarvesterError("no HTTP client for a URL source")
@@ -157,9 +157,13 @@ def load_and_process(
             state.save_page(page, result)
         return result
     except HarvesterError as exc:
-        return PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message))
+        error = ErrorInfo(exc.code, exc.message)
     except Exception as exc:  # a bug must cost one page, never the run
-        return PageResult(ref=source.ref, error=ErrorInfo("internal_error", repr(exc)[:300]))
+        error = ErrorInfo("internal_error", repr(exc)[:300])
+    # A page that fails on a re-run keeps its last good extraction in the manifest
+    # (marked failed), so one bad fetch never makes a cron manifest lose videos.
+    stale = previous.videos() if previous is not None else ()
+    return PageResult(ref=source.ref, videos=stale, error=error)
 
 
 def process_page(page: Page, config: Config) -> PageResult:

@@ -61,3 +61,22 @@ def test_directory_is_walked(tmp_path: Path) -> None:
     manifest = harvest([str(tmp_path)], Config())
     assert len(manifest.pages) == 2
     assert manifest.to_dict()["run"]["counts"]["videos"] == 4
+
+
+def test_failed_rerun_keeps_last_good_videos(http_server: LoopbackServer,
+                                             tmp_path: Path) -> None:
+    from harvester.state import State
+
+    http_server.route("/robots.txt", status=404, body=b"")
+    http_server.route("/a.html", body=JSONLD_PAGE)
+    config = Config(retries=0, state=str(tmp_path / "s.db"))
+    with State.open(tmp_path / "s.db") as state:
+        first = harvest([http_server.url("/a.html")], config, state=state)
+        state.commit_run()
+    http_server.route("/a.html", status=503, body=b"down")
+    with State.open(tmp_path / "s.db") as state:
+        second = harvest([http_server.url("/a.html")], config, state=state)
+    assert second.pages[0].error is not None and second.pages[0].error.code == "http_503"
+    assert [v.id for v in second.videos] == [v.id for v in first.videos]
+    assert second.changes == {"new": [], "changed": [], "gone": []}
+    assert second.failed
