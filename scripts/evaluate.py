@@ -256,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pages", type=Path, help="directory of pages (default: <corpus>/pages)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every difference")
+    parser.add_argument("--tool", choices=["harvester", "yt-dlp", "extruct", "all"],
+                        default="harvester",
+                        help="score harvester (default), a peer, or all three side by side")
     args = parser.parse_args(argv)
     label_files = args.labels or [CORPUS / "expected-dev.json", TEST_LABELS]
     missing = [str(p) for p in label_files if not p.is_file()]
@@ -266,10 +269,43 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     sys.path.insert(0, str(REPO))
-    report = run(load_labels(label_files), pages_dir, project_finder())
+    labels = load_labels(label_files)
+    if args.tool == "all":
+        reports = {name: run(labels, pages_dir, make()) for name, make in finders().items()}
+        print(json.dumps({k: to_json(r) for k, r in reports.items()}, indent=1)
+              if args.json else render_comparison(reports))
+        return 0
+    report = run(labels, pages_dir, finders()[args.tool]())
     print(json.dumps(to_json(report), indent=1, ensure_ascii=False) if args.json
           else render(report, args.verbose))
     return 0
+
+
+def finders() -> dict[str, Callable[[], Finder]]:
+    """The tools that can be scored, each as a factory of its finder."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from peers import extruct_finder, ytdlp_finder
+
+    return {"harvester": project_finder, "yt-dlp": ytdlp_finder, "extruct": extruct_finder}
+
+
+def render_comparison(reports: Mapping[str, Report]) -> str:
+    """One line per tool: videos recovered per syntax, recall, precision, crashes."""
+    head = f"{'tool':<10}" + "".join(f"{s:>11}" for s in SYNTAXES)
+    lines = [head + f"{'recall':>8}{'precision':>10}{'negatives':>10}{'crashes':>8}"]
+    for name, report in reports.items():
+        cells = "".join(
+            f"{report.score(s).matched:>5}/{report.score(s).expected:<5}" for s in SYNTAXES)
+        t = report.totals()
+        lines.append(f"{name:<10}{cells}{t['recall']:>8.3f}{t['precision']:>10.3f}"
+                     f"{report.negative_records:>10}{len(report.crashes):>8}")
+    fixture = REPO / "tests" / "samples" / "texturized-news-page.txt"
+    if fixture.is_file():
+        text = fixture.read_text("utf-8")
+        counts = {name: len(list(make()(text, str(fixture)))) for name, make in finders().items()}
+        lines += ["", "videos recovered from the WordPress-mangled fixture (3 on the page): "
+                  + ", ".join(f"{k} {v}" for k, v in counts.items())]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
