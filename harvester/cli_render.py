@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict
 from types import TracebackType
@@ -20,7 +21,8 @@ from harvester.records import Probe, Video
 
 
 class ProgressBars:
-    """Pages and overall media bytes as tqdm bars on a terminal; silent otherwise."""
+    """Pages, overall media bytes and one bar per file in flight, as tqdm bars on a
+    terminal; silent otherwise.  Media events arrive from download threads."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -28,6 +30,8 @@ class ProgressBars:
         self._bytes: tqdm[Any] | None = None
         self._shards: tqdm[Any] | None = None
         self._shard_counts = [0, 0]  # pages, videos
+        self._files: dict[str, tqdm[Any]] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def for_terminal(cls, *, enabled: bool = True) -> ProgressBars:
@@ -40,7 +44,7 @@ class ProgressBars:
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
-        for bar in (self._pages, self._bytes, self._shards):
+        for bar in (self._pages, self._bytes, self._shards, *self._files.values()):
             if bar is not None:
                 bar.close()
 
@@ -51,12 +55,28 @@ class ProgressBars:
             self._pages.update(1)
         elif event.kind == "shard":
             self._shard(event)
-        elif event.kind == "media-bytes":
-            if self._bytes is None:
-                self._bytes = tqdm(desc="media", unit="B", unit_scale=True,
-                                   file=sys.stderr, leave=False)
-            self._bytes.update(event.amount)
+        elif event.kind in ("media-bytes", "media-done"):
+            with self._lock:
+                self._media(event)
 
+    def _media(self, event: Event) -> None:
+        """The overall bytes bar and the bar of the file the event is about."""
+        if event.kind == "media-done":
+            bar = self._files.pop(event.ref, None)
+            if bar is not None:
+                bar.close()
+            return
+        if self._bytes is None:
+            self._bytes = tqdm(desc="media", unit="B", unit_scale=True, position=1,
+                               file=sys.stderr, leave=False)
+        self._bytes.update(event.amount)
+        bar = self._files.get(event.ref)
+        if bar is None:
+            name = event.ref.rsplit("/", 1)[-1][:30] or event.ref[:30]
+            bar = tqdm(desc=name, unit="B", unit_scale=True, file=sys.stderr, leave=False,
+                       position=2 + len(self._files))
+            self._files[event.ref] = bar
+        bar.update(event.amount)
 
     def _shard(self, event: Event) -> None:
         """Shards done / total, with pages per second and videos found so far."""
