@@ -21,7 +21,6 @@ import base64
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -29,6 +28,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from harvester.manifest import write_atomic
 
 __all__ = ["render_report", "video_facets", "write_report"]
 
@@ -363,15 +364,4 @@ def write_report(
             base = Path(os.path.relpath(download_dir, path.parent))
         except ValueError:  # another drive on Windows: no relative path exists
             base = Path(download_dir).absolute()
-    text = render_report(manifest, base_dir=base)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, render_report(manifest, base_dir=base))
