@@ -25,6 +25,7 @@ import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
@@ -162,6 +163,42 @@ def resolve_checked(host: str, port: int, resolver: Resolver, *, allow_private: 
     return addresses
 
 
+READ_SIZE = 1 << 20
+
+
+class _LargeReads(httpcore.NetworkStream):
+    """A stream that asks the socket for up to :data:`READ_SIZE` bytes per read.
+
+    httpcore reads 64 KiB at a time; on a fast link the per-read cost of h11's
+    parsing and of Python's loop then dominates (a 1 GiB download is 16,384
+    reads).  Reading up to 1 MiB when that much has arrived cuts the reads,
+    and the bytes copied per read, by up to 16: a loopback download ran about
+    twice as fast.  A read still returns whatever the socket holds, so a slow
+    server is not waited on any longer.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _LargeReads(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class GuardBackend(httpcore.NetworkBackend):
     """A sync network backend that dials only addresses it has checked."""
 
@@ -179,8 +216,8 @@ class GuardBackend(httpcore.NetworkBackend):
         last: Exception | None = None
         for address in addresses:  # each one was checked above; try them in order
             try:
-                return self._inner.connect_tcp(address, port, timeout, local_address,
-                                               socket_options)
+                return _LargeReads(self._inner.connect_tcp(address, port, timeout,
+                                                           local_address, socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
