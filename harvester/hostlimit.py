@@ -3,12 +3,16 @@
 ``httpx.Limits`` caps connections per client, not per host, so a run with
 ``--concurrency 16`` over one site would open 16 connections to it.  A
 :class:`HostLimiter` hands out at most ``per_host`` slots per host name;
-extra callers wait in :meth:`HostLimiter.slot` until one is free.
+extra callers wait in :meth:`HostLimiter.slot` until one is free.  A host
+that asks us to slow down gets fewer slots (:meth:`HostLimiter.reduce`) or
+none for a while (:meth:`HostLimiter.cool_down`).
 
 >>> limiter = HostLimiter(2)
 >>> with limiter.slot("example.org"):
 ...     limiter.active("example.org")
 1
+>>> limiter.reduce("example.org"), limiter.limit("example.org")
+(1, 1)
 
 The limiter holds thread locks, which cannot cross a process boundary.  It
 pickles as its settings only, so each process (or cluster worker) that
@@ -19,6 +23,7 @@ process, which is the most a local lock can promise.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,36 +37,71 @@ def host_key(host: str) -> str:
 
 
 class HostLimiter:
-    """At most ``per_host`` concurrent holders of a slot per host (thread-safe)."""
+    """At most ``limit(host)`` concurrent holders of a slot per host (thread-safe).
+
+    Every host starts at ``per_host``.  A host that answers "too many
+    requests" can be slowed down for the rest of the run: :meth:`reduce`
+    halves its limit (never below one) and :meth:`cool_down` marks it as not
+    to be asked again before a time; :meth:`cooling` tells callers to defer
+    instead of sending a request (RELIABILITY.md R13, R14).
+    """
 
     def __init__(self, per_host: int) -> None:
         if per_host < 1:
             raise ValueError(f"per_host must be at least 1, got {per_host}")
         self.per_host = per_host
         self._lock = threading.Lock()
-        self._semaphores: dict[str, threading.BoundedSemaphore] = {}
+        self._freed = threading.Condition(self._lock)
+        self._limits: dict[str, int] = {}
         self._active: dict[str, int] = {}
-
-    def _semaphore(self, key: str) -> threading.BoundedSemaphore:
-        with self._lock:
-            sem = self._semaphores.get(key)
-            if sem is None:
-                sem = self._semaphores[key] = threading.BoundedSemaphore(self.per_host)
-            return sem
+        self._cool_until: dict[str, float] = {}
 
     @contextmanager
     def slot(self, host: str) -> Iterator[None]:
         """Hold one of ``host``'s slots for the duration of the ``with`` block."""
         key = host_key(host)
-        sem = self._semaphore(key)
-        with sem:
-            with self._lock:
-                self._active[key] = self._active.get(key, 0) + 1
-            try:
-                yield
-            finally:
-                with self._lock:
-                    self._active[key] -= 1
+        with self._freed:
+            # A limit lowered while we wait is the one we wait for.
+            self._freed.wait_for(lambda: self._active.get(key, 0) < self._limit(key))
+            self._active[key] = self._active.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._freed:
+                self._active[key] -= 1
+                self._freed.notify_all()
+
+    def _limit(self, key: str) -> int:
+        return self._limits.get(key, self.per_host)
+
+    def limit(self, host: str) -> int:
+        """How many slots ``host`` may hold at once right now."""
+        with self._lock:
+            return self._limit(host_key(host))
+
+    def reduce(self, host: str) -> int:
+        """Halve ``host``'s limit (down to 1) and return the new one.
+
+        Held slots are not taken back; new holders wait until fewer than the
+        new limit are active.
+        """
+        key = host_key(host)
+        with self._lock:
+            lowered = self._limits[key] = max(1, self._limit(key) // 2)
+            return lowered
+
+    def cool_down(self, host: str, until: float) -> None:
+        """Ask nothing of ``host`` before ``until`` (a ``time.monotonic()`` value)."""
+        key = host_key(host)
+        with self._lock:
+            self._cool_until[key] = max(until, self._cool_until.get(key, until))
+
+    def cooling(self, host: str) -> float | None:
+        """Seconds ``host`` is still cooling down for, or ``None`` when it may be asked."""
+        with self._lock:
+            until = self._cool_until.get(host_key(host))
+        left = None if until is None else until - time.monotonic()
+        return left if left is not None and left > 0 else None
 
     def active(self, host: str) -> int:
         """How many slots of ``host`` are held right now (for logs and tests)."""

@@ -1,6 +1,7 @@
 """Retries, redirects, timeouts, TLS, address blocking and concurrency of downloads.
 
-RELIABILITY.md rows covered here: R11 R12 R13 R14 R15 R16 R17 R18 R19 R20 R21
+RELIABILITY.md rows covered here: R11 R12 R13 (with the host cool-down) R14 (with the
+per-host limit halved) R15 R16 R17 R18 R19 R20 R21
 R22 R23 (connecting half: 127.0.0.2 stands in for an internal host) R24 (the
 connect path; the resolver half is in test_netguard.py) R41.
 Not here: R36 (run lock, state), R42 (probe), R43 (robots, fetch), R44 (extraction).
@@ -23,7 +24,7 @@ import pytest
 import trustme
 
 from harvester.config import Config
-from harvester.download import download, make_media_client, result_from_error
+from harvester.download import COOLING, download, make_media_client, result_from_error
 from harvester.errors import BlockedURL, DownloadError
 from harvester.hostlimit import HostLimiter
 from harvester.netguard import GuardTransport
@@ -85,15 +86,67 @@ def test_r13_retry_after_above_cap_defers_without_sleeping(srv: FaultServer, des
     assert result.status is MediaStatus.DEFERRED and result.attempts == 1
 
 
+@pytest.mark.parametrize("status", [429, 503])
+def test_r13_deferral_cools_the_host_for_the_rest_of_the_run(
+        srv: FaultServer, dest: Path, status: int) -> None:
+    first = srv.script("/first.mp4", Reply(status=status, content_type=None,
+                                           headers={"Retry-After": "86400"}))
+    second = srv.script("/second.mp4", Reply(body=BODY))
+    cfg = quick(retries=3, retry_after_cap=300.0)
+    limiter = HostLimiter(cfg.per_host)
+    errors = []
+    started = time.monotonic()
+    with make_media_client(cfg) as client:
+        for url in (first, second):
+            with pytest.raises(DownloadError) as info:
+                download(url, cfg, client, dest_dir=dest, limiter=limiter)
+            errors.append(info.value)
+    assert time.monotonic() - started < 1.0
+    assert [e.code for e in errors] == [f"http_{status}_deferred", COOLING]
+    assert [r.path for r in srv.log] == ["/first.mp4"]  # the second was never asked
+    deferred = result_from_error(second, errors[1])
+    assert deferred.status is MediaStatus.DEFERRED and deferred.attempts == 0
+    cooling = limiter.cooling("127.0.0.1")
+    assert cooling is not None and 86000 < cooling <= 86400
+    assert_nothing_kept(dest)
+
+
+def test_r13_a_retry_after_within_the_cap_does_not_cool_the_host(
+        srv: FaultServer, dest: Path) -> None:
+    url = srv.script("/soon", Reply(status=503, content_type=None, headers={"Retry-After": "0"}),
+                     Reply(body=BODY))
+    limiter = HostLimiter(2)
+    assert_stored(fetch(url, dest, quick(), limiter=limiter), dest, BODY)
+    assert limiter.cooling("127.0.0.1") is None and limiter.limit("127.0.0.1") == 2
+
+
 def test_r14_429_without_retry_after_backs_off_exponentially(
         srv: FaultServer, dest: Path) -> None:
     slow_down = Reply(status=429, content_type=None)
     url = srv.script("/429", slow_down, slow_down, slow_down, Reply(body=BODY))
-    result = fetch(url, dest, quick(retries=3, backoff_base=0.1, backoff_max=10.0))
+    limiter = HostLimiter(4)
+    result = fetch(url, dest, quick(retries=3, backoff_base=0.1, backoff_max=10.0),
+                   limiter=limiter)
     assert_stored(result, dest, BODY)
     gaps = [b.at - a.at for a, b in zip(srv.log, srv.log[1:], strict=False)]
     assert result.attempts == 4 and len(gaps) == 3
+    # Jittered within [ceiling/2, ceiling] for ceilings 0.1, 0.2, 0.4 s.
     assert gaps[0] >= 0.05 and gaps[2] >= 0.2 and gaps[2] > gaps[0]
+    assert limiter.limit("127.0.0.1") == 1  # 4 -> 2 -> 1 -> 1
+    assert limiter.cooling("127.0.0.1") is None
+
+
+def test_r14_reduced_limit_holds_for_later_downloads(srv: FaultServer, dest: Path) -> None:
+    urls = [srv.script(f"/t{i}.mp4", Reply(body=mp4_body(8000, seed=i), trickle=(2000, 0.05)))
+            for i in range(6)]
+    cfg = quick(concurrency=4, per_host=4, timeout=5.0)
+    limiter = HostLimiter(cfg.per_host)
+    limiter.reduce("127.0.0.1")
+    with make_media_client(cfg) as client, ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda u: download(u, cfg, client, dest_dir=dest,
+                                                   limiter=limiter), urls))
+    assert all(r.status is MediaStatus.DOWNLOADED for r in results)
+    assert srv.peak == 2 and len(srv.log) == 6
 
 
 def test_r15_server_errors_then_success_counts_attempts(srv: FaultServer, dest: Path) -> None:

@@ -23,6 +23,7 @@ resumed (identity body with a strong ETag or Last-Modified).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +35,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from harvester.config import Config
 from harvester.download.names import PartFiles, hash_file, stored_file
-from harvester.download.policy import Backoff, is_transient
+from harvester.download.policy import Backoff, Deferred, Transient, is_transient
 from harvester.download.transfer import Done, Job, run_attempt
 from harvester.errors import BlockedURL, DownloadError, HarvesterError, NotMedia, TooLarge
 from harvester.netguard import GuardTransport, check_url
@@ -43,7 +44,10 @@ from harvester.records import ErrorInfo, MediaResult, MediaStatus
 if TYPE_CHECKING:
     from harvester.hostlimit import HostLimiter
 
-__all__ = ["download", "make_media_client", "result_from_error"]
+__all__ = ["COOLING", "download", "make_media_client", "result_from_error"]
+
+#: The code of an item deferred because its host asked us to stay away earlier in the run.
+COOLING = "host_cooling_down"
 
 
 def make_media_client(cfg: Config) -> httpx.Client:
@@ -94,11 +98,12 @@ def _with_retries(job: Job, limiter: HostLimiter | None, host: str) -> tuple[Don
     attempts = 0
     done: Done | None = None
     try:
+        _check_cooling(job, limiter, host)
         for attempt in retrying:
-            with attempt:
+            with attempt, _slot(limiter, host):
+                _check_cooling(job, limiter, host)  # another download may have been told
                 attempts = attempt.retry_state.attempt_number
-                with _slot(limiter, host):
-                    done = run_attempt(job)
+                done = _throttled_attempt(job, limiter, host)
     except DownloadError as exc:
         exc.attempts = attempts
         raise
@@ -107,6 +112,33 @@ def _with_retries(job: Job, limiter: HostLimiter | None, host: str) -> tuple[Don
         raise
     assert done is not None
     return done, attempts
+
+
+def _check_cooling(job: Job, limiter: HostLimiter | None, host: str) -> None:
+    """Defer at once, without a request, while ``host`` is cooling down (R13)."""
+    left = limiter.cooling(host) if limiter is not None else None
+    if left is not None:
+        raise Deferred(f"{host} asked us to stay away for {left:.0f} s more: deferred to a "
+                       "later run", job.url, code=COOLING, retry_after=left)
+
+
+def _throttled_attempt(job: Job, limiter: HostLimiter | None, host: str) -> Done:
+    """One attempt; a host that says "too many requests" gets fewer slots or a rest.
+
+    A 429 halves the host's concurrency for the rest of the run (R14); a
+    ``Retry-After`` above the cap cools the host down until then, so the other
+    downloads from it are deferred without asking (R13).
+    """
+    try:
+        return run_attempt(job)
+    except Deferred as exc:
+        if limiter is not None and exc.retry_after is not None:
+            limiter.cool_down(host, time.monotonic() + exc.retry_after)
+        raise
+    except Transient as exc:
+        if limiter is not None and exc.code == "http_429":
+            limiter.reduce(host)
+        raise
 
 
 @contextlib.contextmanager
@@ -139,7 +171,7 @@ def result_from_error(url: str, exc: HarvesterError) -> MediaResult:
         status = MediaStatus.SKIPPED
     elif isinstance(exc, NotMedia):
         status = MediaStatus.NOT_MEDIA
-    elif exc.code.endswith("_deferred"):
+    elif isinstance(exc, Deferred) or exc.code.endswith("_deferred"):
         status = MediaStatus.DEFERRED
     else:
         status = MediaStatus.FAILED

@@ -4,7 +4,8 @@ Follows curl's rules: timeouts, dropped connections, DNS errors, refused
 connections and 408/429/500/502/503/504 are retried with exponential backoff
 and jitter; ``Retry-After`` (seconds or an HTTP date) is honoured up to
 ``retry_after_cap``; above the cap we do not sleep at all and the item is
-*deferred* (code ``http_<status>_deferred``).  401/403/404/410 and every other
+*deferred* (code ``http_<status>_deferred``) and the caller cools the host
+down for the rest of the run.  401/403/404/410 and every other
 4xx, TLS verification failures, redirect loops and decoding errors are final.
 """
 
@@ -27,6 +28,19 @@ RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 class Transient(DownloadError):
     """A failure another attempt may fix; ``retry_after`` is the server's wish, if any."""
+
+    def __init__(self, message: str, url: str, *, code: str,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, url, code=code)
+        self.retry_after = retry_after
+
+
+class Deferred(DownloadError):
+    """Not now: the server (or our memory of it) says to come back later.
+
+    The item is recorded as deferred for a later run; ``retry_after`` is how
+    long the server asked us to stay away, if it said.
+    """
 
     def __init__(self, message: str, url: str, *, code: str,
                  retry_after: float | None = None) -> None:
@@ -64,10 +78,10 @@ def status_error(response: httpx.Response, url: str, cfg: Config) -> DownloadErr
         return DownloadError(f"server answered {status} {response.reason_phrase}", url, code=code)
     wait = parse_retry_after(response.headers.get("retry-after"))
     if wait is not None and wait > cfg.retry_after_cap:
-        return DownloadError(
+        return Deferred(
             f"server answered {status} and asks to wait {wait:.0f} s, more than the "
             f"{cfg.retry_after_cap:.0f} s cap: deferred to a later run", url,
-            code=f"{code}_deferred")
+            code=f"{code}_deferred", retry_after=wait)
     return Transient(f"server answered {status} {response.reason_phrase}", url,
                      code=code, retry_after=wait)
 
