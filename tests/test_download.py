@@ -6,6 +6,10 @@ R01 R02 R03 R04 R05 R06 R07 R08a R08b R09 R10 R25 R26 R27 R28 R29 R30 R31 R32
 R33 R34 R35.  Every success checks the stored file's sha256 against the source;
 every failure checks the stable code, that no final file exists, and that no
 ``.part`` is left unless it can be resumed.
+
+Every test runs twice: with bodies read through httpx (h11), and with the
+direct socket read that large identity bodies take (its threshold lowered
+to one byte), so both paths meet every fault.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import httpx
 import pytest
 
 from harvester.config import Config
-from harvester.download import download, make_media_client, result_from_error
+from harvester.download import download, make_media_client, result_from_error, stream
 from harvester.download.names import PartFiles, stored_name
 from harvester.errors import DownloadError, NotMedia, TooLarge
 from harvester.records import MediaResult, MediaStatus
@@ -32,6 +36,37 @@ pytestmark = pytest.mark.timeout(30)
 BODY = mp4_body(256 * 1024, seed=1)
 SHA = hashlib.sha256(BODY).hexdigest()
 ETAG = '"v1"'
+
+
+@pytest.fixture(autouse=True, params=["h11", "socket"])
+def body_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "socket":
+        monkeypatch.setattr(stream, "DIRECT_MIN", 1)
+    return str(request.param)
+
+
+def test_large_body_is_read_from_the_socket(srv: FaultServer, dest: Path,
+                                            body_path: str) -> None:
+    body = mp4_body(stream.DIRECT_MIN + 3 * stream.DIRECT_READ + 12345, seed=9)
+    url = srv.script("/big.mp4", Reply(body=body, etag=ETAG, extra=b"X" * 5000))
+    small = srv.script("/small.mp4", Reply(body=BODY))
+    seen: list[int] = []
+    cfg = quick()
+    with make_media_client(cfg) as client:
+        assert_stored(download(url, cfg, client, dest_dir=dest, progress=seen.append),
+                      dest, body)
+        assert_stored(download(small, cfg, client, dest_dir=dest), dest)
+    assert sum(seen) == len(body) and len(srv.log) == 2
+
+
+def test_large_body_cut_short_resumes(srv: FaultServer, dest: Path) -> None:
+    body = mp4_body(stream.DIRECT_MIN + 2 * stream.DIRECT_READ, seed=10)
+    cut = stream.DIRECT_MIN + 1000
+    url = srv.script("/bc.mp4", Reply(body=body, etag=ETAG, cut_after=cut),
+                     Reply(body=body, etag=ETAG))
+    result = fetch(url, dest)
+    assert_stored(result, dest, body)
+    assert srv.requests_to("/bc.mp4")[1].headers["range"] == f"bytes={cut}-"
 
 
 def quick(**overrides: Any) -> Config:

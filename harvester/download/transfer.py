@@ -31,7 +31,7 @@ from harvester.config import Config
 from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
 from harvester.download.policy import Transient, status_error, translate
 from harvester.download.sniff import SNIFF_BYTES, MediaType, sniff, textual
-from harvester.download.stream import Watchdog, content_encoding, decoded
+from harvester.download.stream import Watchdog, content_encoding, decoded, identity_body
 from harvester.errors import BlockedURL, DownloadError, NotMedia, TooLarge
 from harvester.netguard import check_url
 
@@ -297,7 +297,7 @@ class _Sink:
         """Bytes of the body so far, whether still held back or already written."""
         return self.size if self.fd is not None else len(self.head)
 
-    def add(self, chunk: bytes) -> None:
+    def add(self, chunk: bytes | memoryview) -> None:
         if self.fd is None:
             self.head += chunk
             if len(self.head) >= SNIFF_BYTES:
@@ -326,7 +326,7 @@ class _Sink:
         self.fd = self.job.files.open(append=False)
         self._put(self.head)
 
-    def _put(self, chunk: bytes) -> None:
+    def _put(self, chunk: bytes | memoryview) -> None:
         assert self.fd is not None
         view = memoryview(chunk)
         while view:
@@ -345,8 +345,8 @@ def _stream(job: Job, response: httpx.Response, offset: int, expected: int | Non
     cap = job.cfg.max_bytes
     watchdog = Watchdog(job.url, deadline=deadline, min_speed=job.cfg.min_speed,
                         window=job.cfg.min_speed_window)
-    raw = response.iter_raw()
-    chunks = raw if encoding is None else decoded(raw, encoding, job.url)
+    chunks = (identity_body(response, job.url, job.cfg.timeout) if encoding is None
+              else decoded(response.iter_raw(), encoding, job.url))
     sink = _Sink(job, offset)
     try:
         for chunk in chunks:
