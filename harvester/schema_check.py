@@ -1,0 +1,279 @@
+"""A fast yes/no JSON Schema check that lets jsonschema skip what is already valid.
+
+jsonschema explains *why* data is invalid, but it pays for that on valid data
+too: every keyword of every subschema builds a validator and an error path.
+Most of a VideoObject is valid, so :func:`fast_validator_class` gives
+jsonschema's own validator a shortcut: before a keyword runs, a compiled
+predicate for that keyword is asked whether it can fail on this instance;
+only when it can does jsonschema's implementation run, and it then produces
+its usual errors, byte for byte.
+
+The promise: a compiled predicate answers exactly as jsonschema would
+(``True`` = no error).  It is built for the keywords the packaged schema uses;
+a subschema with any other keyword, or a ``$ref`` it cannot resolve inside
+the root schema, is answered by jsonschema itself, and a keyword it does not
+know is never skipped.  Formats are checked by the validator's own
+``FormatChecker``, patterns with :func:`re.search`, as jsonschema does.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
+from jsonschema.validators import extend
+
+__all__ = ["Check", "SchemaCompiler", "fast_validator_class"]
+
+Check = Callable[[Any], bool]
+Keyword = Callable[[Any, Any, Any, Any], Any]
+
+# Keywords that only annotate: they never fail (then/else are read by "if").
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description",
+                          "default", "examples", "then", "else"})
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, numbers.Number)
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+# Draft 2020-12's type checker, as jsonschema defines it.
+_TYPES: dict[str, Check] = {
+    "array": lambda v: isinstance(v, list), "boolean": lambda v: isinstance(v, bool),
+    "integer": _is_integer, "null": lambda v: v is None, "number": _is_number,
+    "object": lambda v: isinstance(v, dict), "string": lambda v: isinstance(v, str),
+}
+
+
+def _always(_: Any) -> bool:
+    return True
+
+
+def _never(_: Any) -> bool:
+    return False
+
+
+def _all(checks: list[Check]) -> Check:
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+    return lambda value: all(check(value) for check in checks)
+
+
+class SchemaCompiler:
+    """Compiles the subschemas of one root schema into predicates, each once."""
+
+    def __init__(self, root: Mapping[str, Any], fallback: Validator) -> None:
+        self._root = root
+        self._root_id = str(root.get("$id", ""))
+        self._fallback = fallback
+        self._schemas: dict[int, Check] = {}
+        self._keywords: dict[tuple[int, str], Check] = {}
+
+    def schema(self, schema: Any) -> Check:
+        """The predicate for a whole (sub)schema."""
+        key = id(schema)
+        found = self._schemas.get(key)
+        if found is None:
+            # A placeholder first: recursive schemas ($ref to an ancestor) compile lazily.
+            cell: list[Check] = []
+            self._schemas[key] = lambda value: cell[0](value)
+            cell.append(self._build(schema))
+            found = self._schemas[key] = cell[0]
+        return found
+
+    def keyword(self, schema: Mapping[str, Any], name: str) -> Check:
+        """The predicate for one keyword in its schema; ``_never`` when unknown."""
+        key = (id(schema), name)
+        found = self._keywords.get(key)
+        if found is None:
+            found = self._keywords[key] = self._build_keyword(schema, name) or _never
+        return found
+
+    def _build(self, schema: Any) -> Check:
+        if schema is True:
+            return _always
+        if schema is False:
+            return _never
+        if not isinstance(schema, Mapping) or (schema is not self._root and "$id" in schema):
+            return self._slow(schema)
+        checks: list[Check] = []
+        for name in schema:
+            if name in _ANNOTATIONS or name.startswith("x-"):
+                continue
+            check = self._build_keyword(schema, name)
+            if check is None:
+                return self._slow(schema)
+            checks.append(check)
+        return _all(checks)
+
+    def _slow(self, schema: Any) -> Check:
+        validator = self._fallback.evolve(schema=schema)
+        return lambda value: bool(validator.is_valid(value))
+
+    def _build_keyword(self, schema: Mapping[str, Any], name: str) -> Check | None:
+        builder = _BUILDERS.get(name)
+        return None if builder is None else builder(self, schema[name], schema)
+
+    def resolve(self, ref: str) -> Any:
+        """The subschema a ``$ref`` names inside the root, or ``None``."""
+        base, _, fragment = ref.partition("#")
+        if base not in ("", self._root_id) or (fragment and not fragment.startswith("/")):
+            return None
+        node: Any = self._root
+        for part in fragment.split("/")[1:]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(node, Mapping) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def format_check(self, fmt: str) -> Check:
+        checker = self._fallback.format_checker
+        if checker is None:
+            return _always
+        return lambda value: bool(checker.conforms(value, fmt))
+
+
+Builder = Callable[[SchemaCompiler, Any, Mapping[str, Any]], Check | None]
+
+
+def _type(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check | None:
+    names = [value] if isinstance(value, str) else list(value)
+    if not all(isinstance(n, str) and n in _TYPES for n in names):
+        return None
+    preds = [_TYPES[n] for n in names]
+    return lambda v: any(p(v) for p in preds)
+
+
+def _required(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
+    names = list(value)
+    return lambda v: not isinstance(v, dict) or all(n in v for n in names)
+
+
+def _properties(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
+    props = [(name, c.schema(sub)) for name, sub in value.items()]
+    return lambda v: not isinstance(v, dict) or all(
+        name not in v or check(v[name]) for name, check in props)
+
+
+def _all_of(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
+    return _all([c.schema(sub) for sub in value])
+
+
+def _any_of(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
+    checks = [c.schema(sub) for sub in value]
+    return lambda v: any(check(v) for check in checks)
+
+
+def _not(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
+    check = c.schema(value)
+    return lambda v: not check(v)
+
+
+def _if(c: SchemaCompiler, value: Any, schema: Mapping[str, Any]) -> Check:
+    cond = c.schema(value)
+    then = c.schema(schema["then"]) if "then" in schema else _always
+    else_ = c.schema(schema["else"]) if "else" in schema else _always
+    return lambda v: then(v) if cond(v) else else_(v)
+
+
+def _pattern(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
+    search = re.compile(value).search
+    return lambda v: not isinstance(v, str) or search(v) is not None
+
+
+def _min_length(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v: not isinstance(v, str) or len(v) >= value
+
+
+def _min_items(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v: not isinstance(v, list) or len(v) >= value
+
+
+def _max_properties(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v: not isinstance(v, dict) or len(v) <= value
+
+
+def _minimum(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v: not _is_number(v) or v >= value
+
+
+def _items(c: SchemaCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:
+    if "prefixItems" in schema:
+        return None
+    check = c.schema(value)
+    return lambda v: not isinstance(v, list) or all(check(item) for item in v)
+
+
+def _contains(c: SchemaCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:
+    if "minContains" in schema or "maxContains" in schema:
+        return None
+    check = c.schema(value)
+    return lambda v: not isinstance(v, list) or any(check(item) for item in v)
+
+
+def _property_names(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
+    check = c.schema(value)
+    return lambda v: not isinstance(v, dict) or all(check(key) for key in v)
+
+
+def _format(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
+    return c.format_check(value)
+
+
+def _ref(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check | None:
+    target = c.resolve(value) if isinstance(value, str) else None
+    if target is None:
+        return None
+    cell: list[Check] = []
+
+    def check(v: Any) -> bool:  # resolved on first use: the target may still be compiling
+        if not cell:
+            cell.append(c.schema(target))
+        return cell[0](v)
+
+    return check
+
+
+_BUILDERS: dict[str, Builder] = {
+    "type": _type, "required": _required, "properties": _properties, "allOf": _all_of,
+    "anyOf": _any_of, "not": _not, "if": _if, "pattern": _pattern, "minLength": _min_length,
+    "minItems": _min_items, "maxProperties": _max_properties, "minimum": _minimum,
+    "items": _items, "contains": _contains, "propertyNames": _property_names,
+    "format": _format, "$ref": _ref,
+}
+
+
+def fast_validator_class(compiler: Callable[[], SchemaCompiler]) -> type[Validator]:
+    """Draft 2020-12 with every keyword we can predict skipped when it cannot fail.
+
+    ``compiler`` is called on first use (the compiler needs a validator of the
+    class being made, for its fallback and format checker).
+    """
+    base = Draft202012Validator.VALIDATORS
+    wrapped = {name: _skip_when_valid(name, fn, compiler)
+               for name, fn in base.items() if name in _BUILDERS}
+    cls: type[Validator] = extend(Draft202012Validator, validators=wrapped)
+    return cls
+
+
+def _skip_when_valid(name: str, original: Keyword, compiler: Callable[[], SchemaCompiler]
+                     ) -> Keyword:
+    def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+        if isinstance(schema, Mapping) and compiler().keyword(schema, name)(instance):
+            return iter(())
+        return original(validator, value, instance, schema)
+
+    return keyword
