@@ -9,6 +9,7 @@ blobs from every syntax carry comparable offsets without a line index.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from lxml import etree, html
 
@@ -38,24 +39,27 @@ _VIDEO_WORD = re.compile(r"ideo[oO]bject")
 _LOOKBEHIND = 400
 
 
-def video_type_tags(text: str, attribute: re.Pattern[str]) -> list[int]:
+def video_type_tags(
+    text: str, attribute: re.Pattern[str], hits: Iterable[int] | None = None
+) -> list[int]:
     """Offsets of the tags that give ``attribute`` (``itemtype=``) a VideoObject value.
 
     Cheap pre-test run before any parse (an empty list means: do not parse),
     and, since tags appear in document order, the offsets of the elements a
-    parse will find.  One scan for VideoObject, then a look back within each
-    hit's tag for the attribute name.
+    parse will find.  One scan for VideoObject (or its offsets, ``hits``, from
+    :func:`harvester.extract.markers.scan`), then a look back within each hit's
+    tag for the attribute name.
     """
+    if hits is None:
+        hits = [hit.start() for hit in _VIDEO_WORD.finditer(text)]
     found: list[int] = []
-    for hit in _VIDEO_WORD.finditer(text):
-        at = hit.start()
+    for at in hits:
         base = max(0, at - _LOOKBEHIND)
-        window = text[base:at]
-        tag_start = window.rfind("<")
-        if tag_start >= 0 and ">" not in window[tag_start:] and attribute.search(
-            window, tag_start
-        ) and (not found or found[-1] != base + tag_start):
-            found.append(base + tag_start)
+        tag_start = text.rfind("<", base, at)
+        if tag_start >= 0 and text.find(">", tag_start, at) < 0 and attribute.search(
+            text, tag_start, at
+        ) and (not found or found[-1] != tag_start):
+            found.append(tag_start)
     return found
 
 

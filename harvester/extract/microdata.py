@@ -30,6 +30,7 @@ from harvester.extract.html import (
     parse,
     video_type_tags,
 )
+from harvester.extract.markers import Markers
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs", "item_data"]
@@ -46,9 +47,9 @@ _URL_ATTR = {
 Value = str | dict[str, Any]
 
 
-def find_blobs(text: str, page: str) -> Iterator[Blob]:
+def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every microdata VideoObject item on the page, as blobs with ``data`` set."""
-    offsets = video_type_tags(text, _HINT)
+    offsets = video_type_tags(text, _HINT, markers.video if markers else None)
     if not offsets:
         return
     root = parse(text)

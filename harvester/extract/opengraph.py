@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from harvester.extract.markers import Markers
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs", "meta_tags"]
@@ -52,9 +53,9 @@ class _Group:
     props: dict[str, str] = field(default_factory=dict)
 
 
-def find_blobs(text: str, page: str) -> Iterator[Blob]:
+def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every og:video group on the page, as blobs with ``data`` set."""
-    if _HINT.search(text) is None:
+    if not (markers.og_video if markers else _HINT.search(text) is not None):
         return
     tags = list(meta_tags(text))
     groups = _groups(tags, _ROOTS) or _groups(tags, ("og:video:secure_url",))

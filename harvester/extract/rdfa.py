@@ -28,6 +28,7 @@ from harvester.extract.html import (
     parse,
     video_type_tags,
 )
+from harvester.extract.markers import Markers
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs"]
@@ -36,9 +37,9 @@ _HINT = re.compile(r"\btypeof\s*=", re.IGNORECASE)
 _LINK_ATTRS = ("href", "src", "resource", "data")
 
 
-def find_blobs(text: str, page: str) -> Iterator[Blob]:
+def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
-    offsets = video_type_tags(text, _HINT)
+    offsets = video_type_tags(text, _HINT, markers.video if markers else None)
     if not offsets:
         return
     root = parse(text)

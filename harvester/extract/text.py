@@ -21,6 +21,7 @@ import bisect
 import re
 from collections.abc import Iterator
 
+from harvester.extract.markers import Markers
 from harvester.records import Blob, Syntax
 
 __all__ = ["MAX_SCAN_CHARS", "find_blobs"]
@@ -46,9 +47,13 @@ _PARAGRAPH_TAG = re.compile(r"</?p\b", re.IGNORECASE)
 _CONTINUES = re.compile(_GAP + r"(?:" + QUOTE + r"|[{}\[\],\d])")
 
 
-def find_blobs(text: str, page: str) -> Iterator[Blob]:
-    """Yield each pasted JSON object of ``text`` that mentions VideoObject."""
-    if "ideoObject" not in text:  # VideoObject and videoObject alike
+def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
+    """Yield each pasted JSON object of ``text`` that mentions VideoObject.
+
+    ``markers`` (from :func:`harvester.extract.markers.scan`) spares the page scan.
+    """
+    # VideoObject and videoObject alike
+    if not (markers.exact(text) if markers else "ideoObject" in text):
         return
     hidden: _HiddenSpans | None = None
     pos = 0

@@ -1,0 +1,50 @@
+"""One pass over a page that says which extractors can find anything in it.
+
+Most pages crawled carry no video, and the extractors' own pre-checks would
+each scan the page again.  :func:`scan` runs one literal-prefixed regex (as
+fast as a substring search) for ``ideoObject``/``ideoobject`` and
+``og:video`` and keeps the offsets, so that :func:`harvester.extract.candidates`
+can skip every extractor with nothing to find, and the attribute syntaxes can
+go straight to the tags that name a VideoObject.
+
+The promise: each extractor gets exactly the answer its own pre-check gave
+before (``"ideoObject" in text`` for the text finder, ``ideo[oO]bject`` for
+microdata and RDFa, ``"og:video" in text`` for Open Graph).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Markers", "scan"]
+
+# "ideo" is the literal prefix the regex engine searches for; og:video also ends in it.
+_MARKER = re.compile(r"ideo(?:[oO]bject|(?<=og:video))")
+
+
+@dataclass(frozen=True, slots=True)
+class Markers:
+    """Where one page mentions a video."""
+
+    video: tuple[int, ...]
+    """Offsets of ``ideoObject`` or ``ideoobject`` (the ``V`` is one before)."""
+    og_video: bool
+    """Whether ``og:video`` occurs anywhere."""
+
+    def exact(self, text: str) -> list[int]:
+        """The offsets whose spelling is ``ideoObject`` (capital O), as the text finder wants."""
+        return [at for at in self.video if text[at + 4] == "O"]
+
+
+def scan(text: str) -> Markers:
+    """The video markers of ``text``, from one scan."""
+    video: list[int] = []
+    og_video = False
+    for hit in _MARKER.finditer(text):
+        at = hit.start()
+        if hit.end() - at == 4 or text.startswith("og:v", at - 4):  # og:videoObject is both
+            og_video = True
+        if hit.end() - at > 4:
+            video.append(at)
+    return Markers(tuple(video), og_video)
