@@ -47,6 +47,7 @@ from harvester.config import Config
 from harvester.errors import FetchError
 from harvester.hostlimit import HostLimiter, shared_limiter
 from harvester.records import Page, Source
+from harvester.retry_after import parse_retry_after
 
 if TYPE_CHECKING:
     from harvester.robots import RobotsCache
@@ -208,22 +209,6 @@ class BodyReader:
 
 
 # ── fetching ───────────────────────────────────────────────────────────────
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds asked for by ``Retry-After: 120`` or ``Retry-After: <HTTP-date>``."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        from email.utils import parsedate_to_datetime
-
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
 
 
 def _retryable_status(status: int) -> bool:

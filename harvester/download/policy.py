@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import random
 import ssl
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 from tenacity import RetryCallState
@@ -22,6 +20,7 @@ from tenacity import RetryCallState
 from harvester.config import Config
 from harvester.errors import DownloadError
 from harvester.netguard import ResolveError
+from harvester.retry_after import parse_retry_after
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -46,28 +45,6 @@ class Deferred(DownloadError):
                  retry_after: float | None = None) -> None:
         super().__init__(message, url, code=code)
         self.retry_after = retry_after
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from ``Retry-After: 120`` or ``Retry-After: <HTTP-date>``.
-
-    >>> parse_retry_after("7")
-    7.0
-    >>> parse_retry_after("soon") is None
-    True
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def status_error(response: httpx.Response, url: str, cfg: Config) -> DownloadError:
