@@ -60,18 +60,39 @@ def validate(candidate: Candidate) -> Validation:
     return Validation(valid=not errors, errors=errors, warnings=warnings)
 
 
+MAX_DEPTH = 100
+DEEP_MESSAGE = "the data is nested too deeply to be checked"
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True when lists/objects nest more than ``limit`` levels (iterative, no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def validate_data(
     data: Any, *, opengraph: bool = False
 ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """(errors, warnings) for one VideoObject given as plain JSON data."""
     if isinstance(data, Mapping) and not isinstance(data, dict):
         data = dict(data)
+    if _deeper_than(data, MAX_DEPTH):
+        # Checked before jsonschema sees it: deep recursion inside its compiled
+        # helpers can abort the interpreter rather than raise RecursionError.
+        return (Finding("", DEEP_MESSAGE),), ()
     try:
         validators = _validators()
         errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
         return _findings(validators[errors], data), _findings(validators[warnings], data)
     except RecursionError:
-        return (Finding("", "the data is nested too deeply to be checked"),), ()
+        return (Finding("", DEEP_MESSAGE),), ()
     except Exception as exc:  # a validator bug or pathological input must not stop a harvest
         return (Finding("", f"the data could not be checked ({type(exc).__name__})"),), ()
 
