@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -118,49 +117,80 @@ def table(title: str, texts: Sequence[str], runners: dict[str, Runner], runs: in
         print(f"{name:<24} {megabytes / speed:>8.3f} {speed:>8.1f} {ours / speed:>21.2f}x")
 
 
-def synthetic_page(megabytes: int, with_video: bool) -> str:
-    """A big page: filler paragraphs, optionally with one video in every syntax."""
+MEMORY_CASES = {
+    "no video": "none",
+    "video in every syntax": "small",
+    "microdata item wrapping the whole body": "body",
+}
+
+
+def synthetic_page(megabytes: int, video: str) -> str:
+    """A big page of filler paragraphs.
+
+    ``video``: ``none``; ``small`` (one video in every syntax, each a few
+    hundred bytes); ``body`` (a microdata item on ``<body>``, so the item is
+    the whole page: the worst case for parsing).
+    """
     head = "<html><head><title>big</title>"
-    if with_video:
+    if video != "none":
         head += ('<meta property="og:video" content="https://example.org/v.mp4">'
                  '<script type="application/ld+json">{"@type": "VideoObject", "name": "v", '
                  '"contentUrl": "https://example.org/v.mp4"}</script>')
     body = "</head><body>"
-    if with_video:
+    if video == "small":
         body += ('<div itemscope itemtype="https://schema.org/VideoObject">'
                  '<meta itemprop="name" content="v"></div>')
+    elif video == "body":
+        body = ('</head><body itemscope itemtype="https://schema.org/VideoObject">'
+                '<meta itemprop="name" content="v">')
     filler = "<p>Lorem ipsum dolor sit amet, <a href='/x'>consectetur</a> adipiscing.</p>\n"
     count = megabytes * 1_000_000 // len(filler)
     return head + body + filler * count + "</body></html>"
 
 
-def memory_child(megabytes: int, with_video: bool) -> None:
-    """Run in a fresh process: print peak RSS growth (MB) of one extract() call."""
+def _status_mb(field: str) -> float:
+    """A ``/proc/self/status`` memory figure (``VmRSS``, ``VmHWM``) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_child(megabytes: int, video: str) -> None:
+    """Run in a fresh process: print the peak RSS one extract() call adds (MB).
+
+    The page is built first; the kernel's high-water mark is then reset
+    (``/proc/self/clear_refs``), so building the page does not hide the call's peak.
+    """
     name, run = harvester_runner()
-    page = synthetic_page(megabytes, with_video)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    page = synthetic_page(megabytes, video)
+    run("<p>warm-up</p>")  # imports and compiled patterns are not the page's cost
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+    before = _status_mb("VmRSS")
     start = time.perf_counter()
     found = run(page)
     seconds = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rss_growth_mb": (after - before) / 1024, "page_mb": megabytes,
+    peak = _status_mb("VmHWM")
+    print(json.dumps({"rss_growth_mb": peak - before, "page_mb": len(page) / 1e6,
                       "seconds": seconds, "records": len(found), "contender": name}))
 
 
 def memory_report(megabytes: int) -> None:
-    print(f"\npeak memory, one synthetic {megabytes} MB page (RSS growth during the call)")
-    for with_video in (False, True):
+    print(f"\npeak memory, one synthetic {megabytes} MB page "
+          "(peak RSS the call adds above the page itself)")
+    for label, video in MEMORY_CASES.items():
         proc = subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(megabytes)]
-            + (["--with-video"] if with_video else []),
+            [sys.executable, __file__, "--memory-child", str(megabytes), "--video", video],
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0:
-            print(f"  with_video={with_video}: child failed: {proc.stderr.strip()[-300:]}")
+            print(f"  {label}: child failed: {proc.stderr.strip()[-300:]}")
             continue
         res = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(f"  {'with video' if with_video else 'no video':<10}: +{res['rss_growth_mb']:.0f} MB"
-              f" RSS, {res['seconds']:.2f} s, {res['records']} records")
+        print(f"  {label:<40}: +{res['rss_growth_mb']:>4.0f} MB "
+              f"({res['rss_growth_mb'] / res['page_mb']:.1f}x the page), "
+              f"{res['seconds']:.2f} s, {res['records']} records")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,10 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mb", type=int, default=50, help="size of the synthetic page")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--with-video", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--video", choices=sorted(set(MEMORY_CASES.values())), default="none",
+                        help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
-        memory_child(args.memory_child, args.with_video)
+        memory_child(args.memory_child, args.video)
         return 0
     if not args.pages.is_dir():
         print(f"bench: no pages at {args.pages}; pass --pages DIR", file=sys.stderr)

@@ -110,3 +110,44 @@ def test_dev_corpus_microdata_records(shared_dir: Path) -> None:
             for key in ("name", "contentUrl", "embedUrl", "duration", "uploadDate"):
                 value = data.get(key)
                 assert (value[0] if isinstance(value, list) else value) == label[key]
+
+
+def test_item_in_a_script_string_or_comment_is_not_an_item() -> None:
+    item = ('<div itemscope itemtype="http://schema.org/VideoObject">'
+            '<meta itemprop="name" content="{}"></div>')
+    page = (f"<script>var t = '{item.format('in script')}';</script>"
+            f"<!-- {item.format('commented out')} -->{item.format('real')}")
+    assert [b.data["name"] for b in find_blobs(page, "p")] == ["real"]
+
+
+def test_each_of_two_nested_videos_is_read_whole() -> None:
+    page = """<div itemscope itemtype="https://schema.org/VideoObject">
+      <meta itemprop="name" content="outer">
+      <div itemprop="hasPart" itemscope itemtype="https://schema.org/VideoObject">
+        <meta itemprop="name" content="inner"></div>
+      <meta itemprop="duration" content="PT2M"></div>
+      <div itemscope itemtype="https://schema.org/VideoObject"><meta itemprop="name" content="3rd">
+      """
+    outer, inner, third = find_blobs(page, "p")
+    assert (outer.data["name"], outer.data["duration"]) == ("outer", "PT2M")
+    assert outer.data["hasPart"] == {"@type": "VideoObject", "name": "inner"}
+    assert inner.data == {"@type": "VideoObject", "name": "inner"}
+    assert page[inner.offset:].startswith('<div itemprop="hasPart"')
+    assert third.data["name"] == "3rd"  # never closed: read to the end of the page
+
+
+def test_an_item_closed_by_html_rules_ends_where_a_browser_ends_it() -> None:
+    # A <div> start tag closes an open <p>: the duration after it is not the item's.
+    page = ('<p itemscope itemtype="https://schema.org/VideoObject">'
+            '<meta itemprop="name" content="a"><div><meta itemprop="duration" content="PT1M">'
+            "</div>" + "<span>filler</span>" * 2000)
+    [blob] = find_blobs(page, "p")
+    assert blob.data == {"@type": "VideoObject", "name": "a"}
+
+
+def test_a_long_item_is_read_to_its_end() -> None:
+    filler = "<p>" + "words " * 50 + "</p>"
+    page = ('<div itemscope itemtype="https://schema.org/VideoObject">' + filler * 2000
+            + '<meta itemprop="name" content="after a long body"></div><div>next</div>')
+    [blob] = find_blobs(page, "p")
+    assert blob.data["name"] == "after a long body"

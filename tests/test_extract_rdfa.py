@@ -32,3 +32,12 @@ def test_schema_org_rdfa_video() -> None:
 def test_pages_without_an_rdfa_video_yield_nothing() -> None:
     assert list(find_blobs('<div typeof="Person"><b property="name">x</b></div>', "p")) == []
     assert list(find_blobs("<script>if (typeof VideoObject) {}</script>", "p")) == []
+
+
+def test_node_in_a_comment_is_not_read_and_a_nested_video_has_its_own_blob() -> None:
+    node = '<div typeof="VideoObject"><span property="name">{}</span>{}</div>'
+    page = ("<!-- " + node.format("hidden", "") + " -->"
+            + node.format("outer", node.format("inner", "")))
+    outer, inner = find_blobs(page, "p")
+    assert outer.data["name"] == "outer"
+    assert inner.data == {"@type": "VideoObject", "name": "inner"}

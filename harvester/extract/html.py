@@ -1,17 +1,27 @@
-"""A shared lxml parse for the HTML-attribute syntaxes (microdata, RDFa).
+"""lxml parsing for the HTML-attribute syntaxes (microdata, RDFa).
 
-The promise: :func:`parse` never raises on bad markup and returns ``None``
-only when lxml can make no tree at all; :func:`video_type_tags` is the cheap
-pre-test that also gives each found element its character offset, so that
-blobs from every syntax carry comparable offsets without a line index.
+The promise: :func:`parse` and :func:`parse_element` never raise on bad
+markup; :func:`video_type_tags` is the cheap pre-test that also gives each
+found element its character offset, so that blobs from every syntax carry
+comparable offsets without a line index.
+
+Speed and memory: a page is not parsed whole to read one item.
+:func:`parse_element` parses from the item's start tag only until lxml
+closes that element, so the cost follows the item's size, not the page's
+(a 50 MB page with a small video item costs a few kilobytes of tree).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 
 from lxml import etree, html
+
+__all__ = [
+    "element_text", "in_raw_text", "outer_html", "parse", "parse_element", "video_type_tags",
+]
 
 _PARSER = html.HTMLParser(encoding="utf-8", recover=True, remove_comments=True)
 
@@ -29,6 +39,61 @@ def parse(text: str) -> html.HtmlElement | None:
     except (etree.ParserError, ValueError):
         return None
     return root
+
+
+# First chunk fed to the pull parser; each next chunk doubles, up to the cap.
+_FIRST_CHUNK = 4 * 1024
+_MAX_CHUNK = 1024 * 1024
+_TAG_NAME = re.compile(r"<([A-Za-z][^\s/>]*)")
+
+
+def parse_element(text: str, start: int) -> html.HtmlElement | None:
+    """The element whose start tag begins at ``text[start]``, parsed on its own.
+
+    lxml reads from ``start`` only as far as it takes to close that element
+    (by its end tag, by HTML's implied closing, or at the end of the page),
+    so the element and its descendants come out as a whole-page parse would
+    give them.  ``None`` when no element starts there.
+    """
+    name = _TAG_NAME.match(text, start)
+    if name is None:
+        return None
+    tag = name.group(1).lower()
+    parser = etree.HTMLPullParser(events=("start", "end"), encoding="utf-8",
+                                  remove_comments=True)
+    parser.set_element_class_lookup(html.HtmlElementClassLookup())
+    target: html.HtmlElement | None = None
+    pos, chunk = start, _FIRST_CHUNK
+    while pos < len(text):
+        # Bytes, as in parse(): lone surrogates must not abort the parse.
+        parser.feed(text[pos:pos + chunk].encode("utf-8", "replace"))
+        pos, chunk = pos + chunk, min(chunk * 2, _MAX_CHUNK)
+        for event, el in parser.read_events():
+            if not isinstance(el, html.HtmlElement):
+                continue  # only start/end events were asked for: always elements
+            if event == "start" and target is None and el.tag == tag:
+                target = el
+            elif event == "end" and el is target:
+                return target
+    with contextlib.suppress(etree.XMLSyntaxError):  # what was read is kept
+        parser.close()
+    return target
+
+
+# Where an element's start tag would be text, not markup: an item "found" there
+# is a string in a script or a commented-out block, which browsers never see.
+_RAW_TEXT = (("<script", "</script"), ("<style", "</style"),
+             ("<textarea", "</textarea"), ("<!--", "-->"))
+
+
+def in_raw_text(text: str, at: int) -> bool:
+    """Whether ``at`` lies inside a script, style, textarea or comment."""
+    for opener, closer in _RAW_TEXT:
+        opened = max(text.rfind(opener, 0, at), text.rfind(opener.upper(), 0, at))
+        if opened >= 0 and max(text.rfind(closer, opened, at),
+                               text.rfind(closer.upper(), opened, at)) < 0:
+            return True
+    return False
 
 
 _WS = re.compile(r"\s+")

@@ -13,7 +13,10 @@ media elements→src, ``object``→data, ``time``→datetime, any other element
 with a ``content=`` attribute→content, else the whitespace-collapsed text.
 
 Speed: most pages carry no microdata video, so a substring search for
-VideoObject inside an ``itemtype=`` attribute rejects them before any parse.
+VideoObject inside an ``itemtype=`` attribute rejects them before any parse;
+on the others only the items are parsed, not the page
+(:func:`harvester.extract.html.parse_element`).  A start tag inside a script
+or comment is not an item.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from lxml import html as lxml_html
 
 from harvester.extract.html import (
     element_text,
+    in_raw_text,
     outer_html,
     parse,
+    parse_element,
     video_type_tags,
 )
 from harvester.extract.markers import Markers
@@ -52,6 +57,21 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     offsets = video_type_tags(text, _HINT, markers.video if markers else None)
     if not offsets:
         return
+    # Each item is parsed on its own, from its start tag (a nested video item
+    # has its own tag, so its own blob), unless ``itemref`` reaches outside it.
+    items = [(at, parse_element(text, at)) for at in offsets if not in_raw_text(text, at)]
+    if any(el is not None and el.xpath("boolean(descendant-or-self::*[@itemref])")
+           for _, el in items):
+        yield from _whole_page_blobs(text, page, offsets)
+        return
+    for at, el in items:
+        if el is not None and _is_video_item(el):
+            yield Blob(page=page, syntax=Syntax.MICRODATA, offset=at,
+                       raw=outer_html(el), data=item_data(el, video=True))
+
+
+def _whole_page_blobs(text: str, page: str, offsets: list[int]) -> Iterator[Blob]:
+    """The items found in a parse of the whole page (what ``itemref`` ids need)."""
     root = parse(text)
     if root is None:
         return

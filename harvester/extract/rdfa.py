@@ -11,7 +11,7 @@ Values: ``content=`` first, then ``href``/``src``/``resource``/``data``,
 ``time``→datetime, else the whitespace-collapsed text.
 
 Speed: a substring search rejects pages without ``typeof="...VideoObject"``
-before any parse.
+before any parse, and only the nodes are parsed, not the page.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from lxml import html as lxml_html
 
 from harvester.extract.html import (
     element_text,
+    in_raw_text,
     outer_html,
-    parse,
+    parse_element,
     video_type_tags,
 )
 from harvester.extract.markers import Markers
@@ -39,17 +40,12 @@ _LINK_ATTRS = ("href", "src", "resource", "data")
 
 def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
-    offsets = video_type_tags(text, _HINT, markers.video if markers else None)
-    if not offsets:
-        return
-    root = parse(text)
-    if root is None:
-        return
-    nodes = [el for el in root.xpath("//*[@typeof]")
-             if "videoobject" in (el.get("typeof") or "").lower()]
-    for index, el in enumerate(nodes):
-        yield Blob(page=page, syntax=Syntax.RDFA, offset=offsets[min(index, len(offsets) - 1)],
-                   raw=outer_html(el), data=_node(el, video=True))
+    for at in video_type_tags(text, _HINT, markers.video if markers else None):
+        # Each node parsed on its own from its start tag; a nested one has its own tag.
+        el = None if in_raw_text(text, at) else parse_element(text, at)
+        if el is not None and "videoobject" in (el.get("typeof") or "").lower():
+            yield Blob(page=page, syntax=Syntax.RDFA, offset=at, raw=outer_html(el),
+                       data=_node(el, video=True))
 
 
 def _term(name: str) -> str:
