@@ -46,22 +46,27 @@ __all__ = [
 def candidates(text_: str, page: str) -> Iterator[Candidate]:
     """Every VideoObject node on the page, in document order per syntax.
 
-    Same result as running every :data:`EXTRACTORS` finder in turn, but one
-    scan (:func:`~harvester.extract.markers.scan`) decides which have anything
-    to find: a page that never names a video costs that scan and a search
-    for ld+json scripts.
+    One scan (:func:`~harvester.extract.markers.scan`) for the words that
+    name a video decides what is read at all: a page that never writes
+    ``VideoObject`` (or ``videoObject``, ``videoobject``) nor ``og:video``
+    costs that scan and nothing else, and on the others only the ld+json
+    scripts that hold such a word are parsed.
     """
     for blob in find_all_blobs(text_, page):
         yield from video_nodes(repair(blob))
 
 
 def find_all_blobs(text_: str, page: str) -> Iterator[Blob]:
-    """The blobs of every syntax, in :data:`EXTRACTORS` order, each finder run only if needed."""
-    spans = list(jsonld.script_spans(text_))
-    yield from jsonld.blobs_of(text_, page, spans)
+    """The blobs that may hold a video, in :data:`EXTRACTORS` order, each finder run only if needed.
+
+    The same VideoObjects as running every finder (:data:`EXTRACTORS`) on the
+    whole page; ld+json scripts that never mention a VideoObject are skipped.
+    """
     markers = scan(text_)
     if not markers.video and not markers.og_video:
         return
+    spans = jsonld.enclosing_script_spans(text_, markers.video)
+    yield from jsonld.blobs_of(text_, page, spans)
     if _outside(markers.exact(text_), spans):
         yield from text.find_blobs(text_, page, markers)
     if markers.video:

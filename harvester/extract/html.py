@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from lxml import etree, html
 
 __all__ = [
-    "element_text", "in_raw_text", "outer_html", "parse", "parse_element", "video_type_tags",
+    "element_text", "outer_html", "parse", "parse_element", "video_type_tags",
 ]
 
 _PARSER = html.HTMLParser(encoding="utf-8", recover=True, remove_comments=True)
@@ -78,22 +78,6 @@ def parse_element(text: str, start: int) -> html.HtmlElement | None:
     with contextlib.suppress(etree.XMLSyntaxError):  # what was read is kept
         parser.close()
     return target
-
-
-# Where an element's start tag would be text, not markup: an item "found" there
-# is a string in a script or a commented-out block, which browsers never see.
-_RAW_TEXT = (("<script", "</script"), ("<style", "</style"),
-             ("<textarea", "</textarea"), ("<!--", "-->"))
-
-
-def in_raw_text(text: str, at: int) -> bool:
-    """Whether ``at`` lies inside a script, style, textarea or comment."""
-    for opener, closer in _RAW_TEXT:
-        opened = max(text.rfind(opener, 0, at), text.rfind(opener.upper(), 0, at))
-        if opened >= 0 and max(text.rfind(closer, opened, at),
-                               text.rfind(closer.upper(), opened, at)) < 0:
-            return True
-    return False
 
 
 _WS = re.compile(r"\s+")

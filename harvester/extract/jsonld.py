@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 
 from harvester.records import Blob, Syntax
 
-__all__ = ["blobs_of", "find_blobs", "script_spans"]
+__all__ = ["blobs_of", "enclosing_script_spans", "find_blobs", "script_spans"]
 
 # Pre-check: "+json" in any case. Its leading literal "+" makes the scan a fast
 # character search (0.8 ms for 2.7 MB, four times faster than three `in` tests).
@@ -62,6 +62,71 @@ def _next_open(text: str, pos: int) -> re.Match[str] | None:
             return opening
         pos = hint.end()
     return None
+
+
+# How many tags to step back over from one offset before scanning the page instead.
+_MAX_STEPS_BACK = 2000
+
+
+def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int, int]]:
+    """The ld+json script bodies that hold one of ``offsets`` (sorted), in order.
+
+    The same spans as :func:`script_spans` gives for those scripts, found by
+    looking back from each offset for the nearest script tag, so the cost
+    follows the number of offsets rather than the page's size: a page whose
+    video mentions are all in two scripts never has its other megabytes read.
+    """
+    wanted = list(offsets)
+    spans: list[tuple[int, int]] = []
+    for at in wanted:
+        if spans and spans[-1][0] <= at < spans[-1][1]:
+            continue
+        opening = _script_tag_before(text, at)
+        if opening is _TOO_FAR:
+            return _spans_holding(script_spans(text), wanted)
+        if isinstance(opening, re.Match):
+            closing = _CLOSE.search(text, opening.end())
+            end = closing.start() if closing else len(text)
+            if at < end:
+                spans.append((opening.end(), end))
+    return spans
+
+
+_TOO_FAR = object()
+
+
+def _script_tag_before(text: str, at: int) -> re.Match[str] | object | None:
+    """The ld+json opening tag of the script ``at`` is in; ``None`` if in none.
+
+    Steps back from tag to tag: the nearest ``<script`` or ``</script`` decides.
+    ``_TOO_FAR`` after :data:`_MAX_STEPS_BACK` tags without either.
+    """
+    pos = at
+    for _ in range(_MAX_STEPS_BACK):
+        start = text.rfind("<", 0, pos)
+        if start < 0:
+            return None
+        head = text[start:start + 8].lower()
+        if head.startswith("<script"):
+            opening = _OPEN.match(text, start)
+            return opening if opening is not None and opening.end() <= at else None
+        if head == "</script":
+            return None
+        pos = start
+    return _TOO_FAR
+
+
+def _spans_holding(spans: Iterable[tuple[int, int]], offsets: list[int]
+                   ) -> list[tuple[int, int]]:
+    """Those of ``spans`` (sorted) that hold at least one of ``offsets`` (sorted)."""
+    held: list[tuple[int, int]] = []
+    i = 0
+    for start, end in spans:
+        while i < len(offsets) and offsets[i] < start:
+            i += 1
+        if i < len(offsets) and offsets[i] < end:
+            held.append((start, end))
+    return held
 
 
 def find_blobs(text: str, page: str) -> Iterator[Blob]:

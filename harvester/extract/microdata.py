@@ -29,13 +29,13 @@ from lxml import html as lxml_html
 
 from harvester.extract.html import (
     element_text,
-    in_raw_text,
     outer_html,
     parse,
     parse_element,
     video_type_tags,
 )
 from harvester.extract.markers import Markers
+from harvester.extract.rawtext import raw_text_end
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs", "item_data"]
@@ -59,7 +59,7 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
         return
     # Each item is parsed on its own, from its start tag (a nested video item
     # has its own tag, so its own blob), unless ``itemref`` reaches outside it.
-    items = [(at, parse_element(text, at)) for at in offsets if not in_raw_text(text, at)]
+    items = [(at, parse_element(text, at)) for at in offsets if raw_text_end(text, at) is None]
     if any(el is not None and el.xpath("boolean(descendant-or-self::*[@itemref])")
            for _, el in items):
         yield from _whole_page_blobs(text, page, offsets)

@@ -24,12 +24,12 @@ from lxml import html as lxml_html
 
 from harvester.extract.html import (
     element_text,
-    in_raw_text,
     outer_html,
     parse_element,
     video_type_tags,
 )
 from harvester.extract.markers import Markers
+from harvester.extract.rawtext import raw_text_end
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs"]
@@ -42,7 +42,7 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
     for at in video_type_tags(text, _HINT, markers.video if markers else None):
         # Each node parsed on its own from its start tag; a nested one has its own tag.
-        el = None if in_raw_text(text, at) else parse_element(text, at)
+        el = None if raw_text_end(text, at) is not None else parse_element(text, at)
         if el is not None and "videoobject" in (el.get("typeof") or "").lower():
             yield Blob(page=page, syntax=Syntax.RDFA, offset=at, raw=outer_html(el),
                        data=_node(el, video=True))

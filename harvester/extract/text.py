@@ -12,16 +12,17 @@ key is quoted by any of those quote forms) that mentions ``VideoObject``,
 with ``raw`` exactly as found in the page; blobs inside ``<script>``,
 ``<style>``, comments or tag attributes are not visible text and are left to
 the other extractors.  Turning ``raw`` into JSON is :mod:`harvester.repair`'s
-job.  A page without the substring ``ideoObject`` costs one substring search.
+job.  A page without the substring ``ideoObject`` costs one substring search,
+and on the others only the text before each visible mention is searched.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterator
 
 from harvester.extract.markers import Markers
+from harvester.extract.rawtext import hidden_end
 from harvester.records import Blob, Syntax
 
 __all__ = ["MAX_SCAN_CHARS", "find_blobs"]
@@ -43,6 +44,7 @@ _TOKEN = re.compile(
 # Tags that may sit inside a pasted blob (line breaks, auto-links, emphasis).
 _INLINE_TAG = re.compile(r"</?(?:br|wbr|a|span|em|strong|b|i|code)\b", re.IGNORECASE)
 _PARAGRAPH_TAG = re.compile(r"</?p\b", re.IGNORECASE)
+_EXACT = re.compile("ideoObject")
 # After a paragraph break or blank line the blob goes on only if JSON follows.
 _CONTINUES = re.compile(_GAP + r"(?:" + QUOTE + r"|[{}\[\],\d])")
 
@@ -51,23 +53,38 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     """Yield each pasted JSON object of ``text`` that mentions VideoObject.
 
     ``markers`` (from :func:`harvester.extract.markers.scan`) spares the page scan.
+    Only the stretch before each visible ``VideoObject`` is searched for the
+    blob's start: a mention inside a script, a comment or a tag is not in a
+    pasted blob, and a blob ends before any script, comment or block tag.
     """
     # VideoObject and videoObject alike
-    if not (markers.exact(text) if markers else "ideoObject" in text):
-        return
-    hidden: _HiddenSpans | None = None
+    offsets = markers.exact(text) if markers else [m.start() for m in _EXACT.finditer(text)]
     pos = 0
-    while (match := _START.search(text, pos)) is not None:
+    for at in offsets:
+        if at < pos:
+            continue  # inside a blob already read, or a script already skipped
+        hidden = hidden_end(text, at)
+        if hidden is not None:
+            pos = hidden
+            continue
+        for blob, end in _blobs_before(text, page, max(pos, at - MAX_SCAN_CHARS), at):
+            pos = end
+            yield blob
+        pos = max(pos, at + 1)
+
+
+def _blobs_before(text: str, page: str, pos: int, at: int) -> Iterator[tuple[Blob, int]]:
+    """The visible blobs that start in ``text[pos:at]``, with where each ends."""
+    while (match := _START.search(text, pos, at)) is not None:
         start = match.start()
-        hidden = hidden or _HiddenSpans(text)  # built only once a candidate exists
-        hidden_end = hidden.end_of(start)
-        if hidden_end is not None:
-            pos = max(hidden_end, start + 1)
+        hidden = hidden_end(text, start)
+        if hidden is not None:
+            pos = max(hidden, start + 1)
             continue
         end = _blob_end(text, start)
         raw = text[start:end].rstrip()
         if "ideoObject" in raw:
-            yield Blob(page=page, syntax=Syntax.TEXT, offset=start, raw=raw)
+            yield Blob(page=page, syntax=Syntax.TEXT, offset=start, raw=raw), end
         pos = max(end, start + 1)
 
 
@@ -93,41 +110,3 @@ def _blob_end(text: str, start: int) -> int:
         elif kind == "blank" and not _CONTINUES.match(text, token.end()):
             return token.start()
     return limit
-
-
-# Openers of text that is not visible; each hidden region runs to its closer.
-_HIDDEN_OPEN = re.compile(r"<(?:(script|style|textarea|template)\b|!--)", re.IGNORECASE)
-_HIDDEN_CLOSE = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE)
-                 for name in ("script", "style", "textarea", "template")}
-_COMMENT_CLOSE = re.compile("-->")
-# How far back to look for the "<" of a tag whose attribute value holds the JSON.
-_TAG_WINDOW = 64 * 1024
-
-
-class _HiddenSpans:
-    """Where text is not visible: scripts, styles, comments, and inside tags."""
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-        pos = 0
-        # Jump from opener to closer: a lazy ".*?" regex over the page costs ten times more.
-        while (opening := _HIDDEN_OPEN.search(text, pos)) is not None:
-            name = opening.group(1)
-            closer = _HIDDEN_CLOSE[name.lower()] if name else _COMMENT_CLOSE
-            closing = closer.search(text, opening.end())
-            pos = closing.end() if closing else len(text)
-            self._starts.append(opening.start())
-            self._ends.append(pos)
-
-    def end_of(self, pos: int) -> int | None:
-        """If ``pos`` is hidden, where the hiding element ends; else ``None``."""
-        i = bisect.bisect_right(self._starts, pos) - 1
-        if i >= 0 and pos < self._ends[i]:
-            return self._ends[i]
-        window = max(0, pos - _TAG_WINDOW)
-        if self._text.rfind("<", window, pos) > self._text.rfind(">", window, pos):
-            close = self._text.find(">", pos)  # inside a tag's attributes
-            return len(self._text) if close < 0 else close + 1
-        return None

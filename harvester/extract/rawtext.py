@@ -1,0 +1,90 @@
+"""Where a page's characters are not markup a reader sees: scripts, styles,
+textareas, comments, and the inside of tags.
+
+The promise: :func:`raw_text_end` and :func:`hidden_end` answer for one
+offset by looking back from it to the nearest tag that decides (a ``<script``
+or ``</script``, ``<!--`` ...), so their cost follows the distance to that
+tag, not the page's size; past :data:`MAX_STEPS_BACK` tags they fall back to
+reverse substring searches, which stay linear.  Tag names are matched in any
+case.  Like a browser, a comment or raw-text element runs to its closer, or
+to the end of the page when it has none.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["MAX_STEPS_BACK", "hidden_end", "raw_text_end"]
+
+MAX_STEPS_BACK = 5000
+# How far back to look for the "<" of a tag whose attribute value holds an offset.
+TAG_WINDOW = 64 * 1024
+
+_RAW_TEXT_ELEMENTS = ("script", "style", "textarea")
+_CLOSERS = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_TEXT_ELEMENTS}
+_NAME_END = frozenset(" \t\r\n\f/>")
+
+
+def raw_text_end(text: str, at: int) -> int | None:
+    """If ``at`` is inside a script, style, textarea or comment, where it ends; else ``None``."""
+    pos = at
+    for _ in range(MAX_STEPS_BACK):
+        start = text.rfind("<", 0, pos)
+        if start < 0:
+            return None
+        if text.startswith("<!--", start):
+            if text.find("-->", start + 4, at) < 0:
+                return _comment_end(text, at)
+        else:
+            name, closing = _tag_name(text, start)
+            if name in _CLOSERS:
+                return None if closing else _element_end(text, name, at)
+        pos = start
+    return _raw_text_end_by_search(text, at)
+
+
+def hidden_end(text: str, at: int) -> int | None:
+    """Like :func:`raw_text_end`, and also when ``at`` is inside a tag (an attribute value)."""
+    end = raw_text_end(text, at)
+    if end is not None:
+        return end
+    window = max(0, at - TAG_WINDOW)
+    if text.rfind("<", window, at) > text.rfind(">", window, at):
+        close = text.find(">", at)
+        return len(text) if close < 0 else close + 1
+    return None
+
+
+def _tag_name(text: str, start: int) -> tuple[str, bool]:
+    """The lower-cased name of the tag at ``start`` (if it could be a raw-text one) and
+    whether it is a closing tag."""
+    closing = text.startswith("</", start)
+    begin = start + 2 if closing else start + 1
+    for name in _RAW_TEXT_ELEMENTS:
+        end = begin + len(name)
+        if text[begin:end].lower() == name and (end == len(text) or text[end] in _NAME_END):
+            return name, closing
+    return "", closing
+
+
+def _element_end(text: str, name: str, at: int) -> int:
+    closing = _CLOSERS[name].search(text, at)
+    return closing.end() if closing else len(text)
+
+
+def _comment_end(text: str, at: int) -> int:
+    close = text.find("-->", at)
+    return len(text) if close < 0 else close + 3
+
+
+def _raw_text_end_by_search(text: str, at: int) -> int | None:
+    """The same answer from reverse searches for each opener (for pages with huge bodies)."""
+    opened = text.rfind("<!--", 0, at)
+    if opened >= 0 and text.find("-->", opened + 4, at) < 0:
+        return _comment_end(text, at)
+    for name in _RAW_TEXT_ELEMENTS:
+        for spelled in (name, name.upper()):
+            start = text.rfind("<" + spelled, 0, at)
+            if start >= 0 and text.rfind("</" + spelled, start, at) < 0:
+                return _element_end(text, name, at)
+    return None
