@@ -225,7 +225,8 @@ def _contains(c: SchemaCompiler, value: Any, schema: Mapping[str, Any]) -> Check
 
 
 def _property_names(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
-    check = c.schema(value)
+    # The same few property names come back in every object: answer each once.
+    check = _remembering(c.schema(value))
     return lambda v: not isinstance(v, dict) or all(check(key) for key in v)
 
 
@@ -247,6 +248,30 @@ def _ref(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check | None:
     return check
 
 
+_MAX_REMEMBERED = 4096
+
+
+def _remembering(check: Check) -> Check:
+    """``check``, answering again from memory for a string it has seen (bounded).
+
+    For property names: a small set that every object repeats, and strings
+    cannot change, so an answer stands.
+    """
+    known: dict[str, bool] = {}
+
+    def remembered(value: Any) -> bool:
+        if type(value) is not str:
+            return check(value)
+        found = known.get(value)
+        if found is None:
+            if len(known) >= _MAX_REMEMBERED:
+                known.clear()
+            found = known[value] = check(value)
+        return found
+
+    return remembered
+
+
 _BUILDERS: dict[str, Builder] = {
     "type": _type, "required": _required, "properties": _properties, "allOf": _all_of,
     "anyOf": _any_of, "not": _not, "if": _if, "pattern": _pattern, "minLength": _min_length,
@@ -260,13 +285,65 @@ def fast_validator_class(compiler: Callable[[], SchemaCompiler]) -> type[Validat
     """Draft 2020-12 with every keyword we can predict skipped when it cannot fail.
 
     ``compiler`` is called on first use (the compiler needs a validator of the
-    class being made, for its fallback and format checker).
+    class being made, for its fallback and format checker).  Inside a keyword
+    that does run, ``properties``, ``allOf`` and ``items`` descend only into
+    the parts that fail: the parts that pass would add no error.
     """
-    base = Draft202012Validator.VALIDATORS
+    base = dict(Draft202012Validator.VALIDATORS)
+    descending = {"properties": _properties_failing, "allOf": _all_of_failing,
+                  "items": _items_failing}
+    for name, fn in descending.items():
+        base[name] = _with_compiler(fn, base[name], compiler)
     wrapped = {name: _skip_when_valid(name, fn, compiler)
                for name, fn in base.items() if name in _BUILDERS}
     cls: type[Validator] = extend(Draft202012Validator, validators=wrapped)
     return cls
+
+
+Descending = Callable[[SchemaCompiler, Any, Any, Any, Any], Any]
+
+
+def _with_compiler(fn: Descending, original: Keyword, compiler: Callable[[], SchemaCompiler]
+                   ) -> Keyword:
+    def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
+        if not isinstance(schema, Mapping):
+            return original(validator, value, instance, schema)
+        return fn(compiler(), validator, value, instance, schema)
+
+    return keyword
+
+
+def _properties_failing(c: SchemaCompiler, validator: Any, properties: Any, instance: Any,
+                        _: Any) -> Any:
+    """jsonschema's ``properties``, minus the properties whose subschema passes."""
+    if not validator.is_type(instance, "object"):
+        return
+    for name, subschema in properties.items():
+        if name in instance and not c.schema(subschema)(instance[name]):
+            yield from validator.descend(instance[name], subschema, path=name,
+                                         schema_path=name)
+
+
+def _all_of_failing(c: SchemaCompiler, validator: Any, all_of: Any, instance: Any,
+                    _: Any) -> Any:
+    """jsonschema's ``allOf``, minus the subschemas that pass."""
+    for index, subschema in enumerate(all_of):
+        if not c.schema(subschema)(instance):
+            yield from validator.descend(instance, subschema, schema_path=index)
+
+
+def _items_failing(c: SchemaCompiler, validator: Any, items: Any, instance: Any,
+                   schema: Any) -> Any:
+    """jsonschema's ``items`` (without ``prefixItems``), minus the items that pass."""
+    if "prefixItems" in schema or items is False:
+        yield from Draft202012Validator.VALIDATORS["items"](validator, items, instance, schema)
+        return
+    if not validator.is_type(instance, "array"):
+        return
+    check = c.schema(items)
+    for index, item in enumerate(instance):
+        if not check(item):
+            yield from validator.descend(instance=item, schema=items, path=index)
 
 
 def _skip_when_valid(name: str, original: Keyword, compiler: Callable[[], SchemaCompiler]

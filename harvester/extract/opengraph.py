@@ -57,7 +57,7 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     """Every og:video group on the page, as blobs with ``data`` set."""
     if not (markers.og_video if markers else _HINT.search(text) is not None):
         return
-    tags = list(meta_tags(text))
+    tags = list(meta_tags(text, mentioning=("og:", "video:")))
     groups = _groups(tags, _ROOTS) or _groups(tags, ("og:video:secure_url",))
     if not groups:
         return
@@ -67,13 +67,21 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
                    raw="\n".join(group.tags), data=_video(group, page_props))
 
 
-def meta_tags(text: str) -> Iterator[tuple[int, str, str, str]]:
+def meta_tags(
+    text: str, mentioning: tuple[str, ...] = ()
+) -> Iterator[tuple[int, str, str, str]]:
     """``(offset, key, value, tag)`` for each ``<meta>`` with a property/name.
 
     Both ``property``/``content`` and the non-standard ``name``/``value`` forms
     are read; attribute values are entity-decoded once, as an HTML parser would.
+    With ``mentioning``, only tags whose text holds one of those lower-case
+    strings (in any case) are read: the others' attributes are never parsed.
     """
     for match in _META.finditer(text):
+        if mentioning:
+            lowered = match.group(0).lower()
+            if not any(word in lowered for word in mentioning):
+                continue
         attrs = {m.group(1).lower(): _attr_value(m) for m in _ATTR.finditer(match.group(0), 5)}
         key = attrs.get("property") or attrs.get("name")
         if not key:
