@@ -68,7 +68,16 @@ def _all(checks: list[Check]) -> Check:
         return _always
     if len(checks) == 1:
         return checks[0]
-    return lambda value: all(check(value) for check in checks)
+
+    # Plain loops rather than all(<generator>) here and below: these run a great
+    # many times per document, and a generator costs a frame each time.
+    def every(value: Any) -> bool:
+        for check in checks:
+            if not check(value):
+                return False
+        return True
+
+    return every
 
 
 class SchemaCompiler:
@@ -154,6 +163,8 @@ def _type(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check | None:
     if not all(isinstance(n, str) and n in _TYPES for n in names):
         return None
     preds = [_TYPES[n] for n in names]
+    if len(preds) == 1:
+        return preds[0]
     return lambda v: any(p(v) for p in preds)
 
 
@@ -164,8 +175,16 @@ def _required(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
 
 def _properties(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
     props = [(name, c.schema(sub)) for name, sub in value.items()]
-    return lambda v: not isinstance(v, dict) or all(
-        name not in v or check(v[name]) for name, check in props)
+
+    def check(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for name, prop_check in props:
+            if name in v and not prop_check(v[name]):
+                return False
+        return True
+
+    return check
 
 
 def _all_of(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
@@ -174,7 +193,14 @@ def _all_of(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
 
 def _any_of(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
     checks = [c.schema(sub) for sub in value]
-    return lambda v: any(check(v) for check in checks)
+
+    def some(v: Any) -> bool:
+        for check in checks:
+            if check(v):
+                return True
+        return False
+
+    return some
 
 
 def _not(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
@@ -214,7 +240,16 @@ def _items(c: SchemaCompiler, value: Any, schema: Mapping[str, Any]) -> Check | 
     if "prefixItems" in schema:
         return None
     check = c.schema(value)
-    return lambda v: not isinstance(v, list) or all(check(item) for item in v)
+
+    def every_item(v: Any) -> bool:
+        if not isinstance(v, list):
+            return True
+        for item in v:
+            if not check(item):
+                return False
+        return True
+
+    return every_item
 
 
 def _contains(c: SchemaCompiler, value: Any, schema: Mapping[str, Any]) -> Check | None:
@@ -227,7 +262,16 @@ def _contains(c: SchemaCompiler, value: Any, schema: Mapping[str, Any]) -> Check
 def _property_names(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
     # The same few property names come back in every object: answer each once.
     check = _remembering(c.schema(value))
-    return lambda v: not isinstance(v, dict) or all(check(key) for key in v)
+
+    def every_key(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for key in v:
+            if not check(key):
+                return False
+        return True
+
+    return every_key
 
 
 def _format(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:

@@ -23,7 +23,7 @@ nodes still open at the cut are ``partial``; the whole ones before it are not.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from harvester.records import Candidate, Parsed
@@ -46,15 +46,17 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
             if _is_video(value):
                 yield Candidate(blob=parsed.blob, data=value, repairs=parsed.repairs,
                                 partial=id(value) in cut, pointer=pointer, notes=parsed.notes)
-            children = [(v, f"{pointer}/{_escape(str(k))}") for k, v in value.items()]
+            items: Iterable[tuple[Any, Any]] = value.items()
         elif isinstance(value, list):
-            children = [(v, f"{pointer}/{i}") for i, v in enumerate(value)]
+            items = enumerate(value)
         else:
             continue
         if depth < MAX_WALK_DEPTH:
+            # Only containers can hold a node: scalars get no pointer built.
+            children = [(v, f"{pointer}/{_escape(str(k))}", depth + 1) for k, v in items
+                        if isinstance(v, dict | list | Mapping)]
             # Reversed onto the stack so that nodes come out in document order.
-            stack.extend((v, p, depth + 1) for v, p in reversed(children)
-                         if isinstance(v, Mapping | list))
+            stack.extend(reversed(children))
 
 
 def _right_spine(value: Any) -> set[int]:

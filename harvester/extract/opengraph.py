@@ -42,7 +42,9 @@ _GROUP_KEYS = {
     "og:video:secure_url": "secure_url",
 }
 _PAGE_KEYS = ("og:title", "og:image", "og:image:url", "video:duration",
-              "video:release_date", "og:type")
+              "video:release_date")
+# Every key read contains one of these: other meta tags are not parsed.
+_KEYS_READ = ("og:video", "og:title", "og:image", "video:duration", "video:release_date")
 
 
 @dataclass(slots=True)
@@ -57,7 +59,7 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     """Every og:video group on the page, as blobs with ``data`` set."""
     if not (markers.og_video if markers else _HINT.search(text) is not None):
         return
-    tags = list(meta_tags(text, mentioning=("og:", "video:")))
+    tags = list(meta_tags(text, mentioning=_KEYS_READ))
     groups = _groups(tags, _ROOTS) or _groups(tags, ("og:video:secure_url",))
     if not groups:
         return

@@ -22,7 +22,7 @@ TAG_WINDOW = 64 * 1024
 
 _RAW_TEXT_ELEMENTS = ("script", "style", "textarea")
 _CLOSERS = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_TEXT_ELEMENTS}
-_NAME_END = frozenset(" \t\r\n\f/>")
+_RAW_TAG = re.compile(r"<(/?)(script|style|textarea)(?![^\s/>])", re.IGNORECASE)
 
 
 def raw_text_end(text: str, at: int) -> int | None:
@@ -56,15 +56,12 @@ def hidden_end(text: str, at: int) -> int | None:
 
 
 def _tag_name(text: str, start: int) -> tuple[str, bool]:
-    """The lower-cased name of the tag at ``start`` (if it could be a raw-text one) and
-    whether it is a closing tag."""
-    closing = text.startswith("</", start)
-    begin = start + 2 if closing else start + 1
-    for name in _RAW_TEXT_ELEMENTS:
-        end = begin + len(name)
-        if text[begin:end].lower() == name and (end == len(text) or text[end] in _NAME_END):
-            return name, closing
-    return "", closing
+    """The lower-cased name of the tag at ``start`` if it is a raw-text one (else ``""``),
+    and whether it is a closing tag."""
+    match = _RAW_TAG.match(text, start)
+    if match is None:
+        return "", text.startswith("</", start)
+    return match.group(2).lower(), bool(match.group(1))
 
 
 def _element_end(text: str, name: str, at: int) -> int:
