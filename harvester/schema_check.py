@@ -335,7 +335,7 @@ def fast_validator_class(compiler: Callable[[], SchemaCompiler]) -> type[Validat
     """
     base = dict(Draft202012Validator.VALIDATORS)
     descending = {"properties": _properties_failing, "allOf": _all_of_failing,
-                  "items": _items_failing}
+                  "items": _items_failing, "$ref": _ref_inside}
     for name, fn in descending.items():
         base[name] = _with_compiler(fn, base[name], compiler)
     wrapped = {name: _skip_when_valid(name, fn, compiler)
@@ -365,7 +365,8 @@ def _properties_failing(c: SchemaCompiler, validator: Any, properties: Any, inst
     for name, subschema in properties.items():
         if name in instance and not c.schema(subschema)(instance[name]):
             yield from validator.descend(instance[name], subschema, path=name,
-                                         schema_path=name)
+                                         schema_path=name, resolver=_same_base(validator,
+                                                                               subschema))
 
 
 def _all_of_failing(c: SchemaCompiler, validator: Any, all_of: Any, instance: Any,
@@ -373,7 +374,8 @@ def _all_of_failing(c: SchemaCompiler, validator: Any, all_of: Any, instance: An
     """jsonschema's ``allOf``, minus the subschemas that pass."""
     for index, subschema in enumerate(all_of):
         if not c.schema(subschema)(instance):
-            yield from validator.descend(instance, subschema, schema_path=index)
+            yield from validator.descend(instance, subschema, schema_path=index,
+                                         resolver=_same_base(validator, subschema))
 
 
 def _items_failing(c: SchemaCompiler, validator: Any, items: Any, instance: Any,
@@ -385,9 +387,31 @@ def _items_failing(c: SchemaCompiler, validator: Any, items: Any, instance: Any,
     if not validator.is_type(instance, "array"):
         return
     check = c.schema(items)
+    resolver = _same_base(validator, items)
     for index, item in enumerate(instance):
         if not check(item):
-            yield from validator.descend(instance=item, schema=items, path=index)
+            yield from validator.descend(instance=item, schema=items, path=index,
+                                         resolver=resolver)
+
+
+def _ref_inside(c: SchemaCompiler, validator: Any, ref: Any, instance: Any, schema: Any
+                ) -> Any:
+    """jsonschema's ``$ref``, for a reference inside the root schema: resolved once, here."""
+    target = c.resolve(ref) if isinstance(ref, str) else None
+    resolver = _same_base(validator, target) if target is not None else None
+    if resolver is None:
+        yield from Draft202012Validator.VALIDATORS["$ref"](validator, ref, instance, schema)
+        return
+    yield from validator.descend(instance, target, resolver=resolver)
+
+
+def _same_base(validator: Any, subschema: Any) -> Any:
+    """The validator's own reference resolver when ``subschema`` cannot change the base
+    URI (no ``$id``), sparing jsonschema a new resolver per step; else ``None``
+    (jsonschema then makes one, as it always does)."""
+    if isinstance(subschema, Mapping) and "$id" in subschema:
+        return None
+    return getattr(validator, "_resolver", None)
 
 
 def _skip_when_valid(name: str, original: Keyword, compiler: Callable[[], SchemaCompiler]
