@@ -89,6 +89,7 @@ class SchemaCompiler:
         self._fallback = fallback
         self._schemas: dict[int, Check] = {}
         self._keywords: dict[tuple[int, str], Check] = {}
+        self._formats_known: dict[tuple[str, str], bool] = {}
 
     def schema(self, schema: Any) -> Check:
         """The predicate for a whole (sub)schema."""
@@ -152,7 +153,24 @@ class SchemaCompiler:
         checker = self._fallback.format_checker
         if checker is None:
             return _always
-        return lambda value: bool(checker.conforms(value, fmt))
+        known = self._formats_known
+
+        def conforms(value: Any) -> bool:
+            # Format checkers cost microseconds (an IRI grammar), and an error
+            # report asks about the same value at every level it descends.
+            if type(value) is not str:
+                return bool(checker.conforms(value, fmt))
+            key = (fmt, value)
+            found = known.get(key)
+            if found is None:
+                found = known[key] = bool(checker.conforms(value, fmt))
+            return found
+
+        return conforms
+
+    def forget(self) -> None:
+        """Drop the format answers remembered so far (call once per document)."""
+        self._formats_known.clear()
 
 
 Builder = Callable[[SchemaCompiler, Any, Mapping[str, Any]], Check | None]

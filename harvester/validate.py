@@ -89,6 +89,7 @@ def validate_data(
         return (Finding("", DEEP_MESSAGE),), ()
     try:
         validators = _validators()
+        _compiler().forget()  # format answers are remembered within one document only
         errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
         return _findings(validators[errors], data), _findings(validators[warnings], data)
     except RecursionError:

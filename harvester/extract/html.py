@@ -47,7 +47,7 @@ _MAX_CHUNK = 1024 * 1024
 _TAG_NAME = re.compile(r"<([A-Za-z][^\s/>]*)")
 
 
-def parse_element(text: str, start: int) -> html.HtmlElement | None:
+def parse_element(text: str, start: int) -> etree._Element | None:
     """The element whose start tag begins at ``text[start]``, parsed on its own.
 
     lxml reads from ``start`` only as far as it takes to close that element
@@ -59,19 +59,20 @@ def parse_element(text: str, start: int) -> html.HtmlElement | None:
     if name is None:
         return None
     tag = name.group(1).lower()
-    parser = etree.HTMLPullParser(events=("start", "end"), encoding="utf-8",
+    # Events only for elements named like the target (nested namesakes included):
+    # plain elements, no per-element Python class lookup.
+    parser = etree.HTMLPullParser(events=("start", "end"), tag=tag, encoding="utf-8",
                                   remove_comments=True)
-    parser.set_element_class_lookup(html.HtmlElementClassLookup())
-    target: html.HtmlElement | None = None
+    target: etree._Element | None = None
     pos, chunk = start, _FIRST_CHUNK
     while pos < len(text):
         # Bytes, as in parse(): lone surrogates must not abort the parse.
         parser.feed(text[pos:pos + chunk].encode("utf-8", "replace"))
         pos, chunk = pos + chunk, min(chunk * 2, _MAX_CHUNK)
         for event, el in parser.read_events():
-            if not isinstance(el, html.HtmlElement):
+            if not isinstance(el, etree._Element):
                 continue  # only start/end events were asked for: always elements
-            if event == "start" and target is None and el.tag == tag:
+            if event == "start" and target is None:
                 target = el
             elif event == "end" and el is target:
                 return target
@@ -112,14 +113,14 @@ def video_type_tags(
     return found
 
 
-def element_text(el: html.HtmlElement) -> str:
+def element_text(el: etree._Element) -> str:
     """The element's text content, whitespace-collapsed, without script/style text."""
     parts: list[str] = []
     _collect_text(el, parts)
     return _WS.sub(" ", "".join(parts)).strip()
 
 
-def _collect_text(el: html.HtmlElement, parts: list[str]) -> None:
+def _collect_text(el: etree._Element, parts: list[str]) -> None:
     if isinstance(el.tag, str) and el.tag not in _SKIP_TEXT and el.text:
         parts.append(el.text)
     for child in el:
@@ -129,6 +130,6 @@ def _collect_text(el: html.HtmlElement, parts: list[str]) -> None:
             parts.append(child.tail)
 
 
-def outer_html(el: html.HtmlElement) -> str:
+def outer_html(el: etree._Element) -> str:
     """The element serialised back to HTML, without its tail text."""
     return str(html.tostring(el, encoding="unicode", with_tail=False))

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from lxml import html as lxml_html
+from lxml import etree
 
 from harvester.extract.html import (
     element_text,
@@ -84,13 +84,13 @@ def _whole_page_blobs(text: str, page: str, offsets: list[int]) -> Iterator[Blob
         )
 
 
-def _is_video_item(el: lxml_html.HtmlElement) -> bool:
+def _is_video_item(el: etree._Element) -> bool:
     if not isinstance(el.tag, str) or el.get("itemscope") is None:
         return False
     return "videoobject" in (el.get("itemtype") or "").lower()
 
 
-def item_data(el: lxml_html.HtmlElement, *, video: bool = False) -> dict[str, Any]:
+def item_data(el: etree._Element, *, video: bool = False) -> dict[str, Any]:
     """The properties of one itemscope element (``video`` forces ``@type``)."""
     data: dict[str, Any] = {}
     itemtype = (el.get("itemtype") or "").strip()
@@ -112,14 +112,14 @@ def item_data(el: lxml_html.HtmlElement, *, video: bool = False) -> dict[str, An
     return data
 
 
-def _property_elements(item: lxml_html.HtmlElement) -> Iterator[lxml_html.HtmlElement]:
+def _property_elements(item: etree._Element) -> Iterator[etree._Element]:
     """Elements carrying itemprop for ``item``: descendants (not inside nested
     items) plus those reached through ``itemref``."""
     roots = list(item)
     for ref in (item.get("itemref") or "").split():
-        found = item.getroottree().getroot().get_element_by_id(ref, None)
-        if found is not None:
-            roots.append(found)
+        found = item.getroottree().getroot().xpath("(//*[@id=$ref])[1]", ref=ref)
+        if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+            roots.append(found[0])
     stack = list(reversed(roots))
     while stack:
         el = stack.pop()
@@ -131,7 +131,7 @@ def _property_elements(item: lxml_html.HtmlElement) -> Iterator[lxml_html.HtmlEl
             stack.extend(reversed(el))
 
 
-def _value(el: lxml_html.HtmlElement) -> Value:
+def _value(el: etree._Element) -> Value:
     if el.get("itemscope") is not None:
         return item_data(el)
     tag = el.tag if isinstance(el.tag, str) else ""

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from lxml import html as lxml_html
+from lxml import etree
 
 from harvester.extract.html import (
     element_text,
@@ -53,7 +53,7 @@ def _term(name: str) -> str:
     return re.split(r"[/#:]", name)[-1]
 
 
-def _node(el: lxml_html.HtmlElement, *, video: bool = False) -> dict[str, Any]:
+def _node(el: etree._Element, *, video: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {}
     types = (el.get("typeof") or "").split()
     if video:
@@ -74,7 +74,7 @@ def _node(el: lxml_html.HtmlElement, *, video: bool = False) -> dict[str, Any]:
     return data
 
 
-def _property_elements(node: lxml_html.HtmlElement) -> Iterator[lxml_html.HtmlElement]:
+def _property_elements(node: etree._Element) -> Iterator[etree._Element]:
     """Descendants with ``property``/``rel``, not looking inside nested ``typeof`` nodes."""
     stack = list(reversed(node))
     while stack:
@@ -87,7 +87,7 @@ def _property_elements(node: lxml_html.HtmlElement) -> Iterator[lxml_html.HtmlEl
             stack.extend(reversed(el))
 
 
-def _value(el: lxml_html.HtmlElement) -> Any:
+def _value(el: etree._Element) -> Any:
     if el.get("typeof") is not None:
         return _node(el)
     if el.get("content") is not None:
