@@ -151,3 +151,23 @@ def test_a_long_item_is_read_to_its_end() -> None:
             + '<meta itemprop="name" content="after a long body"></div><div>next</div>')
     [blob] = find_blobs(page, "p")
     assert blob.data["name"] == "after a long body"
+
+
+def test_an_item_bigger_than_a_megabyte_reads_the_same_and_keeps_its_markup_small() -> None:
+    from harvester.extract import html
+    from harvester.extract.microdata import _whole_page_blobs
+
+    filler = "<p>Lorem <a href='/x'>ipsum</a> dolor sit amet.</p>\n" * 30_000
+    page = ('<html><head></head><body itemscope itemtype="https://schema.org/VideoObject">'
+            '<h1 itemprop="name">Big <b>one</b></h1>' + filler
+            + '<div itemprop="description"><p>kept <i>whole</i></p>\n<p>text</p></div>'
+            + '<span itemprop="thumbnail" itemscope itemtype="https://schema.org/ImageObject">'
+            '<link itemprop="url" href="https://cdn.example.org/t.jpg"></span>'
+            + filler + '<meta itemprop="duration" content="PT1M"></body></html>')
+    assert len(page) > 2 * html.BIG_ITEM_CHARS
+    [blob] = find_blobs(page, "p")
+    [whole] = _whole_page_blobs(page, "p", [blob.offset])
+    assert blob.data == whole.data
+    assert blob.data["description"] == "kept whole text"
+    assert blob.data["thumbnail"]["url"] == "https://cdn.example.org/t.jpg"
+    assert len(blob.raw) < 2_000  # the filler between properties is not kept

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from lxml import etree, html
 
@@ -44,16 +44,28 @@ def parse(text: str) -> html.HtmlElement | None:
 # First chunk fed to the pull parser; each next chunk doubles, up to the cap.
 _FIRST_CHUNK = 4 * 1024
 _MAX_CHUNK = 1024 * 1024
+# Past this many characters an item is read again, pruning as it streams by.
+BIG_ITEM_CHARS = 1024 * 1024
 _TAG_NAME = re.compile(r"<([A-Za-z][^\s/>]*)")
 
 
-def parse_element(text: str, start: int) -> etree._Element | None:
+def parse_element(
+    text: str, start: int, *, keeps: frozenset[str] = frozenset(),
+    holds_value: Callable[[etree._Element], bool] | None = None,
+) -> etree._Element | None:
     """The element whose start tag begins at ``text[start]``, parsed on its own.
 
     lxml reads from ``start`` only as far as it takes to close that element
     (by its end tag, by HTML's implied closing, or at the end of the page),
     so the element and its descendants come out as a whole-page parse would
     give them.  ``None`` when no element starts there.
+
+    An element longer than :data:`BIG_ITEM_CHARS` (an item on ``<body>``, say)
+    is read again and pruned as it streams by, so memory stays near the
+    item's own markup rather than a tree of the page: a descendant is dropped
+    when it closes if it has none of the attributes ``keeps``, kept
+    descendants of its own, or a ``holds_value`` ancestor (whose text is a
+    value).
     """
     name = _TAG_NAME.match(text, start)
     if name is None:
@@ -64,11 +76,10 @@ def parse_element(text: str, start: int) -> etree._Element | None:
     parser = etree.HTMLPullParser(events=("start", "end"), tag=tag, encoding="utf-8",
                                   remove_comments=True)
     target: etree._Element | None = None
-    pos, chunk = start, _FIRST_CHUNK
-    while pos < len(text):
-        # Bytes, as in parse(): lone surrogates must not abort the parse.
-        parser.feed(text[pos:pos + chunk].encode("utf-8", "replace"))
-        pos, chunk = pos + chunk, min(chunk * 2, _MAX_CHUNK)
+    for pos, chunk in _chunks(text, start):
+        if pos - start >= BIG_ITEM_CHARS and keeps:
+            return _parse_pruned(text, start, tag, keeps, holds_value)
+        parser.feed(chunk)
         for event, el in parser.read_events():
             if not isinstance(el, etree._Element):
                 continue  # only start/end events were asked for: always elements
@@ -77,6 +88,50 @@ def parse_element(text: str, start: int) -> etree._Element | None:
             elif event == "end" and el is target:
                 return target
     with contextlib.suppress(etree.XMLSyntaxError):  # what was read is kept
+        parser.close()
+    return target
+
+
+def _chunks(text: str, start: int) -> Iterator[tuple[int, bytes]]:
+    """``(offset, bytes)`` pieces of ``text`` from ``start``, growing to :data:`_MAX_CHUNK`."""
+    pos, size = start, _FIRST_CHUNK
+    while pos < len(text):
+        # Bytes, as in parse(): lone surrogates must not abort the parse.
+        yield pos, text[pos:pos + size].encode("utf-8", "replace")
+        pos, size = pos + size, min(size * 2, _MAX_CHUNK)
+
+
+def _parse_pruned(text: str, start: int, tag: str, keeps: frozenset[str],
+                  holds_value: Callable[[etree._Element], bool] | None) -> etree._Element | None:
+    """:func:`parse_element` for a big element: descendants without meaning dropped on close."""
+    parser = etree.HTMLPullParser(events=("start", "end"), encoding="utf-8",
+                                  remove_comments=True)
+    target: etree._Element | None = None
+    in_values = 0  # open elements whose text is a property value: nothing inside is dropped
+    value_elements: set[etree._Element] = set()
+    for _, chunk in _chunks(text, start):
+        parser.feed(chunk)
+        for event, el in parser.read_events():
+            if not isinstance(el, etree._Element):
+                continue
+            if target is None:
+                if event == "start" and el.tag == tag:
+                    target = el
+                continue
+            if event == "start":
+                if holds_value is not None and holds_value(el):
+                    value_elements.add(el)
+                    in_values += 1
+            elif el is target:
+                return target
+            elif el in value_elements:
+                value_elements.discard(el)
+                in_values -= 1
+            elif not in_values and not len(el) and keeps.isdisjoint(el.attrib):
+                parent = el.getparent()
+                if parent is not None:
+                    parent.remove(el)
+    with contextlib.suppress(etree.XMLSyntaxError):
         parser.close()
     return target
 

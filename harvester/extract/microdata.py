@@ -59,7 +59,8 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
         return
     # Each item is parsed on its own, from its start tag (a nested video item
     # has its own tag, so its own blob), unless ``itemref`` reaches outside it.
-    items = [(at, parse_element(text, at)) for at in offsets if raw_text_end(text, at) is None]
+    items = [(at, parse_element(text, at, keeps=_MEANINGFUL, holds_value=_holds_text_value))
+             for at in offsets if raw_text_end(text, at) is None]
     if any(el is not None and el.xpath("boolean(descendant-or-self::*[@itemref])")
            for _, el in items):
         yield from _whole_page_blobs(text, page, offsets)
@@ -82,6 +83,15 @@ def _whole_page_blobs(text: str, page: str, offsets: list[int]) -> Iterator[Blob
             page=page, syntax=Syntax.MICRODATA, offset=offsets[min(index, len(offsets) - 1)],
             raw=outer_html(el), data=item_data(el, video=True),
         )
+
+
+# What a big item keeps while it is read (see parse_element): its properties and items.
+_MEANINGFUL = frozenset({"itemprop", "itemscope", "itemtype", "itemid", "itemref"})
+
+
+def _holds_text_value(el: etree._Element) -> bool:
+    """A property whose value may be its text: nothing inside it may be dropped."""
+    return el.get("itemprop") is not None and el.get("itemscope") is None
 
 
 def _is_video_item(el: etree._Element) -> bool:

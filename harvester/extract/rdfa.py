@@ -42,10 +42,21 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
     for at in video_type_tags(text, _HINT, markers.video if markers else None):
         # Each node parsed on its own from its start tag; a nested one has its own tag.
-        el = None if raw_text_end(text, at) is not None else parse_element(text, at)
+        el = None if raw_text_end(text, at) is not None else parse_element(
+            text, at, keeps=_MEANINGFUL, holds_value=_holds_text_value)
         if el is not None and "videoobject" in (el.get("typeof") or "").lower():
             yield Blob(page=page, syntax=Syntax.RDFA, offset=at, raw=outer_html(el),
                        data=_node(el, video=True))
+
+
+# What a big node keeps while it is read (see parse_element): its properties and nodes.
+_MEANINGFUL = frozenset({"property", "rel", "typeof", "resource", "about", "vocab"})
+
+
+def _holds_text_value(el: etree._Element) -> bool:
+    """A property whose value may be its text: nothing inside it may be dropped."""
+    return (el.get("property") is not None or el.get("rel") is not None) and (
+        el.get("typeof") is None)
 
 
 def _term(name: str) -> str:
