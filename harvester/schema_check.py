@@ -278,18 +278,26 @@ def _contains(c: SchemaCompiler, value: Any, schema: Mapping[str, Any]) -> Check
 
 
 def _property_names(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
-    # The same few property names come back in every object: answer each once.
-    check = _remembering(c.schema(value))
+    check = c.schema(value)
+    # The answer depends only on the keys, and objects repeat the same few key
+    # sets: answer each set once (bounded; keys are strings, which cannot change).
+    known: dict[tuple[Any, ...], bool] = {}
 
     def every_key(v: Any) -> bool:
         if not isinstance(v, dict):
             return True
-        for key in v:
-            if not check(key):
-                return False
-        return True
+        keys = tuple(v)
+        found = known.get(keys)
+        if found is None:
+            if len(known) >= _MAX_REMEMBERED:
+                known.clear()
+            found = known[keys] = all(check(key) for key in keys)
+        return found
 
     return every_key
+
+
+_MAX_REMEMBERED = 4096
 
 
 def _format(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
@@ -310,28 +318,6 @@ def _ref(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check | None:
     return check
 
 
-_MAX_REMEMBERED = 4096
-
-
-def _remembering(check: Check) -> Check:
-    """``check``, answering again from memory for a string it has seen (bounded).
-
-    For property names: a small set that every object repeats, and strings
-    cannot change, so an answer stands.
-    """
-    known: dict[str, bool] = {}
-
-    def remembered(value: Any) -> bool:
-        if type(value) is not str:
-            return check(value)
-        found = known.get(value)
-        if found is None:
-            if len(known) >= _MAX_REMEMBERED:
-                known.clear()
-            found = known[value] = check(value)
-        return found
-
-    return remembered
 
 
 _BUILDERS: dict[str, Builder] = {
