@@ -22,6 +22,8 @@ TAG_WINDOW = 64 * 1024
 
 _RAW_TEXT_ELEMENTS = ("script", "style", "textarea")
 _CLOSERS = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_TEXT_ELEMENTS}
+# First letters of the tags that decide (script, style, textarea, a comment), and "/".
+_LEADS = frozenset("sStT!/")
 _RAW_TAG = re.compile(r"<(/?)(script|style|textarea)(?![^\s/>])", re.IGNORECASE)
 
 
@@ -32,6 +34,11 @@ def raw_text_end(text: str, at: int) -> int | None:
         start = text.rfind("<", 0, pos)
         if start < 0:
             return None
+        pos = start
+        # Most tags (div, a, /span ...) cannot decide: one character says so.
+        lead = text[start + 1:start + 3]
+        if lead[:1] not in _LEADS or (lead[:1] == "/" and lead[1:] not in _LEADS):
+            continue
         if text.startswith("<!--", start):
             if text.find("-->", start + 4, at) < 0:
                 return _comment_end(text, at)
@@ -39,7 +46,6 @@ def raw_text_end(text: str, at: int) -> int | None:
             name, closing = _tag_name(text, start)
             if name in _CLOSERS:
                 return None if closing else _element_end(text, name, at)
-        pos = start
     return _raw_text_end_by_search(text, at)
 
 
