@@ -64,15 +64,16 @@ def normalize(candidate: Candidate, base_url: str | None) -> Declared:
     if not isinstance(data, Mapping):
         return Declared()
     base = base_url if _is_http_url(base_url) else None
+    prop = _Properties(data).get
     return Declared(
-        name=_text(_prop(data, "name")),
-        content_url=first_url(_prop(data, "contentUrl"), base),
-        embed_url=first_url(_prop(data, "embedUrl"), base),
-        thumbnail_urls=_thumbnails(data, base),
-        duration_s=parse_duration(_prop(data, "duration")),
-        width=parse_dimension(_prop(data, "width")),
-        height=parse_dimension(_prop(data, "height")),
-        upload_date=parse_date(_prop(data, "uploadDate")),
+        name=_text(prop("name")),
+        content_url=first_url(prop("contentUrl"), base),
+        embed_url=first_url(prop("embedUrl"), base),
+        thumbnail_urls=_thumbnails((prop("thumbnailUrl"), prop("thumbnail")), base),
+        duration_s=parse_duration(prop("duration")),
+        width=parse_dimension(prop("width")),
+        height=parse_dimension(prop("height")),
+        upload_date=parse_date(prop("uploadDate")),
     )
 
 
@@ -82,16 +83,28 @@ def normalize(candidate: Candidate, base_url: str | None) -> Declared:
 def _prop(data: Mapping[Any, Any], key: str) -> Any:
     """``data[key]``, or a variant spelling (``thumbnailURL``, ``thumbnail_url``) when it is
     absent or empty."""
-    value = data.get(key)
-    if not _empty(value):
-        return value
-    lowered = key.lower()
-    for other, candidate in data.items():
-        if (isinstance(other, str) and other != key
-                and other.lower().replace("_", "") == lowered
-                and not _empty(candidate)):
-            return candidate
-    return value
+    return _Properties(data).get(key)
+
+
+class _Properties:
+    """:func:`_prop` for many keys of one object: the variant spellings indexed once."""
+
+    def __init__(self, data: Mapping[Any, Any]) -> None:
+        self._data = data
+        self._variants: dict[str, Any] | None = None
+
+    def get(self, key: str) -> Any:
+        value = self._data.get(key)
+        if not _empty(value):
+            return value
+        if self._variants is None:
+            # The first non-empty value under each folded spelling; ``key``'s own
+            # entry is empty here, so it never answers for itself.
+            self._variants = {}
+            for other, candidate in self._data.items():
+                if isinstance(other, str) and not _empty(candidate):
+                    self._variants.setdefault(other.lower().replace("_", ""), candidate)
+        return self._variants.get(key.lower(), value)
 
 
 def _empty(value: Any) -> bool:
@@ -187,9 +200,9 @@ def absolute_url(text: str, base: str | None) -> str | None:
     return final._replace(scheme=final.scheme.lower()).geturl()
 
 
-def _thumbnails(data: Mapping[Any, Any], base: str | None) -> tuple[str, ...]:
+def _thumbnails(values: tuple[Any, ...], base: str | None) -> tuple[str, ...]:
     seen: dict[str, None] = {}
-    for value in (_prop(data, "thumbnailUrl"), _prop(data, "thumbnail")):
+    for value in values:
         for text in _url_texts(value):
             url = absolute_url(text, base)
             if url is not None:
