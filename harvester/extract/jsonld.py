@@ -106,13 +106,16 @@ def _script_tag_before(text: str, at: int) -> re.Match[str] | object | None:
         start = text.rfind("<", 0, pos)
         if start < 0:
             return None
+        pos = start
+        lead = text[start + 1:start + 3]
+        if lead[:1] not in "sS/" or (lead[:1] == "/" and lead[1:] not in ("s", "S")):
+            continue  # neither <script nor </script: one character says so
         head = text[start:start + 8].lower()
         if head.startswith("<script"):
             opening = _OPEN.match(text, start)
             return opening if opening is not None and opening.end() <= at else None
         if head == "</script":
             return None
-        pos = start
     return _TOO_FAR
 
 

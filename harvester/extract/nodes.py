@@ -30,6 +30,8 @@ from harvester.records import Candidate, Parsed
 
 __all__ = ["MAX_WALK_DEPTH", "is_video_type", "video_nodes"]
 
+# Leaves of parsed JSON: skipped without the (slower) Mapping test.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 # Real JSON-LD is rarely ten levels deep; anything past this is not looked into.
 MAX_WALK_DEPTH = 100
 
@@ -54,7 +56,7 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
         if depth < MAX_WALK_DEPTH:
             # Only containers can hold a node: scalars get no pointer built.
             children = [(v, f"{pointer}/{_escape(str(k))}", depth + 1) for k, v in items
-                        if isinstance(v, dict | list | Mapping)]
+                        if type(v) not in _SCALARS and isinstance(v, Mapping | list)]
             # Reversed onto the stack so that nodes come out in document order.
             stack.extend(reversed(children))
 
