@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 from jsonschema.validators import extend
 
@@ -111,6 +112,50 @@ class SchemaCompiler:
             found = self._keywords[key] = self._build_keyword(schema, name) or _never
         return found
 
+    def iter_errors(self, validator: Validator, instance: Any) -> Iterator[ValidationError]:
+        """``validator.iter_errors(instance)``: the same errors, in the same order.
+
+        The walk goes only into the subschemas and keywords whose compiled
+        check fails; each error itself is made by jsonschema's own keyword
+        function, then placed (path, schema path, details) as jsonschema's
+        walk would place it.  One difference: an ``anyOf`` error has no
+        ``context`` (the branches' own errors are not computed).  ``validator``
+        must be built on this compiler's root (or a ``$ref`` into it).
+        """
+        return self._errors(validator, validator.schema, instance, (), ())
+
+    def _errors(self, validator: Any, schema: Any, instance: Any, path: tuple[Any, ...],
+                schema_path: tuple[Any, ...], *, failing: bool = False
+                ) -> Iterator[ValidationError]:
+        """The errors of ``schema`` at this spot; ``failing``: its check already failed."""
+        if schema is True:
+            return
+        if not isinstance(schema, Mapping) or (schema is not self._root and "$id" in schema):
+            # False, or a subschema with its own base URI: jsonschema walks it.
+            yield from _placed(validator.descend(instance, schema), path, schema_path)
+            return
+        if not failing and self.schema(schema)(instance):
+            return
+        for name, value in schema.items():
+            walk = _WALKS.get(name)
+            if walk is not None and not (name == "items" and "prefixItems" in schema):
+                yield from walk(self, validator, value, instance, schema, path, schema_path)
+                continue
+            keyword = validator.VALIDATORS.get(name)
+            if keyword is None or (name in _BUILDERS and self.keyword(schema, name)(instance)):
+                continue
+            if name == "anyOf":
+                # Every branch failed (the check says so): jsonschema's error, minus the
+                # sub-errors of each branch in ``context``, which cost the most and are
+                # not read here.
+                keyword = _any_of_failed
+            for error in keyword(validator, value, instance, schema) or ():
+                error._set(validator=name, validator_value=value, instance=instance,
+                           schema=schema, type_checker=validator.TYPE_CHECKER)
+                if name not in ("if", "$ref"):
+                    error.schema_path.appendleft(name)
+                yield from _placed((error,), path, schema_path)
+
     def _build(self, schema: Any) -> Check:
         if schema is True:
             return _always
@@ -174,6 +219,87 @@ class SchemaCompiler:
 
 
 Builder = Callable[[SchemaCompiler, Any, Mapping[str, Any]], Check | None]
+Errors = Iterator[ValidationError]
+Path = tuple[Any, ...]
+
+
+def _placed(errors: Iterable[ValidationError], path: Path, schema_path: Path) -> Errors:
+    """``errors`` (relative to a subschema) moved to where that subschema sits."""
+    for error in errors:
+        error.path.extendleft(reversed(path))
+        error.schema_path.extendleft(reversed(schema_path))
+        yield error
+
+
+# The applicator keywords the error walk goes through itself (as jsonschema's
+# keyword functions would, with the same paths); every other keyword's errors
+# come from jsonschema's own function for it.
+def _walk_properties(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
+                     _: Any, path: Path, schema_path: Path) -> Errors:
+    if isinstance(instance, dict):
+        for name, subschema in value.items():
+            if name in instance and not c.schema(subschema)(instance[name]):
+                yield from c._errors(validator, subschema, instance[name], (*path, name),
+                                     (*schema_path, "properties", name), failing=True)
+
+
+def _walk_all_of(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
+                 _: Any, path: Path, schema_path: Path) -> Errors:
+    for index, subschema in enumerate(value):
+        if not c.schema(subschema)(instance):
+            yield from c._errors(validator, subschema, instance, path,
+                                 (*schema_path, "allOf", index), failing=True)
+
+
+def _walk_items(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
+                _: Any, path: Path, schema_path: Path) -> Errors:
+    if isinstance(instance, list):
+        check = c.schema(value)
+        for index, item in enumerate(instance):
+            if not check(item):
+                yield from c._errors(validator, value, item, (*path, index),
+                                     (*schema_path, "items"), failing=True)
+
+
+def _walk_ref(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
+              schema: Any, path: Path, schema_path: Path) -> Errors:
+    target = c.resolve(value) if isinstance(value, str) else None
+    if target is None:  # outside the root: jsonschema resolves it (or says why it cannot)
+        errors = Draft202012Validator.VALIDATORS["$ref"](validator, value, instance, schema)
+        for error in errors:
+            error._set(validator="$ref", validator_value=value, instance=instance,
+                       schema=schema, type_checker=validator.TYPE_CHECKER)
+            yield from _placed((error,), path, schema_path)
+        return
+    yield from c._errors(validator, target, instance, path, schema_path)
+
+
+def _walk_if(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
+             schema: Any, path: Path, schema_path: Path) -> Errors:
+    branch = "then" if c.schema(value)(instance) else "else"
+    if branch in schema:
+        yield from c._errors(validator, schema[branch], instance, path, (*schema_path, branch))
+
+
+def _walk_property_names(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
+                         _: Any, path: Path, schema_path: Path) -> Errors:
+    if isinstance(instance, dict):
+        check = c.schema(value)
+        for key in instance:
+            if not check(key):
+                yield from c._errors(validator, value, key, path,
+                                     (*schema_path, "propertyNames"), failing=True)
+
+
+def _any_of_failed(_: Any, __: Any, instance: Any, ___: Any) -> Errors:
+    yield ValidationError(f"{instance!r} is not valid under any of the given schemas")
+
+
+Walk = Callable[[SchemaCompiler, Any, Any, Any, Any, Path, Path], Errors]
+_WALKS: dict[str, Walk] = {
+    "properties": _walk_properties, "allOf": _walk_all_of, "items": _walk_items,
+    "$ref": _walk_ref, "if": _walk_if, "propertyNames": _walk_property_names,
+}
 
 
 def _type(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check | None:

@@ -66,14 +66,16 @@ DEEP_MESSAGE = "the data is nested too deeply to be checked"
 
 def _deeper_than(value: Any, limit: int) -> bool:
     """True when lists/objects nest more than ``limit`` levels (iterative, no recursion)."""
+    if not isinstance(value, dict | list):
+        return False
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth >= limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
+        if depth >= limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):  # only containers go on the stack
+                stack.append((child, depth + 1))
     return False
 
 
@@ -139,12 +141,12 @@ def _compiler() -> SchemaCompiler:
 
 def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]:
     """One finding per location (the first, most basic rule the schema lists), capped."""
-    if _compiler().schema(validator.schema)(data):
-        return ()  # nothing can fail: skip jsonschema's walk altogether
+    compiler = _compiler()
     found: dict[Finding, None] = {}
     places: set[str] = set()
     extra = 0
-    for error in validator.iter_errors(data):
+    # jsonschema's errors, found by walking only into what the compiled checks fail.
+    for error in compiler.iter_errors(validator, data):
         finding = _finding(error)
         if finding.pointer in places or finding in found:
             continue  # "empty" already said it; "not a URL" would only repeat it
@@ -166,14 +168,16 @@ def _finding(error: ValidationError) -> Finding:
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     messages = schema.get("x-messages", {})
     template = messages.get(error.validator) if isinstance(messages, Mapping) else None
-    fields = {"key": _clip(_location(path)), "value": short(error.instance),
-              "kind": _kind(error.instance)}
+    key = _clip(_location(path))
     if error.instance is None and path:
-        message = f"{fields['key']} is null: give it a value or leave the property out"
+        message = f"{key} is null: give it a value or leave the property out"
     elif isinstance(template, str):
-        message = template.format_map(fields)
+        # The value is only shown when the template asks for it (it may be the whole object).
+        value = short(error.instance) if "{value}" in template else ""
+        message = template.format_map({"key": key, "value": value,
+                                       "kind": _kind(error.instance)})
     else:
-        message = f"{fields['key'] or 'the VideoObject'}: {_clip(error.message, 160)}"
+        message = f"{key or 'the VideoObject'}: {_clip(error.message, 160)}"
     hint = _HINTS.get(str(schema.get("x-hint")))
     if hint is not None:
         message += hint(error.instance)
@@ -204,10 +208,19 @@ def short(value: Any) -> str:
     if isinstance(value, str):
         return "'" + _clip(value) + "'"
     try:
-        text = json.dumps(value, ensure_ascii=False, default=repr)
+        # Encoded piece by piece, and only as far as the message shows.
+        pieces = _ENCODER.iterencode(value)
+        text = ""
+        for piece in pieces:
+            text += piece
+            if len(text) > MAX_VALUE_CHARS:
+                break
     except (ValueError, RecursionError):
         text = f"<{type(value).__name__}>"
     return _clip(text)
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=repr)
 
 
 def _kind(value: Any) -> str:

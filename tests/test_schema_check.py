@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 from harvester.schema_check import SchemaCompiler
 from harvester.validate import _compiler, _schema, _validators
@@ -35,6 +36,14 @@ def test_every_rule_set_agrees_with_jsonschema(data: Any) -> None:
         assert _compiler().schema(validator.schema)(data) == plain.is_valid(data)
         assert [e.message for e in validator.iter_errors(data)] == [
             e.message for e in plain.iter_errors(data)]
+        # The compiler's own error walk: jsonschema's errors, placed where jsonschema puts them.
+        assert [_placement(e) for e in _compiler().iter_errors(validator, data)] == [
+            _placement(e) for e in plain.iter_errors(data)]
+
+
+def _placement(error: ValidationError) -> tuple[Any, ...]:
+    return (error.message, list(error.absolute_path), list(error.absolute_schema_path),
+            error.validator, error.validator_value, error.instance, id(error.schema))
 
 
 def test_unknown_keyword_is_left_to_jsonschema() -> None:
