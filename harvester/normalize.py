@@ -55,6 +55,7 @@ MAX_DIMENSION = 100_000
 MAX_LIST = 100  # items read from one list property; pages have been seen with thousands
 STRAY_QUOTES = "\"'`“”„‟″‶‘’‚‛′‵«»"
 _ENTITY = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_URL_DROPPED = re.compile(r"[\t\r\n]")
 _URL_PLACEHOLDERS = {"/", "#", "about:blank", "null", "none", "undefined"}
 
 
@@ -125,6 +126,8 @@ def _literal(value: Any) -> Any:
 
 def decode_entities(text: str) -> str:
     """Decode ``&amp;``-style entities, twice at most (pages double-escape: ``&amp;amp;``)."""
+    if "&" not in text:
+        return text
     for _ in range(2):
         decoded = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
         if decoded == text:
@@ -177,7 +180,8 @@ def first_url(value: Any, base: str | None) -> str | None:
 def absolute_url(text: str, base: str | None) -> str | None:
     """``text`` as an absolute http(s) URL resolved against ``base``, or ``None``."""
     text = decode_entities(text).strip().strip(STRAY_QUOTES).strip()
-    text = re.sub(r"[\t\r\n]", "", text)  # browsers drop these (WHATWG URL parsing)
+    if "\t" in text or "\r" in text or "\n" in text:
+        text = _URL_DROPPED.sub("", text)  # browsers drop these (WHATWG URL parsing)
     if not text or text.lower() in _URL_PLACEHOLDERS:
         return None
     try:
@@ -360,12 +364,20 @@ def parse_date(value: Any) -> str | None:
 
 def _clean_date(value: str) -> str:
     text = decode_entities(value).strip().strip(STRAY_QUOTES).strip()
-    text = re.sub(r"\s*\([^)]*\)\s*$", "", text)  # JS Date.toString(): "(Central European Time)"
-    text = re.sub(r"(\d{4}-\d{2}-\d{2})GMT(?=\d)", r"\1T", text)  # "2025-01-15GMT19:57+00:00"
-    # JS "GMT+0100" means UTC+1; dateutil would read it POSIX-style, as UTC-1.
-    text = re.sub(r"\b(?:GMT|UTC)(?=[+-]\d{2}:?\d{2}\b)", "", text)
-    text = re.sub(r"\b([ap])\.\s?m\.", r"\1m", text, flags=re.IGNORECASE)
+    if _ISO_DATETIME.fullmatch(text):
+        return text  # the common case: none of the fixes below can apply
+    text = _JS_ZONE_NAME.sub("", text)
+    text = _GMT_AS_T.sub(r"\1T", text)
+    text = _GMT_OFFSET.sub("", text)
+    text = _AM_PM.sub(r"\1m", text)
     return " ".join(text.replace("|", " ").split())
+
+
+_JS_ZONE_NAME = re.compile(r"\s*\([^)]*\)\s*$")  # JS Date.toString(): "(Central European Time)"
+_GMT_AS_T = re.compile(r"(\d{4}-\d{2}-\d{2})GMT(?=\d)")  # "2025-01-15GMT19:57+00:00"
+# JS "GMT+0100" means UTC+1; dateutil would read it POSIX-style, as UTC-1.
+_GMT_OFFSET = re.compile(r"\b(?:GMT|UTC)(?=[+-]\d{2}:?\d{2}\b)")
+_AM_PM = re.compile(r"\b([ap])\.\s?m\.", re.IGNORECASE)
 
 
 def _iso_date(text: str) -> str | None:
