@@ -70,3 +70,26 @@ def test_empty_og_video_and_pages_without_one_yield_nothing() -> None:
     assert list(find_blobs(empty, "p")) == []
     assert list(find_blobs(_page(TITLE, IMAGE), "p")) == []
     assert list(find_blobs("", "p")) == []
+
+
+def test_a_group_in_the_body_is_read_from_its_run_of_meta_tags() -> None:
+    page = ('<html><head><meta property="og:title" content="T"></head><body>'
+            + "<p>text</p>" * 3000
+            + '<div><meta property="og:video" content="https://x.org/v.mp4">\n'
+              '<meta property="og:video:width" content="640">'
+              '<meta property="og:video:height" content="360"></div>'
+            + "<p>more</p>" * 3000
+            + '<meta property="og:image" content="https://x.org/far.jpg">'
+              '<p>x</p><meta property="og:video:type" content="video/mp4"></body></html>')
+    [blob] = find_blobs(page, "p")
+    assert blob.data == {
+        "@type": "VideoObject", "name": "T", "contentUrl": "https://x.org/v.mp4",
+        "width": "640", "height": "360", "encodingFormat": "video/mp4",
+    }  # og:video tags count anywhere; a page-level tag far from them in the body does not
+
+
+def test_a_page_without_a_body_tag_is_read_whole() -> None:
+    page = ('<meta property="og:title" content="T"><p>x</p>'
+            '<meta property="og:video" content="https://x.org/v.mp4">')
+    [blob] = find_blobs(page, "p")
+    assert blob.data["name"] == "T"

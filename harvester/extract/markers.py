@@ -29,8 +29,13 @@ class Markers:
 
     video: tuple[int, ...]
     """Offsets of ``ideoObject`` or ``ideoobject`` (the ``V`` is one before)."""
-    og_video: bool
-    """Whether ``og:video`` occurs anywhere."""
+    og_video_at: tuple[int, ...]
+    """Offsets of ``og:video``."""
+
+    @property
+    def og_video(self) -> bool:
+        """Whether ``og:video`` occurs anywhere."""
+        return bool(self.og_video_at)
 
     def exact(self, text: str) -> list[int]:
         """The offsets whose spelling is ``ideoObject`` (capital O), as the text finder wants."""
@@ -40,11 +45,11 @@ class Markers:
 def scan(text: str) -> Markers:
     """The video markers of ``text``, from one scan."""
     video: list[int] = []
-    og_video = False
+    og_video: list[int] = []
     for hit in _MARKER.finditer(text):
         at = hit.start()
         if hit.end() - at == 4 or text.startswith("og:v", at - 4):  # og:videoObject is both
-            og_video = True
+            og_video.append(at - 4)
         if hit.end() - at > 4:
             video.append(at)
-    return Markers(tuple(video), og_video)
+    return Markers(tuple(video), tuple(og_video))

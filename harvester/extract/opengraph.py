@@ -5,8 +5,11 @@ at each ``og:video`` / ``og:video:url`` root whose URL differs from the
 current group's; structured properties (``og:video:width`` ...) written
 before the first root belong to it; ``og:video:secure_url`` stands in only
 when the page has no other root.  Roots with an empty value yield nothing.
-Tags anywhere in the page count (some sites put them in ``<body>``), and
-``<meta name="og:video" value="...">`` is read like ``property``/``content``.
+``og:video`` tags count anywhere in the page (some sites put a whole group in
+``<body>``); the page-level tags (``og:title``, ``og:image``, ``video:*``) are
+read from the head and from the run of ``<meta>`` tags around each
+``og:video`` tag.  ``<meta name="og:video" value="...">`` is read like
+``property``/``content``.
 
 Mapping to ``blob.data`` (values as written, entities decoded once):
 name←og:title, contentUrl←og:video, thumbnailUrl←first og:image,
@@ -14,14 +17,15 @@ duration←og:video:duration or video:duration, uploadDate←video:release_date,
 width/height←og:video:width/height of the group, encodingFormat←og:video:type.
 
 Speed: a substring test rejects pages without ``og:video``; then one compiled
-regex walks the ``<meta>`` tags, with no HTML parse.
+regex walks the ``<meta>`` tags of the head and of those runs, with no HTML
+parse and without reading the rest of the body.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +37,10 @@ __all__ = ["find_blobs", "meta_tags"]
 # A literal-prefixed regex scans non-ASCII pages faster than ``in``.
 _HINT = re.compile(r"og:video")
 _META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_META_RUN = re.compile(r"(?:<meta\b[^>]*>\s*)+", re.IGNORECASE)
+_BODY = re.compile(r"<body\b", re.IGNORECASE)
+# How far around a body og:video its run of meta tags is looked for.
+_RUN_WINDOW = 16 * 1024
 _ATTR = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
 
 _ROOTS = ("og:video", "og:video:url")
@@ -57,9 +65,11 @@ class _Group:
 
 def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every og:video group on the page, as blobs with ``data`` set."""
-    if not (markers.og_video if markers else _HINT.search(text) is not None):
+    found = markers.og_video_at if markers else [m.start() for m in _HINT.finditer(text)]
+    if not found:
         return
-    tags = list(meta_tags(text, mentioning=_KEYS_READ))
+    tags = [tag for start, end in _meta_regions(text, found)
+            for tag in meta_tags(text, mentioning=_KEYS_READ, start=start, end=end)]
     groups = _groups(tags, _ROOTS) or _groups(tags, ("og:video:secure_url",))
     if not groups:
         return
@@ -69,8 +79,25 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
                    raw="\n".join(group.tags), data=_video(group, page_props))
 
 
+def _meta_regions(text: str, og_video_at: Sequence[int]) -> list[tuple[int, int]]:
+    """Where the Open Graph tags are read: the head, and in the body the run of
+    ``<meta>`` tags around each ``og:video`` mention (sorted, not overlapping)."""
+    body = _BODY.search(text)
+    head_end = body.start() if body else len(text)
+    regions = [(0, head_end)]
+    for at in og_video_at:
+        if at < regions[-1][1]:
+            continue
+        window = max(head_end, at - _RUN_WINDOW)
+        for run in _META_RUN.finditer(text, window, at + _RUN_WINDOW):
+            if run.start() <= at < run.end():
+                regions.append((run.start(), run.end()))
+                break
+    return regions
+
+
 def meta_tags(
-    text: str, mentioning: tuple[str, ...] = ()
+    text: str, mentioning: tuple[str, ...] = (), start: int = 0, end: int | None = None,
 ) -> Iterator[tuple[int, str, str, str]]:
     """``(offset, key, value, tag)`` for each ``<meta>`` with a property/name.
 
@@ -78,8 +105,9 @@ def meta_tags(
     are read; attribute values are entity-decoded once, as an HTML parser would.
     With ``mentioning``, only tags whose text holds one of those lower-case
     strings (in any case) are read: the others' attributes are never parsed.
+    ``start``/``end`` limit the search to that part of ``text``.
     """
-    for match in _META.finditer(text):
+    for match in _META.finditer(text, start, len(text) if end is None else end):
         if mentioning:
             lowered = match.group(0).lower()
             if not any(word in lowered for word in mentioning):
