@@ -17,7 +17,7 @@ from __future__ import annotations
 import codecs
 import re
 
-__all__ = ["decode_html"]
+__all__ = ["ascii_compatible", "decode_html"]
 
 # How far into the body a <meta> declaration is honoured (HTML's prescan reads 1024
 # bytes; real pages put long <title>s and inline styles first, so allow more).
@@ -70,6 +70,25 @@ def decode_html(body: bytes, content_type: str | None) -> tuple[str, str]:
         return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return _decode(body, "cp1252"), "cp1252"
+
+
+def ascii_compatible(body: bytes, content_type: str | None) -> bool:
+    """Whether ASCII text in the page is its ASCII bytes in whatever encoding
+    :func:`decode_html` will choose (false for UTF-16 and the like), so that a
+    search of the raw bytes for an ASCII word finds it exactly when a search
+    of the decoded text would."""
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name == "utf-8"
+    declared = _declared_encoding(body, content_type)
+    return declared is None or _keeps_ascii(declared)
+
+
+def _keeps_ascii(encoding: str) -> bool:
+    try:
+        return all(bytes([c]).decode(encoding) == chr(c) for c in range(0x20, 0x7F))
+    except (LookupError, ValueError):
+        return False
 
 
 def _declared_encoding(body: bytes, content_type: str | None) -> str | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harvester.extract import EXTRACTORS, find_all_blobs
+from harvester.extract import EXTRACTORS, extract, find_all_blobs, may_name_a_video
 from harvester.extract.jsonld import script_spans
 from harvester.extract.markers import scan
 from harvester.extract.nodes import video_nodes
@@ -84,3 +85,27 @@ def test_corpus_pages_agree(shared_dir: Path) -> None:
     for path in pages:
         text = path.read_bytes().decode("utf-8", "replace")
         assert _gate(text) == _every_finder(text), path.name
+
+
+VIDEO_PAGE = ('<html><head><meta charset="utf-8"></head><body><script type="application/ld+json">'
+              '{"@type": "VideoObject", "name": "Café", "contentUrl": "https://x.org/v.mp4"}'
+              "</script></body></html>")
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (VIDEO_PAGE.encode("utf-8"), None),
+    (VIDEO_PAGE.replace("utf-8", "windows-1252").encode("cp1252"), None),
+    (codecs.BOM_UTF16_LE + VIDEO_PAGE.encode("utf-16-le"), None),  # ASCII is not ASCII here
+    (VIDEO_PAGE.replace('<meta charset="utf-8">', "").encode("cp037"), "text/html; charset=cp037"),
+])
+def test_bytes_are_read_whatever_the_encoding(body: bytes, content_type: str | None) -> None:
+    [video] = extract(body, "https://x.org/a", content_type=content_type)
+    assert video.declared.name == "Café"
+
+
+def test_a_page_without_a_video_word_is_not_even_decoded() -> None:
+    body = b"<html><body>" + b"<p>no structured data \xff\xfe here</p>" * 10_000 + b"</body></html>"
+    assert not may_name_a_video(body)
+    assert extract(body, "https://x.org/a") == []
+    assert may_name_a_video(b'<meta property="og:video" content="x">')
+    assert may_name_a_video("<p>x</p>".encode("utf-16"))  # cannot tell from the bytes

@@ -19,9 +19,9 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
-from harvester.charset import decode_html
+from harvester.charset import ascii_compatible, decode_html
 from harvester.extract import jsonld, microdata, opengraph, rdfa, text
-from harvester.extract.markers import scan
+from harvester.extract.markers import scan, scan_bytes
 from harvester.extract.nodes import video_nodes
 from harvester.normalize import normalize
 from harvester.records import Blob, Candidate, Declared, Syntax, Video
@@ -39,7 +39,8 @@ EXTRACTORS: dict[Syntax, Finder] = {
 }
 
 __all__ = [
-    "EXTRACTORS", "build_records", "candidates", "extract", "find_all_blobs", "records_from_blob",
+    "EXTRACTORS", "build_records", "candidates", "extract", "find_all_blobs", "may_name_a_video",
+    "records_from_blob",
 ]
 
 
@@ -102,8 +103,17 @@ def extract(
     """
     page_ref = ref or url or "-"
     if isinstance(content, bytes):
+        if not may_name_a_video(content, content_type):
+            return []  # most pages: no video word at all, so no decoding either
         content, _ = decode_html(content, content_type)
     return build_records(candidates(content, page_ref), url, page_ref)
+
+
+def may_name_a_video(body: bytes, content_type: str | None = None) -> bool:
+    """False only when the page's text cannot name a video: none of the words that
+    :func:`~harvester.extract.markers.scan` looks for are in its bytes (checked on
+    the bytes when the page's encoding writes ASCII as ASCII; else true)."""
+    return scan_bytes(body) or not ascii_compatible(body, content_type)
 
 
 def records_from_blob(blob: Blob, url: str | None) -> list[Video]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Markers", "scan"]
+__all__ = ["Markers", "scan", "scan_bytes"]
 
 # "ideo" is the literal prefix the regex engine searches for; og:video also ends in it.
 _MARKER = re.compile(r"ideo(?:[oO]bject|(?<=og:video))")
@@ -53,3 +53,12 @@ def scan(text: str) -> Markers:
         if hit.end() - at > 4:
             video.append(at)
     return Markers(tuple(video), tuple(og_video))
+
+
+_BYTE_MARKER = re.compile(rb"ideo(?:[oO]bject|(?<=og:video))")
+
+
+def scan_bytes(body: bytes) -> bool:
+    """Whether the raw bytes hold any word :func:`scan` looks for (an ASCII-compatible
+    page without one cannot describe a video)."""
+    return _BYTE_MARKER.search(body) is not None
