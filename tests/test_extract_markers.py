@@ -109,3 +109,20 @@ def test_a_page_without_a_video_word_is_not_even_decoded() -> None:
     assert extract(body, "https://x.org/a") == []
     assert may_name_a_video(b'<meta property="og:video" content="x">')
     assert may_name_a_video("<p>x</p>".encode("utf-16"))  # cannot tell from the bytes
+
+
+def test_scripts_found_by_looking_back_match_a_full_scan(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from harvester.extract import jsonld, rawtext
+
+    page = ('<script type="application/ld+json"><!--\n{"@type": "VideoObject"}\n--></script>'
+            + "<div><p>x</p></div>" * 100
+            + "<script>var t = 'VideoObject';</script>"
+            + '<SCRIPT TYPE="application/ld+json">[{"@type": "videoObject"}]</SCRIPT>'
+            + '<p>VideoObject in text</p>')
+    offsets = scan(page).video
+    near = jsonld.enclosing_script_spans(page, offsets)
+    monkeypatch.setattr(rawtext, "MAX_STEPS_BACK", 2)  # too many tags: the full scan answers
+    far = jsonld.enclosing_script_spans(page, offsets)
+    assert near == far == list(script_spans(page))
+    assert len(near) == 2

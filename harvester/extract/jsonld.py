@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from harvester.extract.rawtext import TOO_FAR, tags_before
 from harvester.records import Blob, Syntax
 
 __all__ = ["blobs_of", "enclosing_script_spans", "find_blobs", "script_spans"]
@@ -64,10 +65,6 @@ def _next_open(text: str, pos: int) -> re.Match[str] | None:
     return None
 
 
-# How many tags to step back over from one offset before scanning the page instead.
-_MAX_STEPS_BACK = 2000
-
-
 def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int, int]]:
     """The ld+json script bodies that hold one of ``offsets`` (sorted), in order.
 
@@ -93,30 +90,26 @@ def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int,
 
 
 _TOO_FAR = object()
+_SCRIPT_LEADS = frozenset("sS/")
 
 
 def _script_tag_before(text: str, at: int) -> re.Match[str] | object | None:
     """The ld+json opening tag of the script ``at`` is in; ``None`` if in none.
 
-    Steps back from tag to tag: the nearest ``<script`` or ``</script`` decides.
-    ``_TOO_FAR`` after :data:`_MAX_STEPS_BACK` tags without either.
+    Steps back from tag to tag: the nearest ``<script`` or ``</script`` decides
+    (a ``<!--`` does not: inside a script it is text).  ``_TOO_FAR`` when there
+    are too many tags to step over.
     """
-    pos = at
-    for _ in range(_MAX_STEPS_BACK):
-        start = text.rfind("<", 0, pos)
-        if start < 0:
-            return None
-        pos = start
-        lead = text[start + 1:start + 3]
-        if lead[:1] not in "sS/" or (lead[:1] == "/" and lead[1:] not in ("s", "S")):
-            continue  # neither <script nor </script: one character says so
+    for start in tags_before(text, at, _SCRIPT_LEADS):
+        if start == TOO_FAR:
+            return _TOO_FAR
         head = text[start:start + 8].lower()
         if head.startswith("<script"):
             opening = _OPEN.match(text, start)
             return opening if opening is not None and opening.end() <= at else None
         if head == "</script":
             return None
-    return _TOO_FAR
+    return None
 
 
 def _spans_holding(spans: Iterable[tuple[int, int]], offsets: list[int]

@@ -13,8 +13,9 @@ to the end of the page when it has none.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-__all__ = ["MAX_STEPS_BACK", "hidden_end", "raw_text_end"]
+__all__ = ["MAX_STEPS_BACK", "TOO_FAR", "hidden_end", "raw_text_end", "tags_before"]
 
 MAX_STEPS_BACK = 5000
 # How far back to look for the "<" of a tag whose attribute value holds an offset.
@@ -29,16 +30,9 @@ _RAW_TAG = re.compile(r"<(/?)(script|style|textarea)(?![^\s/>])", re.IGNORECASE)
 
 def raw_text_end(text: str, at: int) -> int | None:
     """If ``at`` is inside a script, style, textarea or comment, where it ends; else ``None``."""
-    pos = at
-    for _ in range(MAX_STEPS_BACK):
-        start = text.rfind("<", 0, pos)
-        if start < 0:
-            return None
-        pos = start
-        # Most tags (div, a, /span ...) cannot decide: one character says so.
-        lead = text[start + 1:start + 3]
-        if lead[:1] not in _LEADS or (lead[:1] == "/" and lead[1:] not in _LEADS):
-            continue
+    for start in tags_before(text, at, _LEADS):
+        if start == TOO_FAR:
+            return _raw_text_end_by_search(text, at)
         if text.startswith("<!--", start):
             if text.find("-->", start + 4, at) < 0:
                 return _comment_end(text, at)
@@ -46,7 +40,31 @@ def raw_text_end(text: str, at: int) -> int | None:
             name, closing = _tag_name(text, start)
             if name in _CLOSERS:
                 return None if closing else _element_end(text, name, at)
-    return _raw_text_end_by_search(text, at)
+    return None
+
+
+TOO_FAR = -1
+
+
+def tags_before(text: str, at: int, leads: frozenset[str]) -> Iterator[int]:
+    """The starts of the tags before ``at``, nearest first, that may decide something.
+
+    A tag may decide when the character after its ``<`` is in ``leads`` (and, for
+    a ``/``, the one after that too): most tags (div, a, /span ...) are passed
+    over on one character.  After :data:`MAX_STEPS_BACK` tags of any kind it
+    yields :data:`TOO_FAR` and stops, so the caller can turn to a search whose
+    cost does not depend on how many tags there are.
+    """
+    pos = at
+    for _ in range(MAX_STEPS_BACK):
+        start = text.rfind("<", 0, pos)
+        if start < 0:
+            return
+        pos = start
+        lead = text[start + 1:start + 3]
+        if lead[:1] in leads and (lead[:1] != "/" or lead[1:] in leads):
+            yield start
+    yield TOO_FAR
 
 
 def hidden_end(text: str, at: int) -> int | None:
