@@ -27,6 +27,7 @@ Choices worth knowing (each has a test):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import math
 import re
@@ -353,6 +354,12 @@ def parse_date(value: Any) -> str | None:
     value = _literal(value)
     if not isinstance(value, str) or len(value) > 100:
         return None
+    return _parsed_date(value)
+
+
+# Small: a record's date is read by normalize() and again for a validation hint.
+@functools.lru_cache(maxsize=8)
+def _parsed_date(value: str) -> str | None:
     text = _clean_date(value)
     if not text:
         return None
