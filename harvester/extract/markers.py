@@ -4,12 +4,15 @@ Most pages crawled carry no video, and the extractors' own pre-checks would
 each scan the page again.  :func:`scan` runs one literal-prefixed regex (as
 fast as a substring search) for ``ideoObject``/``ideoobject`` and
 ``og:video`` and keeps the offsets, so that :func:`harvester.extract.candidates`
-can skip every extractor with nothing to find, and the attribute syntaxes can
-go straight to the tags that name a VideoObject.
+can skip every extractor with nothing to find, and every extractor can go
+straight to the places that name a video: the ld+json scripts that hold a
+mention, the text before it, the tags that carry it, the meta tags around an
+``og:video``.
 
-The promise: each extractor gets exactly the answer its own pre-check gave
-before (``"ideoObject" in text`` for the text finder, ``ideo[oO]bject`` for
-microdata and RDFa, ``"og:video" in text`` for Open Graph).
+The promise: the offsets of every ``ideoObject``/``ideoobject`` (the JSON-LD,
+microdata and RDFa finders), of which :meth:`Markers.exact` gives those spelled
+``ideoObject`` (the text finder), and of every ``og:video`` (Open Graph).
+:func:`scan_bytes` answers the same question, yes or no, for raw bytes.
 """
 
 from __future__ import annotations
