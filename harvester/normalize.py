@@ -57,6 +57,7 @@ MAX_LIST = 100  # items read from one list property; pages have been seen with t
 STRAY_QUOTES = "\"'`“”„‟″‶‘’‚‛′‵«»"
 _ENTITY = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _URL_DROPPED = re.compile(r"[\t\r\n]")
+_ALREADY_CLEAN = re.compile(r"https?://[^ ]*\Z")
 _URL_PLACEHOLDERS = {"/", "#", "about:blank", "null", "none", "undefined"}
 
 
@@ -196,6 +197,10 @@ def absolute_url(text: str, base: str | None) -> str | None:
             text = urljoin(base, text)
         elif parts.scheme.lower() not in ("http", "https"):
             return None
+        elif _ALREADY_CLEAN.match(text) and not text.endswith(("?", "#")) and "?#" not in text:
+            # Absolute, lower-case scheme, nothing a re-join would change (an empty
+            # query or fragment is dropped by it): the common case needs no second parse.
+            return text if parts.hostname else None
         text = text.replace(" ", "%20")
         final = urlsplit(text)
     except ValueError:  # e.g. an unbalanced IPv6 bracket
