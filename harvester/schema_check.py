@@ -81,6 +81,10 @@ def _all(checks: list[Check]) -> Check:
     return every
 
 
+# One keyword of the error walk: (name, value, walk, keyword function, passes).
+_Step = tuple[str, Any, Any, Any, Check]
+
+
 class SchemaCompiler:
     """Compiles the subschemas of one root schema into predicates, each once."""
 
@@ -91,6 +95,8 @@ class SchemaCompiler:
         self._schemas: dict[int, Check] = {}
         self._keywords: dict[tuple[int, str], Check] = {}
         self._formats_known: dict[tuple[str, str], bool] = {}
+        self._plans: dict[int, list[_Step]] = {}
+        self._resolved: dict[str, Any] = {}
 
     def schema(self, schema: Any) -> Check:
         """The predicate for a whole (sub)schema."""
@@ -136,25 +142,41 @@ class SchemaCompiler:
             return
         if not failing and self.schema(schema)(instance):
             return
-        for name, value in schema.items():
-            walk = _WALKS.get(name)
-            if walk is not None and not (name == "items" and "prefixItems" in schema):
+        for name, value, walk, keyword, passes in self._plan(validator, schema):
+            if walk is not None:
                 yield from walk(self, validator, value, instance, schema, path, schema_path)
                 continue
-            keyword = validator.VALIDATORS.get(name)
-            if keyword is None or (name in _BUILDERS and self.keyword(schema, name)(instance)):
+            if passes(instance):
                 continue
-            if name == "anyOf":
-                # Every branch failed (the check says so): jsonschema's error, minus the
-                # sub-errors of each branch in ``context``, which cost the most and are
-                # not read here.
-                keyword = _any_of_failed
             for error in keyword(validator, value, instance, schema) or ():
                 error._set(validator=name, validator_value=value, instance=instance,
                            schema=schema, type_checker=validator.TYPE_CHECKER)
                 if name not in ("if", "$ref"):
                     error.schema_path.appendleft(name)
                 yield from _placed((error,), path, schema_path)
+
+    def _plan(self, validator: Any, schema: Mapping[str, Any]) -> list[_Step]:
+        """What the error walk does with each keyword of ``schema``, worked out once."""
+        key = id(schema)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = []
+            for name, value in schema.items():
+                walk = _WALKS.get(name)
+                if walk is not None and not (name == "items" and "prefixItems" in schema):
+                    plan.append((name, value, walk, None, _never))
+                    continue
+                keyword = validator.VALIDATORS.get(name)
+                if keyword is None:
+                    continue  # an annotation (title, x-messages ...): never an error
+                if name == "anyOf":
+                    # Every branch failed (the check says so): jsonschema's error, minus
+                    # the sub-errors of each branch in ``context``, which cost the most
+                    # and are not read here.
+                    keyword = _any_of_failed
+                passes = self.keyword(schema, name) if name in _BUILDERS else _never
+                plan.append((name, value, None, keyword, passes))
+        return plan
 
     def _build(self, schema: Any) -> Check:
         if schema is True:
@@ -183,6 +205,11 @@ class SchemaCompiler:
 
     def resolve(self, ref: str) -> Any:
         """The subschema a ``$ref`` names inside the root, or ``None``."""
+        if ref not in self._resolved:
+            self._resolved[ref] = self._resolve(ref)
+        return self._resolved[ref]
+
+    def _resolve(self, ref: str) -> Any:
         base, _, fragment = ref.partition("#")
         if base not in ("", self._root_id) or (fragment and not fragment.startswith("/")):
             return None
