@@ -147,9 +147,13 @@ def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]
     extra = 0
     # jsonschema's errors, found by walking only into what the compiled checks fail.
     for error in compiler.iter_errors(validator, data):
-        finding = _finding(error)
-        if finding.pointer in places or finding in found:
+        path = _error_path(error)
+        where = pointer(path)
+        if where in places:
             continue  # "empty" already said it; "not a URL" would only repeat it
+        finding = _finding(error, path, where)
+        if finding in found:
+            continue
         if len(found) >= MAX_FINDINGS:
             extra += 1
             continue
@@ -161,10 +165,16 @@ def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]
     return tuple(found)
 
 
-def _finding(error: ValidationError) -> Finding:
-    path = list(error.absolute_path)
+def _error_path(error: ValidationError) -> list[str | int]:
+    """Where the error is, as keys and indexes into the video's data."""
+    path: list[str | int] = list(error.absolute_path)
     if "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str):
         path.append(error.instance)  # the failing thing is a key: point at it
+    return path
+
+
+def _finding(error: ValidationError, path: list[str | int], where: str) -> Finding:
+    """The finding for ``error`` at ``path`` (``where`` is its JSON pointer)."""
     schema = error.schema if isinstance(error.schema, Mapping) else {}
     messages = schema.get("x-messages", {})
     template = messages.get(error.validator) if isinstance(messages, Mapping) else None
@@ -181,7 +191,7 @@ def _finding(error: ValidationError) -> Finding:
     hint = _HINTS.get(str(schema.get("x-hint")))
     if hint is not None:
         message += hint(error.instance)
-    return Finding(pointer(path), message)
+    return Finding(where, message)
 
 
 # -- wording ----------------------------------------------------------------
