@@ -119,10 +119,13 @@ def test_scripts_found_by_looking_back_match_a_full_scan(monkeypatch: pytest.Mon
             + "<div><p>x</p></div>" * 100
             + "<script>var t = 'VideoObject';</script>"
             + '<SCRIPT TYPE="application/ld+json">[{"@type": "videoObject"}]</SCRIPT>'
-            + '<p>VideoObject in text</p>')
+            + '<p>VideoObject in text</p>'
+            # a mention in the opening tag itself, then one in the body of that script
+            + '<script type="application/ld+json" data-kind="VideoObject">'
+              '{"@type": "VideoObject"}</script><p>VideoObject after it</p>')
     offsets = scan(page).video
     near = jsonld.enclosing_script_spans(page, offsets)
     monkeypatch.setattr(rawtext, "MAX_STEPS_BACK", 2)  # too many tags: the full scan answers
     far = jsonld.enclosing_script_spans(page, offsets)
     assert near == far == list(script_spans(page))
-    assert len(near) == 2
+    assert len(near) == 3

@@ -75,10 +75,14 @@ def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int,
     """
     wanted = list(offsets)
     spans: list[tuple[int, int]] = []
+    # Offsets come in order: a walk back need not pass the tag that decided the
+    # previous offset (a walk that reaches it without a decision means "in no
+    # ld+json script", as that one did), so each stretch of page is walked once.
+    floor = 0
     for at in wanted:
         if spans and spans[-1][0] <= at < spans[-1][1]:
             continue
-        opening = _script_tag_before(text, at)
+        opening, decided_at = _script_tag_before(text, at, floor)
         if opening is _TOO_FAR:
             return _spans_holding(script_spans(text), wanted)
         if isinstance(opening, re.Match):
@@ -86,6 +90,9 @@ def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int,
             end = closing.start() if closing else len(text)
             if at < end:
                 spans.append((opening.end(), end))
+            floor = end
+        elif decided_at is not None:
+            floor = decided_at
     return spans
 
 
@@ -93,23 +100,26 @@ _TOO_FAR = object()
 _SCRIPT_LEADS = frozenset("sS/")
 
 
-def _script_tag_before(text: str, at: int) -> re.Match[str] | object | None:
-    """The ld+json opening tag of the script ``at`` is in; ``None`` if in none.
+def _script_tag_before(text: str, at: int, stop: int
+                       ) -> tuple[re.Match[str] | object | None, int | None]:
+    """The ld+json opening tag of the script ``at`` is in (``None`` if in none), and
+    where the tag that decided it starts (``None`` when no tag in ``text[stop:at]`` did).
 
     Steps back from tag to tag: the nearest ``<script`` or ``</script`` decides
     (a ``<!--`` does not: inside a script it is text).  ``_TOO_FAR`` when there
     are too many tags to step over.
     """
-    for start in tags_before(text, at, _SCRIPT_LEADS):
+    for start in tags_before(text, at, _SCRIPT_LEADS, stop):
         if start == TOO_FAR:
-            return _TOO_FAR
+            return _TOO_FAR, None
         head = text[start:start + 8].lower()
         if head.startswith("<script"):
             opening = _OPEN.match(text, start)
-            return opening if opening is not None and opening.end() <= at else None
+            inside = opening is not None and opening.end() <= at
+            return (opening if inside else None), start
         if head == "</script":
-            return None
-    return None
+            return None, start
+    return None, None
 
 
 def _spans_holding(spans: Iterable[tuple[int, int]], offsets: list[int]

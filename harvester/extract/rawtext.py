@@ -46,8 +46,8 @@ def raw_text_end(text: str, at: int) -> int | None:
 TOO_FAR = -1
 
 
-def tags_before(text: str, at: int, leads: frozenset[str]) -> Iterator[int]:
-    """The starts of the tags before ``at``, nearest first, that may decide something.
+def tags_before(text: str, at: int, leads: frozenset[str], stop: int = 0) -> Iterator[int]:
+    """The starts of the tags in ``text[stop:at]``, nearest first, that may decide something.
 
     A tag may decide when the character after its ``<`` is in ``leads`` (and, for
     a ``/``, the one after that too): most tags (div, a, /span ...) are passed
@@ -57,7 +57,7 @@ def tags_before(text: str, at: int, leads: frozenset[str]) -> Iterator[int]:
     """
     pos = at
     for _ in range(MAX_STEPS_BACK):
-        start = text.rfind("<", 0, pos)
+        start = text.rfind("<", stop, pos)
         if start < 0:
             return
         pos = start
