@@ -97,7 +97,7 @@ def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int,
 
 
 _TOO_FAR = object()
-_SCRIPT_LEADS = frozenset("sS/")
+_SCRIPT_LEADS = frozenset({"sc"})
 
 
 def _script_tag_before(text: str, at: int, stop: int

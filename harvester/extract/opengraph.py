@@ -82,8 +82,7 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
 def _meta_regions(text: str, og_video_at: Sequence[int]) -> list[tuple[int, int]]:
     """Where the Open Graph tags are read: the head, and in the body the run of
     ``<meta>`` tags around each ``og:video`` mention (sorted, not overlapping)."""
-    body = _BODY.search(text)
-    head_end = body.start() if body else len(text)
+    head_end = _head_end(text)
     regions = [(0, head_end)]
     for at in og_video_at:
         if at < regions[-1][1]:
@@ -94,6 +93,16 @@ def _meta_regions(text: str, og_video_at: Sequence[int]) -> list[tuple[int, int]
                 regions.append((run.start(), run.end()))
                 break
     return regions
+
+
+def _head_end(text: str) -> int:
+    """Where ``<body`` starts (the end of the page without one); a lower-case tag is
+    looked for first, so an upper-case one before it would be passed over."""
+    at = text.find("<body")  # the usual spelling: a fast substring search
+    if at >= 0 and _BODY.match(text, at):
+        return at
+    body = _BODY.search(text)  # <BODY>, <Body> ...
+    return body.start() if body else len(text)
 
 
 def meta_tags(

@@ -23,8 +23,8 @@ TAG_WINDOW = 64 * 1024
 
 _RAW_TEXT_ELEMENTS = ("script", "style", "textarea")
 _CLOSERS = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_TEXT_ELEMENTS}
-# First letters of the tags that decide (script, style, textarea, a comment), and "/".
-_LEADS = frozenset("sStT!/")
+# How the names of the tags that decide begin (script, style, textarea, a comment).
+_LEADS = frozenset({"sc", "st", "te", "!-"})
 _RAW_TAG = re.compile(r"<(/?)(script|style|textarea)(?![^\s/>])", re.IGNORECASE)
 
 
@@ -49,11 +49,11 @@ TOO_FAR = -1
 def tags_before(text: str, at: int, leads: frozenset[str], stop: int = 0) -> Iterator[int]:
     """The starts of the tags in ``text[stop:at]``, nearest first, that may decide something.
 
-    A tag may decide when the character after its ``<`` is in ``leads`` (and, for
-    a ``/``, the one after that too): most tags (div, a, /span ...) are passed
-    over on one character.  After :data:`MAX_STEPS_BACK` tags of any kind it
-    yields :data:`TOO_FAR` and stops, so the caller can turn to a search whose
-    cost does not depend on how many tags there are.
+    A tag may decide when the first two characters of its name, lower-cased,
+    are in ``leads`` (``"sc"`` for script, ``"!-"`` for a comment): most tags
+    (div, span, /a ...) are passed over on that.  After :data:`MAX_STEPS_BACK`
+    tags of any kind it yields :data:`TOO_FAR` and stops, so the caller can
+    turn to a search whose cost does not depend on how many tags there are.
     """
     pos = at
     for _ in range(MAX_STEPS_BACK):
@@ -62,7 +62,9 @@ def tags_before(text: str, at: int, leads: frozenset[str], stop: int = 0) -> Ite
             return
         pos = start
         lead = text[start + 1:start + 3]
-        if lead[:1] in leads and (lead[:1] != "/" or lead[1:] in leads):
+        if lead[:1] == "/":
+            lead = text[start + 2:start + 4]
+        if lead.lower() in leads:
             yield start
     yield TOO_FAR
 
