@@ -171,3 +171,11 @@ def test_an_item_bigger_than_a_megabyte_reads_the_same_and_keeps_its_markup_smal
     assert blob.data["description"] == "kept whole text"
     assert blob.data["thumbnail"]["url"] == "https://cdn.example.org/t.jpg"
     assert len(blob.raw) < 2_000  # the filler between properties is not kept
+
+
+@pytest.mark.parametrize("name", ["p\x00", "a\ud800", "a{b", "x}", 'a"b', "ä", "DIV"])
+def test_odd_tag_names_never_raise(name: str) -> None:
+    page = (f'<{name} itemscope itemtype="https://schema.org/VideoObject">'
+            f'<meta itemprop="name" content="n"></{name}>')
+    blobs = list(find_blobs(page, "p"))
+    assert [b.data["name"] for b in blobs] == (["n"] if name == "DIV" else [])

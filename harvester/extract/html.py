@@ -47,6 +47,8 @@ _MAX_CHUNK = 1024 * 1024
 # Past this many characters an item is read again, pruning as it streams by.
 BIG_ITEM_CHARS = 1024 * 1024
 _TAG_NAME = re.compile(r"<([A-Za-z][^\s/>]*)")
+# Names lxml can be asked to report (a NUL or a lone surrogate would make it raise).
+_PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
 
 
 def parse_element(
@@ -68,8 +70,8 @@ def parse_element(
     value).
     """
     name = _TAG_NAME.match(text, start)
-    if name is None:
-        return None
+    if name is None or not _PLAIN_NAME.match(name.group(1)):
+        return None  # not a tag an HTML parser reads as an element of that name
     tag = name.group(1).lower()
     # Events only for elements named like the target (nested namesakes included):
     # plain elements, no per-element Python class lookup.
