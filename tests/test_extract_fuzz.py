@@ -82,3 +82,15 @@ def test_random_blobs_repair_without_raising(raw: str, syntax: Syntax) -> None:
     parsed = repair(Blob(page="p", syntax=syntax, offset=0, raw=raw))
     assert (parsed.value is None) or parsed.error is None
     list(video_nodes(parsed))
+
+
+MARKUP = ["<", ">", "</", "/>", "<div", "<script", "</script>", "<!--", "-->", " itemscope",
+          ' itemtype="https://schema.org/VideoObject"', ' typeof="VideoObject"',
+          ' itemprop="name"', ' property="name"', ' content="n"', "<meta", "<body",
+          ' property="og:video"', "\x00", "\ud800", "ä", "{", "x"]
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(MARKUP), max_size=60).map("".join))
+def test_random_attribute_markup_never_raises(page: str) -> None:
+    _run(page)
