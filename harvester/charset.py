@@ -15,6 +15,7 @@ mojibake.  Bytes that are invalid in the chosen encoding become U+FFFD.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 
 __all__ = ["ascii_compatible", "decode_html"]
@@ -84,6 +85,7 @@ def ascii_compatible(body: bytes, content_type: str | None) -> bool:
     return declared is None or _keeps_ascii(declared)
 
 
+@functools.lru_cache(maxsize=64)
 def _keeps_ascii(encoding: str) -> bool:
     try:
         return all(bytes([c]).decode(encoding) == chr(c) for c in range(0x20, 0x7F))
