@@ -255,6 +255,9 @@ def _sane_seconds(seconds: float) -> float | None:
     return seconds
 
 
+_PLAIN_ISO_DURATION = re.compile(r"PT(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9})S)?\Z")
+
+
 def _iso_duration(text: str) -> float | None:
     upper = text.upper().replace(" ", "")
     if upper.startswith("T"):
@@ -263,6 +266,11 @@ def _iso_duration(text: str) -> float | None:
         upper = upper[:-1]
     if not upper.startswith("P") or not re.search(r"\d", upper):
         return None
+    plain = _PLAIN_ISO_DURATION.match(upper)
+    if plain is not None and any(plain.groups()):
+        # Whole hours, minutes and seconds (most durations): exact without isodate.
+        hours, minutes, secs = (int(part or 0) for part in plain.groups())
+        return float(hours * 3600 + minutes * 60 + secs)
     try:
         parsed = isodate.parse_duration(upper)
     except (isodate.ISO8601Error, ValueError, OverflowError):
