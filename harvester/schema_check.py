@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -92,30 +93,54 @@ class SchemaCompiler:
         self._root = root
         self._root_id = str(root.get("$id", ""))
         self._fallback = fallback
-        self._schemas: dict[int, Check] = {}
-        self._keywords: dict[tuple[int, str], Check] = {}
+        # Keyed by id(); each entry also holds its schema, so that the id cannot be
+        # reused by another object while the entry lives (a temporary schema would
+        # otherwise hand its answers to whatever is allocated in its place).
+        self._schemas: dict[int, tuple[Any, Check]] = {}
+        self._keywords: dict[tuple[int, str], tuple[Any, Check]] = {}
         self._formats_known: dict[tuple[str, str], bool] = {}
-        self._plans: dict[int, list[_Step]] = {}
+        self._plans: dict[int, tuple[Any, list[_Step]]] = {}
         self._resolved: dict[str, Any] = {}
+        # Cache hits need no lock; building does (pages are checked from several
+        # threads, and a compile in progress leaves a placeholder behind).
+        self._building = threading.RLock()
+        self._pending: dict[int, tuple[Any, list[Check]]] = {}
 
     def schema(self, schema: Any) -> Check:
         """The predicate for a whole (sub)schema."""
         key = id(schema)
-        found = self._schemas.get(key)
-        if found is None:
-            # A placeholder first: recursive schemas ($ref to an ancestor) compile lazily.
-            cell: list[Check] = []
-            self._schemas[key] = lambda value: cell[0](value)
-            cell.append(self._build(schema))
-            found = self._schemas[key] = cell[0]
-        return found
+        entry = self._schemas.get(key)
+        if entry is not None and entry[0] is schema:
+            return entry[1]
+        with self._building:
+            entry = self._schemas.get(key)
+            if entry is not None and entry[0] is schema:
+                return entry[1]  # built by another thread meanwhile
+            pending = self._pending.get(key)
+            if pending is not None and pending[0] is schema:
+                # This thread is building it further up: a recursive schema. The
+                # check is looked up when first used, by which time it is built.
+                cell = pending[1]
+                return lambda value: cell[0](value)
+            cell = []
+            self._pending[key] = (schema, cell)
+            try:
+                cell.append(self._build(schema))
+            finally:
+                del self._pending[key]
+            # Only finished checks are published: other threads read without the lock.
+            self._schemas[key] = (schema, cell[0])
+            return cell[0]
 
     def keyword(self, schema: Mapping[str, Any], name: str) -> Check:
         """The predicate for one keyword in its schema; ``_never`` when unknown."""
         key = (id(schema), name)
-        found = self._keywords.get(key)
-        if found is None:
-            found = self._keywords[key] = self._build_keyword(schema, name) or _never
+        entry = self._keywords.get(key)
+        if entry is not None and entry[0] is schema:
+            return entry[1]
+        with self._building:
+            found = self._build_keyword(schema, name) or _never
+            self._keywords[key] = (schema, found)
         return found
 
     def iter_errors(self, validator: Validator, instance: Any) -> Iterator[ValidationError]:
@@ -158,24 +183,31 @@ class SchemaCompiler:
     def _plan(self, validator: Any, schema: Mapping[str, Any]) -> list[_Step]:
         """What the error walk does with each keyword of ``schema``, worked out once."""
         key = id(schema)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = []
-            for name, value in schema.items():
-                walk = _WALKS.get(name)
-                if walk is not None and not (name == "items" and "prefixItems" in schema):
-                    plan.append((name, value, walk, None, _never))
-                    continue
-                keyword = validator.VALIDATORS.get(name)
-                if keyword is None:
-                    continue  # an annotation (title, x-messages ...): never an error
-                if name == "anyOf":
-                    # Every branch failed (the check says so): jsonschema's error, minus
-                    # the sub-errors of each branch in ``context``, which cost the most
-                    # and are not read here.
-                    keyword = _any_of_failed
-                passes = self.keyword(schema, name) if name in _BUILDERS else _never
-                plan.append((name, value, None, keyword, passes))
+        entry = self._plans.get(key)
+        if entry is not None and entry[0] is schema:
+            return entry[1]
+        with self._building:
+            plan = self._new_plan(validator, schema)
+            self._plans[key] = (schema, plan)
+        return plan
+
+    def _new_plan(self, validator: Any, schema: Mapping[str, Any]) -> list[_Step]:
+        plan: list[_Step] = []
+        for name, value in schema.items():
+            walk = _WALKS.get(name)
+            if walk is not None and not (name == "items" and "prefixItems" in schema):
+                plan.append((name, value, walk, None, _never))
+                continue
+            keyword = validator.VALIDATORS.get(name)
+            if keyword is None:
+                continue  # an annotation (title, x-messages ...): never an error
+            if name == "anyOf":
+                # Every branch failed (the check says so): jsonschema's error, minus
+                # the sub-errors of each branch in ``context``, which cost the most
+                # and are not read here.
+                keyword = _any_of_failed
+            passes = self.keyword(schema, name) if name in _BUILDERS else _never
+            plan.append((name, value, None, keyword, passes))
         return plan
 
     def _build(self, schema: Any) -> Check:

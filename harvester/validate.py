@@ -15,12 +15,12 @@ ever fetched.  Validators are compiled once per process.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import math
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -100,11 +100,40 @@ def validate_data(
         return (Finding("", f"the data could not be checked ({type(exc).__name__})"),), ()
 
 
-@functools.cache
+class _Rules(NamedTuple):
+    schema: dict[str, Any]
+    validators: dict[str, Draft202012Validator]
+    compiler: SchemaCompiler
+
+
+_built: _Rules | None = None
+_BUILD_LOCK = threading.Lock()
+
+
+def _rules() -> _Rules:
+    """The schema, its validators and their compiler, built once per process.
+
+    Under a lock: pages are validated from several threads, and two first
+    calls racing must not build two schemas that the others then mix.
+    """
+    global _built
+    if _built is None:
+        with _BUILD_LOCK:
+            if _built is None:
+                _built = _build_rules()
+    return _built
+
+
 def _schema() -> dict[str, Any]:
-    text = resources.files("harvester").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return _rules().schema
+
+
+def _validators() -> dict[str, Draft202012Validator]:
+    return _rules().validators
+
+
+def _compiler() -> SchemaCompiler:
+    return _rules().compiler
 
 
 # (errors, warnings) rule sets: "" is the schema's root, other names are its $defs.
@@ -112,31 +141,23 @@ _VIDEOOBJECT_RULES = ("", "recommended")
 _OPENGRAPH_RULES = ("opengraph", "opengraphRecommended")
 
 
-@functools.cache
-def _validators() -> dict[str, Draft202012Validator]:
-    schema = _schema()
+def _build_rules() -> _Rules:
+    text = resources.files("harvester").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
     schema_id = schema["$id"]
     # A Registry with no retrieve function: a $ref outside the schema fails, never fetches.
     resource = DRAFT202012.create_resource(schema)
     registry: Registry[Any] = Registry().with_resource(schema_id, resource)
     checker = Draft202012Validator.FORMAT_CHECKER
+    compiler = SchemaCompiler(schema, Draft202012Validator(schema, registry=registry,
+                                                           format_checker=checker))
     # jsonschema's own validator, told to skip each keyword a compiled check proves valid.
-    fast = fast_validator_class(lambda: _compiler())
-    compiled = {"": fast(schema, registry=registry, format_checker=checker)}
+    fast = fast_validator_class(lambda: compiler)
+    validators = {"": fast(schema, registry=registry, format_checker=checker)}
     for name in (*_VIDEOOBJECT_RULES[1:], *_OPENGRAPH_RULES):
         ref = {"$ref": f"{schema_id}#/$defs/{name}"}
-        compiled[name] = fast(ref, registry=registry, format_checker=checker)
-    return compiled
-
-
-@functools.cache
-def _compiler() -> SchemaCompiler:
-    schema = _schema()
-    resource = DRAFT202012.create_resource(schema)
-    registry: Registry[Any] = Registry().with_resource(schema["$id"], resource)
-    plain = Draft202012Validator(schema, registry=registry,
-                                 format_checker=Draft202012Validator.FORMAT_CHECKER)
-    return SchemaCompiler(schema, plain)
+        validators[name] = fast(ref, registry=registry, format_checker=checker)
+    return _Rules(schema, validators, compiler)
 
 
 def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]:

@@ -357,3 +357,35 @@ def test_opengraph_warnings() -> None:
     assert result.valid
     assert [f.message.split(": the")[0] for f in result.warnings] == [
         "og:title is missing", "og:image is missing"]
+
+
+def test_first_checks_from_many_threads_at_once_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import threading
+
+    from harvester import validate as module
+
+    records = [dict(GOOD), {**GOOD, "duration": "T1M"}, {"@type": "VideoObject", "name": ""},
+               {**GOOD, "thumbnailUrl": ["//x.org/a.jpg", 3], "Name": "x"}]
+    expected = [check(r) for r in records]
+    monkeypatch.setattr(module, "_built", None)  # rules built afresh, by racing threads
+    barrier = threading.Barrier(8)
+    results: list[list[Validation]] = []
+
+    def worker() -> None:
+        barrier.wait()
+        results.append([check(r) for r in records] + [check(r) for r in reversed(records)])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show up
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert len(results) == 8
+    for found in results:
+        assert found == expected + expected[::-1]
