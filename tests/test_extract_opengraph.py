@@ -78,7 +78,7 @@ def test_a_group_in_the_body_is_read_from_its_run_of_meta_tags() -> None:
             + '<div><meta property="og:video" content="https://x.org/v.mp4">\n'
               '<meta property="og:video:width" content="640">'
               '<meta property="og:video:height" content="360"></div>'
-            + "<p>more</p>" * 3000
+            + "<p>more</p>" * 7000  # past HEAD_READ_PAST
             + '<meta property="og:image" content="https://x.org/far.jpg">'
               '<p>x</p><meta property="og:video:type" content="video/mp4"></body></html>')
     [blob] = find_blobs(page, "p")
@@ -93,3 +93,14 @@ def test_a_page_without_a_body_tag_is_read_whole() -> None:
             '<meta property="og:video" content="https://x.org/v.mp4">')
     [blob] = find_blobs(page, "p")
     assert blob.data["name"] == "T"
+
+
+def test_a_head_that_runs_on_is_read_only_near_its_og_tags() -> None:
+    from harvester.extract.opengraph import HEAD_READ_PAST
+
+    page = ('<html><head><meta property="og:video" content="https://x.org/v.mp4">'
+            '<meta property="og:title" content="near">'
+            + "<script>var x = 1;</script>" * (HEAD_READ_PAST // 20)
+            + '<meta property="og:image" content="https://x.org/far.jpg"></head><body></body>')
+    [blob] = find_blobs(page, "p")
+    assert blob.data["name"] == "near" and "thumbnailUrl" not in blob.data

@@ -7,8 +7,9 @@ before the first root belong to it; ``og:video:secure_url`` stands in only
 when the page has no other root.  Roots with an empty value yield nothing.
 ``og:video`` tags count anywhere in the page (some sites put a whole group in
 ``<body>``); the page-level tags (``og:title``, ``og:image``, ``video:*``) are
-read from the head and from the run of ``<meta>`` tags around each
-``og:video`` tag.  ``<meta name="og:video" value="...">`` is read like
+read from the head, up to 64 KB past the first ``og:video`` (some heads run on
+for a megabyte of inline script), and from the run of ``<meta>`` tags around
+each later ``og:video`` tag.  ``<meta name="og:video" value="...">`` is read like
 ``property``/``content``.
 
 Mapping to ``blob.data`` (values as written, entities decoded once):
@@ -32,7 +33,7 @@ from typing import Any
 from harvester.extract.markers import Markers
 from harvester.records import Blob, Syntax
 
-__all__ = ["find_blobs", "meta_tags"]
+__all__ = ["HEAD_READ_PAST", "find_blobs", "meta_tags"]
 
 # A literal-prefixed regex scans non-ASCII pages faster than ``in``.
 _HINT = re.compile(r"og:video")
@@ -41,6 +42,9 @@ _META_RUN = re.compile(r"(?:<meta\b[^>]*>\s*)+", re.IGNORECASE)
 _BODY = re.compile(r"<body\b", re.IGNORECASE)
 # How far around a body og:video its run of meta tags is looked for.
 _RUN_WINDOW = 16 * 1024
+# How far past the first og:video the head's page-level tags are read: they sit
+# with the og:video tags, and some heads run on for a megabyte of inline script.
+HEAD_READ_PAST = 64 * 1024
 _ATTR = re.compile(r"""([^\s=/>"']+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""")
 
 _ROOTS = ("og:video", "og:video:url")
@@ -80,9 +84,11 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
 
 
 def _meta_regions(text: str, og_video_at: Sequence[int]) -> list[tuple[int, int]]:
-    """Where the Open Graph tags are read: the head, and in the body the run of
-    ``<meta>`` tags around each ``og:video`` mention (sorted, not overlapping)."""
-    head_end = _head_end(text)
+    """Where the Open Graph tags are read: from the page's start to the ``<body``
+    after the first ``og:video`` (at most :data:`HEAD_READ_PAST` characters past
+    it), and the run of ``<meta>`` tags around each ``og:video`` after that
+    (sorted, not overlapping)."""
+    head_end = _head_end(text, og_video_at[0], og_video_at[0] + HEAD_READ_PAST)
     regions = [(0, head_end)]
     for at in og_video_at:
         if at < regions[-1][1]:
@@ -95,14 +101,19 @@ def _meta_regions(text: str, og_video_at: Sequence[int]) -> list[tuple[int, int]
     return regions
 
 
-def _head_end(text: str) -> int:
-    """Where ``<body`` starts (the end of the page without one); a lower-case tag is
-    looked for first, so an upper-case one before it would be passed over."""
-    at = text.find("<body")  # the usual spelling: a fast substring search
-    if at >= 0 and _BODY.match(text, at):
+def _head_end(text: str, start: int, limit: int) -> int:
+    """Where ``<body`` starts between ``start`` (the first og:video, normally in the
+    head) and ``limit``; else ``limit`` (or the page's end).
+
+    A lower-case tag is looked for first, so an upper-case one before it would
+    be passed over.
+    """
+    limit = min(limit, len(text))
+    at = text.find("<body", start, limit + 5)  # the usual spelling: a fast substring search
+    if 0 <= at < limit and _BODY.match(text, at):
         return at
-    body = _BODY.search(text)  # <BODY>, <Body> ...
-    return body.start() if body else len(text)
+    body = _BODY.search(text, start, limit + 5)  # <BODY>, <Body> ...
+    return body.start() if body and body.start() < limit else limit
 
 
 def meta_tags(
