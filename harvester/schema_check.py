@@ -368,12 +368,28 @@ def _type(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check | None:
     preds = [_TYPES[n] for n in names]
     if len(preds) == 1:
         return preds[0]
-    return lambda v: any(p(v) for p in preds)
+
+    def some_type(v: Any) -> bool:
+        for pred in preds:
+            if pred(v):
+                return True
+        return False
+
+    return some_type
 
 
 def _required(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
     names = list(value)
-    return lambda v: not isinstance(v, dict) or all(n in v for n in names)
+
+    def present(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for name in names:
+            if name not in v:
+                return False
+        return True
+
+    return present
 
 
 def _properties(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
