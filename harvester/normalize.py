@@ -103,15 +103,22 @@ class _Properties:
         if self._variants is None:
             # The first non-empty value under each folded spelling; ``key``'s own
             # entry is empty here, so it never answers for itself.
-            self._variants = {}
+            variants: dict[str, Any] = {}
             for other, candidate in self._data.items():
-                if isinstance(other, str) and not _empty(candidate):
-                    self._variants.setdefault(other.lower().replace("_", ""), candidate)
+                if isinstance(other, str):
+                    folded = other.lower().replace("_", "")
+                    if folded not in variants and not _empty(candidate):
+                        variants[folded] = candidate
+            self._variants = variants
         return self._variants.get(key.lower(), value)
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+    if value is None:
+        return True
+    if isinstance(value, str | list | dict):
+        return not value
+    return isinstance(value, Mapping) and not value
 
 
 def _literal(value: Any) -> Any:
