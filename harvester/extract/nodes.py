@@ -41,24 +41,39 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
     if parsed.value is None:
         return
     cut = _right_spine(parsed.value) if parsed.partial else set()
-    stack: list[tuple[Any, str, int]] = [(parsed.value, "", 0)]
+    # Each entry: (value, depth, where): ``where`` is (parent's where, key), turned
+    # into a JSON pointer only for the nodes that are videos.
+    stack: list[tuple[Any, int, _Where]] = [(parsed.value, 0, None)]
     while stack:
-        value, pointer, depth = stack.pop()
+        value, depth, where = stack.pop()
         if isinstance(value, Mapping):
             if _is_video(value):
                 yield Candidate(blob=parsed.blob, data=value, repairs=parsed.repairs,
-                                partial=id(value) in cut, pointer=pointer, notes=parsed.notes)
+                                partial=id(value) in cut, pointer=_pointer(where),
+                                notes=parsed.notes)
             items: Iterable[tuple[Any, Any]] = value.items()
         elif isinstance(value, list):
             items = enumerate(value)
         else:
             continue
         if depth < MAX_WALK_DEPTH:
-            # Only containers can hold a node: scalars get no pointer built.
-            children = [(v, f"{pointer}/{_escape(str(k))}", depth + 1) for k, v in items
+            # Only containers can hold a node; reversed onto the stack so that
+            # nodes come out in document order.
+            children = [(v, depth + 1, (where, k)) for k, v in items
                         if type(v) not in _SCALARS and isinstance(v, Mapping | list)]
-            # Reversed onto the stack so that nodes come out in document order.
             stack.extend(reversed(children))
+
+
+_Where = tuple[Any, Any] | None
+
+
+def _pointer(where: _Where) -> str:
+    """The JSON pointer of a (parent, key) chain."""
+    keys: list[str] = []
+    while where is not None:
+        where, key = where
+        keys.append("/" + _escape(str(key)))
+    return "".join(reversed(keys))
 
 
 def _right_spine(value: Any) -> set[int]:
