@@ -129,3 +129,14 @@ def test_scripts_found_by_looking_back_match_a_full_scan(monkeypatch: pytest.Mon
     far = jsonld.enclosing_script_spans(page, offsets)
     assert near == far == list(script_spans(page))
     assert len(near) == 3
+
+
+def test_item_type_mentions_are_not_mistaken_for_script_content() -> None:
+    page = ('<div itemscope itemtype="https://schema.org/VideoObject"><meta itemprop="name" '
+            'content="md"></div>'
+            '<script type="application/ld+json">{"description": "a < b", '
+            '"embed": "<div itemtype=\\"https://schema.org/VideoObject\\">", '
+            '"@type": "VideoObject", "name": "ld"}</script>')
+    assert [(c[0], c[3].get("name")) for c in _gate(page)] == [("json-ld", "ld"),
+                                                              ("microdata", "md")]
+    assert _gate(page) == _every_finder(page)

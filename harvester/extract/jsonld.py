@@ -82,6 +82,10 @@ def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int,
     for at in wanted:
         if spans and spans[-1][0] <= at < spans[-1][1]:
             continue
+        if _in_type_attribute(text, at):
+            # A microdata/RDFa type: a script holding a VideoObject node also
+            # names it in its JSON, so this mention need not be looked up.
+            continue
         opening, decided_at = _script_tag_before(text, at, floor)
         if opening is _TOO_FAR:
             return _spans_holding(script_spans(text), wanted)
@@ -94,6 +98,19 @@ def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int,
         elif decided_at is not None:
             floor = decided_at
     return spans
+
+
+# A tag's itemtype= or typeof= attribute, and how far back its "<" may be.
+_TYPE_ATTRIBUTE = re.compile(r"\b(?:itemtype|typeof)\s*=", re.IGNORECASE)
+_TAG_REACH = 400
+
+
+def _in_type_attribute(text: str, at: int) -> bool:
+    """Whether ``at`` is inside an ``itemtype=``/``typeof=`` value of an HTML tag."""
+    tag_start = text.rfind("<", max(0, at - _TAG_REACH), at)
+    return (tag_start >= 0 and text[tag_start + 1:tag_start + 2].isalpha()
+            and text.find(">", tag_start, at) < 0
+            and _TYPE_ATTRIBUTE.search(text, tag_start, at) is not None)
 
 
 _TOO_FAR = object()
