@@ -141,7 +141,8 @@ def meta_tags(
 
 
 def _attr_value(m: re.Match[str]) -> str:
-    raw = next((g for g in m.groups()[1:] if g is not None), "")
+    # Groups 2-4 are the three quotings; the one that matched is the last index.
+    raw = m.group(m.lastindex or 0) if (m.lastindex or 0) > 1 else ""
     return html.unescape(raw) if "&" in raw else raw
 
 
