@@ -457,7 +457,10 @@ def _loose_date(text: str) -> str | None:
         return None
     if first.hour != second.hour:  # no time of day given
         return _date_text(first.date())
-    return _datetime_text(first)
+    try:
+        return _datetime_text(first)
+    except ValueError:  # an offset of a day or more ("+2500"): no real time zone
+        return None
 
 
 def _date_text(day: dt.date) -> str | None:

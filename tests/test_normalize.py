@@ -378,3 +378,19 @@ CORPUS_CASES = [
                          ids=[f"{c[0]}-{c[2]}" for c in CORPUS_CASES])
 def test_corpus_cases(page: str, data: dict[str, Any], field: str, expected: Any) -> None:
     assert getattr(normalize(cand(data), BASE), field) == expected
+
+
+@pytest.mark.parametrize("text", ["Jan 05 2021 21:36:30 +2500", "5 January 2021 10:00 GMT+2500"])
+def test_a_zone_offset_of_a_day_or_more_is_unreadable_not_an_error(text: str) -> None:
+    assert parse_date(text) is None
+
+
+DATE_PIECES = ["2021", "1999", "0000", "05", "31", "99", "Jan", "May", "Tue", " ", ":", "-", "+",
+               "/", ".", "T", "Z", "GMT", "UTC", "+2500", "-1200", "+0099", "pm", "(", ")", ","]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(DATE_PIECES), max_size=12).map("".join))
+def test_date_parsing_never_raises(text: str) -> None:
+    found = parse_date(text)
+    assert found is None or found[:4].isdigit()
