@@ -509,14 +509,9 @@ def _ref(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check | None:
     target = c.resolve(value) if isinstance(value, str) else None
     if target is None:
         return None
-    cell: list[Check] = []
-
-    def check(v: Any) -> bool:  # resolved on first use: the target may still be compiling
-        if not cell:
-            cell.append(c.schema(target))
-        return cell[0](v)
-
-    return check
+    # The target's own check (a stand-in only while it is still being built
+    # further up: a reference to an ancestor).
+    return c.schema(target)
 
 
 
