@@ -179,6 +179,8 @@ def _url_texts(value: Any) -> Iterator[str]:
 
 def first_url(value: Any, base: str | None) -> str | None:
     """The first usable absolute http(s) URL in ``value`` (string, list or object)."""
+    if isinstance(value, str):
+        return absolute_url(value, base)  # the common case, without the walk
     for text in _url_texts(value):
         url = absolute_url(text, base)
         if url is not None:
@@ -220,6 +222,8 @@ def absolute_url(text: str, base: str | None) -> str | None:
 def _thumbnails(values: tuple[Any, ...], base: str | None) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for value in values:
+        if value is None:
+            continue
         for text in _url_texts(value):
             url = absolute_url(text, base)
             if url is not None:
