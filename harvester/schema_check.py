@@ -100,6 +100,7 @@ class SchemaCompiler:
         self._keywords: dict[tuple[int, str], tuple[Any, Check]] = {}
         self._formats_known: dict[tuple[str, str], bool] = {}
         self._plans: dict[int, tuple[Any, list[_Step]]] = {}
+        self._children: dict[int, tuple[Any, list[tuple[Any, Any, Check]]]] = {}
         self._resolved: dict[str, Any] = {}
         # Cache hits need no lock; building does (pages are checked from several
         # threads, and a compile in progress leaves a placeholder behind).
@@ -179,6 +180,19 @@ class SchemaCompiler:
                 if name not in ("if", "$ref"):
                     error.schema_path.appendleft(name)
                 yield from _placed((error,), path, schema_path)
+
+    def children(self, value: Any) -> list[tuple[Any, Any, Check]]:
+        """``(name or index, subschema, its check)`` for a ``properties`` object or an
+        ``allOf`` list, worked out once."""
+        key = id(value)
+        entry = self._children.get(key)
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        with self._building:
+            pairs = value.items() if isinstance(value, Mapping) else enumerate(value)
+            found = [(name, sub, self.schema(sub)) for name, sub in pairs]
+            self._children[key] = (value, found)
+        return found
 
     def _plan(self, validator: Any, schema: Mapping[str, Any]) -> list[_Step]:
         """What the error walk does with each keyword of ``schema``, worked out once."""
@@ -296,16 +310,16 @@ def _placed(errors: Iterable[ValidationError], path: Path, schema_path: Path) ->
 def _walk_properties(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
                      _: Any, path: Path, schema_path: Path) -> Errors:
     if isinstance(instance, dict):
-        for name, subschema in value.items():
-            if name in instance and not c.schema(subschema)(instance[name]):
+        for name, subschema, check in c.children(value):
+            if name in instance and not check(instance[name]):
                 yield from c._errors(validator, subschema, instance[name], (*path, name),
                                      (*schema_path, "properties", name), failing=True)
 
 
 def _walk_all_of(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
                  _: Any, path: Path, schema_path: Path) -> Errors:
-    for index, subschema in enumerate(value):
-        if not c.schema(subschema)(instance):
+    for index, subschema, check in c.children(value):
+        if not check(instance):
             yield from c._errors(validator, subschema, instance, path,
                                  (*schema_path, "allOf", index), failing=True)
 
