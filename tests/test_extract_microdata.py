@@ -179,3 +179,17 @@ def test_odd_tag_names_never_raise(name: str) -> None:
             f'<meta itemprop="name" content="n"></{name}>')
     blobs = list(find_blobs(page, "p"))
     assert [b.data["name"] for b in blobs] == (["n"] if name == "DIV" else [])
+
+
+def test_items_nested_thousands_deep_fall_back_to_one_parse_of_the_page() -> None:
+    from harvester.extract.microdata import _whole_page_blobs
+
+    depth = 1500
+    page = ('<div itemscope itemtype="https://schema.org/VideoObject">'
+            '<meta itemprop="name" content="x">' * depth + "</div>" * depth)
+    found = list(find_blobs(page, "p"))
+    # Reading each of 1,500 nested items from its own start would read the page
+    # 750 times over: the budget sends it to the whole-page parse instead.
+    whole = list(_whole_page_blobs(page, "p", [b.offset for b in found]))
+    assert 0 < len(found) < depth
+    assert [b.data for b in found] == [b.data for b in whole]

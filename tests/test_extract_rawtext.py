@@ -50,3 +50,30 @@ def test_far_from_any_deciding_tag_the_answer_is_the_same(monkeypatch: pytest.Mo
     monkeypatch.setattr(rawtext, "MAX_STEPS_BACK", 3)  # forces the reverse-search fallback
     far = raw_text_end(page, page.index("HERE")), raw_text_end(page, page.index("THERE"))
     assert near == far == (None, len(page))
+
+
+def test_many_offsets_at_once_agree_with_one_at_a_time() -> None:
+    import random
+
+    from harvester.extract.rawtext import outside_raw_text
+
+    parts = ["<script>", "</script>", "<!--", "-->", "<style>", "</STYLE>", "<p>", "x",
+             "<textarea>", "</textarea>", "<SCRIPT type=a>", "a<b", "<!---->", "<div>"]
+    rng = random.Random(3)
+    for _ in range(300):
+        page = "".join(rng.choice(parts) for _ in range(rng.randint(0, 40)))
+        offsets = list(range(0, len(page) + 1, 2))
+        assert outside_raw_text(page, offsets) == [
+            at for at in offsets if raw_text_end(page, at) is None]
+
+
+def test_thousands_of_items_are_looked_back_on_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harvester.extract.rawtext import outside_raw_text
+
+    item = '<div itemscope itemtype="x"><span>a</span></div>'
+    page = "<script>s</script>" + item * 3000
+    offsets = [i for i in range(len(page)) if page.startswith("<div", i)]
+    # Each look back may pass only the few tags since the previous item: no fallback.
+    monkeypatch.setattr(rawtext, "MAX_STEPS_BACK", 10)
+    monkeypatch.setattr(rawtext, "_raw_text_end_by_search", lambda *_: pytest.fail("too far"))
+    assert outside_raw_text(page, offsets) == offsets

@@ -41,3 +41,11 @@ def test_node_in_a_comment_is_not_read_and_a_nested_video_has_its_own_blob() -> 
     outer, inner = find_blobs(page, "p")
     assert outer.data["name"] == "outer"
     assert inner.data == {"@type": "VideoObject", "name": "inner"}
+
+
+def test_nodes_nested_thousands_deep_stop_at_the_budget() -> None:
+    depth = 3000
+    page = '<div typeof="VideoObject"><span property="name">x</span>' * depth + "</div>" * depth
+    found = list(find_blobs(page, "p"))
+    assert 0 < len(found) < depth
+    assert found[0].data["name"] == "x"

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from lxml import etree, html
 
 __all__ = [
-    "element_text", "outer_html", "parse", "parse_element", "video_type_tags",
+    "ParseBudget", "element_text", "outer_html", "parse", "parse_element", "video_type_tags",
 ]
 
 _PARSER = html.HTMLParser(encoding="utf-8", recover=True, remove_comments=True)
@@ -52,9 +52,31 @@ _TAG_NAME = re.compile(r"<([A-Za-z][^\s/>]*)")
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
 
 
+class ParseBudget:
+    """How many characters the item parses of one page may read in all.
+
+    Items nested in items are each read from their own start, so a page that
+    nests thousands of them would cost time quadratic in its size; past the
+    budget the caller turns to one parse of the whole page instead.
+    """
+
+    def __init__(self, chars: int) -> None:
+        self.left = chars
+
+    def take(self, chars: int) -> bool:
+        """Spend ``chars``; ``False`` once the budget is gone."""
+        self.left -= chars
+        return self.left >= 0
+
+    @property
+    def spent(self) -> bool:
+        return self.left < 0
+
+
 def parse_element(
     text: str, start: int, *, keeps: frozenset[str] = frozenset(),
     holds_value: Callable[[etree._Element], bool] | None = None,
+    budget: ParseBudget | None = None,
 ) -> etree._Element | None:
     """The element whose start tag begins at ``text[start]``, parsed on its own.
 
@@ -68,7 +90,7 @@ def parse_element(
     item's own markup rather than a tree of the page: a descendant is dropped
     when it closes if it has none of the attributes ``keeps``, kept
     descendants of its own, or a ``holds_value`` ancestor (whose text is a
-    value).
+    value).  ``None`` as well when ``budget`` runs out (see :class:`ParseBudget`).
     """
     name = _TAG_NAME.match(text, start)
     if name is None or not _PLAIN_NAME.match(name.group(1)):
@@ -80,6 +102,8 @@ def parse_element(
                                   remove_comments=True)
     target: etree._Element | None = None
     for pos, chunk in _chunks(text, start, _likely_end(text, start, tag)):
+        if budget is not None and not budget.take(len(chunk)):
+            return None
         if pos - start >= BIG_ITEM_CHARS and keeps:
             return _parse_pruned(text, start, tag, keeps, holds_value)
         parser.feed(chunk)

@@ -16,7 +16,9 @@ Speed: most pages carry no microdata video, so a substring search for
 VideoObject inside an ``itemtype=`` attribute rejects them before any parse;
 on the others only the items are parsed, not the page
 (:func:`harvester.extract.html.parse_element`).  A start tag inside a script
-or comment is not an item.
+or comment is not an item.  Items nested in items are each read from their own
+start; should that read more than eight times the page, the page is parsed
+whole instead (where lxml, like libxml2, stops nesting at 255 levels).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from lxml import etree
 
 from harvester.extract.html import (
+    ParseBudget,
     element_text,
     outer_html,
     parse,
@@ -35,7 +38,7 @@ from harvester.extract.html import (
     video_type_tags,
 )
 from harvester.extract.markers import Markers
-from harvester.extract.rawtext import raw_text_end
+from harvester.extract.rawtext import outside_raw_text
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs", "item_data"]
@@ -58,11 +61,14 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     if not offsets:
         return
     # Each item is parsed on its own, from its start tag (a nested video item
-    # has its own tag, so its own blob), unless ``itemref`` reaches outside it.
-    items = [(at, parse_element(text, at, keeps=_MEANINGFUL, holds_value=_holds_text_value))
-             for at in offsets if raw_text_end(text, at) is None]
-    if any(el is not None and el.xpath("boolean(descendant-or-self::*[@itemref])")
-           for _, el in items):
+    # has its own tag, so its own blob), unless ``itemref`` reaches outside it
+    # or items nest so deep that reading each from its start costs too much.
+    budget = ParseBudget(ITEM_BUDGET_PER_CHAR * len(text) + ITEM_BUDGET_MIN)
+    items = [(at, parse_element(text, at, keeps=_MEANINGFUL, holds_value=_holds_text_value,
+                                budget=budget))
+             for at in outside_raw_text(text, offsets)]
+    if budget.spent or any(el is not None and el.xpath(
+            "boolean(descendant-or-self::*[@itemref])") for _, el in items):
         yield from _whole_page_blobs(text, page, offsets)
         return
     for at, el in items:
@@ -84,6 +90,10 @@ def _whole_page_blobs(text: str, page: str, offsets: list[int]) -> Iterator[Blob
             raw=outer_html(el), data=item_data(el, video=True),
         )
 
+
+# Item parses may read this many times the page (plus the minimum) in all.
+ITEM_BUDGET_PER_CHAR = 8
+ITEM_BUDGET_MIN = 1 << 20
 
 # What a big item keeps while it is read (see parse_element): its properties and items.
 _MEANINGFUL = frozenset({"itemprop", "itemscope", "itemtype", "itemid", "itemref"})

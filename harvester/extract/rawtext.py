@@ -13,9 +13,11 @@ to the end of the page when it has none.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-__all__ = ["MAX_STEPS_BACK", "TOO_FAR", "hidden_end", "raw_text_end", "tags_before"]
+__all__ = [
+    "MAX_STEPS_BACK", "TOO_FAR", "hidden_end", "outside_raw_text", "raw_text_end", "tags_before",
+]
 
 MAX_STEPS_BACK = 5000
 # How far back to look for the "<" of a tag whose attribute value holds an offset.
@@ -28,9 +30,14 @@ _LEADS = frozenset({"sc", "st", "te", "!-"})
 _RAW_TAG = re.compile(r"<(/?)(script|style|textarea)(?![^\s/>])", re.IGNORECASE)
 
 
-def raw_text_end(text: str, at: int) -> int | None:
-    """If ``at`` is inside a script, style, textarea or comment, where it ends; else ``None``."""
-    for start in tags_before(text, at, _LEADS):
+def raw_text_end(text: str, at: int, stop: int = 0) -> int | None:
+    """If ``at`` is inside a script, style, textarea or comment, where it ends; else ``None``.
+
+    ``stop``: an earlier offset this function found outside all of them (or 0).
+    The look back ends there, with the same answer as without it: an offset
+    with no deciding tag between it and ``stop`` is where ``stop`` is.
+    """
+    for start in tags_before(text, at, _LEADS, stop):
         if start == TOO_FAR:
             return _raw_text_end_by_search(text, at)
         if text.startswith("<!--", start):
@@ -41,6 +48,19 @@ def raw_text_end(text: str, at: int) -> int | None:
             if name in _CLOSERS:
                 return None if closing else _element_end(text, name, at)
     return None
+
+
+def outside_raw_text(text: str, offsets: Iterable[int]) -> list[int]:
+    """Those of ``offsets`` (sorted) that :func:`raw_text_end` finds outside raw text.
+
+    Each look back stops at the last offset found outside, so a page with
+    thousands of items costs one pass back over it, not one per item.
+    """
+    kept: list[int] = []
+    for at in offsets:
+        if raw_text_end(text, at, kept[-1] if kept else 0) is None:
+            kept.append(at)
+    return kept
 
 
 TOO_FAR = -1
@@ -69,15 +89,15 @@ def tags_before(text: str, at: int, leads: frozenset[str], stop: int = 0) -> Ite
     yield TOO_FAR
 
 
-def hidden_end(text: str, at: int) -> int | None:
+def hidden_end(text: str, at: int, stop: int = 0) -> int | None:
     """Where the hidden stretch holding ``at`` ends, or ``None`` when ``at`` is visible
     text: the end of the tag ``at`` is inside (an attribute value; checked first,
-    as it costs two reverse searches), else as :func:`raw_text_end`."""
+    as it costs two reverse searches), else as :func:`raw_text_end` (``stop`` as there)."""
     window = max(0, at - TAG_WINDOW)
     if text.rfind("<", window, at) > text.rfind(">", window, at):
         close = text.find(">", at)
         return len(text) if close < 0 else close + 1
-    return raw_text_end(text, at)
+    return raw_text_end(text, at, stop)
 
 
 def _tag_name(text: str, start: int) -> tuple[str, bool]:

@@ -11,7 +11,9 @@ Values: ``content=`` first, then ``href``/``src``/``resource``/``data``,
 ``time``→datetime, else the whitespace-collapsed text.
 
 Speed: a substring search rejects pages without ``typeof="...VideoObject"``
-before any parse, and only the nodes are parsed, not the page.
+before any parse, and only the nodes are parsed, not the page.  Nodes nested
+in nodes are each read from their own start; past a budget of reading (eight
+times the page) the remaining nodes are left unread.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from typing import Any
 from lxml import etree
 
 from harvester.extract.html import (
+    ParseBudget,
     element_text,
     outer_html,
     parse_element,
     video_type_tags,
 )
 from harvester.extract.markers import Markers
-from harvester.extract.rawtext import raw_text_end
+from harvester.extract.microdata import ITEM_BUDGET_MIN, ITEM_BUDGET_PER_CHAR
+from harvester.extract.rawtext import outside_raw_text
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs"]
@@ -40,10 +44,14 @@ _LINK_ATTRS = ("href", "src", "resource", "data")
 
 def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
-    for at in video_type_tags(text, _HINT, markers.video if markers else None):
+    tags = video_type_tags(text, _HINT, markers.video if markers else None)
+    budget = ParseBudget(ITEM_BUDGET_PER_CHAR * len(text) + ITEM_BUDGET_MIN)
+    for at in outside_raw_text(text, tags):
         # Each node parsed on its own from its start tag; a nested one has its own tag.
-        el = None if raw_text_end(text, at) is not None else parse_element(
-            text, at, keeps=_MEANINGFUL, holds_value=_holds_text_value)
+        el = parse_element(text, at, keeps=_MEANINGFUL, holds_value=_holds_text_value,
+                           budget=budget)
+        if budget.spent:
+            return  # nodes nested too deep to read each on its own: the rest is left
         if el is not None and "videoobject" in (el.get("typeof") or "").lower():
             yield Blob(page=page, syntax=Syntax.RDFA, offset=at, raw=outer_html(el),
                        data=_node(el, video=True))

@@ -18,6 +18,7 @@ and on the others only the text before each visible mention is searched.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -59,25 +60,45 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     """
     # VideoObject and videoObject alike
     offsets = markers.exact(text) if markers else [m.start() for m in _EXACT.finditer(text)]
+    visibility = _Visibility(text)
     pos = 0
     for at in offsets:
         if at < pos:
             continue  # inside a blob already read, or a script already skipped
-        hidden = hidden_end(text, at)
+        hidden = visibility.hidden_end(at)
         if hidden is not None:
             pos = hidden
             continue
-        for blob, end in _blobs_before(text, page, max(pos, at - MAX_SCAN_CHARS), at):
+        for blob, end in _blobs_before(text, page, max(pos, at - MAX_SCAN_CHARS), at,
+                                       visibility):
             pos = end
             yield blob
         pos = max(pos, at + 1)
 
 
-def _blobs_before(text: str, page: str, pos: int, at: int) -> Iterator[tuple[Blob, int]]:
+class _Visibility:
+    """:func:`hidden_end` for many offsets of one page: each look back stops at the
+    nearest earlier offset already found visible, so thousands of mentions cost
+    one pass back over the page, not one each."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._visible = [0]  # sorted offsets found outside raw text (0: the start)
+
+    def hidden_end(self, at: int) -> int | None:
+        floor = self._visible[bisect.bisect_right(self._visible, at) - 1]
+        end = hidden_end(self._text, at, floor)
+        if end is None:
+            bisect.insort(self._visible, at)
+        return end
+
+
+def _blobs_before(text: str, page: str, pos: int, at: int, visibility: _Visibility
+                  ) -> Iterator[tuple[Blob, int]]:
     """The visible blobs that start in ``text[pos:at]``, with where each ends."""
     while (match := _START.search(text, pos, at)) is not None:
         start = match.start()
-        hidden = hidden_end(text, start)
+        hidden = visibility.hidden_end(start)
         if hidden is not None:
             pos = max(hidden, start + 1)
             continue
