@@ -104,3 +104,15 @@ def test_a_head_that_runs_on_is_read_only_near_its_og_tags() -> None:
             + '<meta property="og:image" content="https://x.org/far.jpg"></head><body></body>')
     [blob] = find_blobs(page, "p")
     assert blob.data["name"] == "near" and "thumbnailUrl" not in blob.data
+
+
+def test_a_meta_run_is_found_from_a_tag_in_its_middle_and_text_is_no_run() -> None:
+    from harvester.extract.opengraph import _meta_run_around
+
+    run = ('<meta property="og:video:width" content="1">\n  <meta property="og:video" '
+           'content="v">  <meta property="og:video:height" content="2">')
+    page = "<p>og:video in text</p><div>" + run + "</div>"
+    at = page.index('og:video" ')
+    start, end = _meta_run_around(page, at, 0) or (0, 0)
+    assert page[start:end].strip() == run
+    assert _meta_run_around(page, page.index("og:video in"), 0) is None

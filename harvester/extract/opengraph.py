@@ -40,8 +40,8 @@ _HINT = re.compile(r"og:video")
 _META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
 _META_RUN = re.compile(r"(?:<meta\b[^>]*>\s*)+", re.IGNORECASE)
 _BODY = re.compile(r"<body\b", re.IGNORECASE)
-# How far around a body og:video its run of meta tags is looked for.
-_RUN_WINDOW = 16 * 1024
+# How far back the "<" of a meta tag may be from a place inside it.
+_TAG_REACH = 4096
 # How far past the first og:video the head's page-level tags are read: they sit
 # with the og:video tags, and some heads run on for a megabyte of inline script.
 HEAD_READ_PAST = 64 * 1024
@@ -93,12 +93,30 @@ def _meta_regions(text: str, og_video_at: Sequence[int]) -> list[tuple[int, int]
     for at in og_video_at:
         if at < regions[-1][1]:
             continue
-        window = max(head_end, at - _RUN_WINDOW)
-        for run in _META_RUN.finditer(text, window, at + _RUN_WINDOW):
-            if run.start() <= at < run.end():
-                regions.append((run.start(), run.end()))
-                break
+        run = _meta_run_around(text, at, head_end)
+        if run is not None:
+            regions.append(run)
     return regions
+
+
+def _meta_run_around(text: str, at: int, floor: int) -> tuple[int, int] | None:
+    """The run of ``<meta>`` tags (with only white space between) whose tag holds
+    ``at``, found from that tag outwards; ``None`` when ``at`` is not in a meta tag."""
+    start = text.rfind("<", max(floor, at - _TAG_REACH), at)
+    if start < 0 or not _META.match(text, start) or text.find(">", start, at) >= 0:
+        return None
+    while True:  # back over the meta tags just before
+        before = start
+        while before > floor and text[before - 1].isspace():
+            before -= 1
+        if before <= floor or text[before - 1] != ">":
+            break
+        previous = text.rfind("<", max(floor, before - _TAG_REACH), before)
+        if previous < 0 or _META.fullmatch(text, previous, before) is None:
+            break
+        start = previous
+    run = _META_RUN.match(text, start)
+    return None if run is None else (run.start(), run.end())
 
 
 def _head_end(text: str, start: int, limit: int) -> int:
