@@ -6,7 +6,13 @@ Most of a VideoObject is valid, so :func:`fast_validator_class` gives
 jsonschema's own validator a shortcut: before a keyword runs, a compiled
 predicate for that keyword is asked whether it can fail on this instance;
 only when it can does jsonschema's implementation run, and it then produces
-its usual errors, byte for byte.
+its usual errors, byte for byte.  :meth:`SchemaCompiler.iter_errors` goes one
+step further for error reports: it walks the schema itself, only into the
+parts whose predicate fails, and asks jsonschema's keyword functions for the
+errors there, placed as jsonschema would place them.
+
+Compiling happens once per subschema, under a lock (pages are validated from
+several threads); answers are read without one.
 
 The promise: a compiled predicate answers exactly as jsonschema would
 (``True`` = no error).  It is built for the keywords the packaged schema uses;
