@@ -7,7 +7,9 @@ or ``</script``, ``<!--`` ...), so their cost follows the distance to that
 tag, not the page's size; past :data:`MAX_STEPS_BACK` tags they fall back to
 reverse substring searches, which stay linear.  Tag names are matched in any
 case.  Like a browser, a comment or raw-text element runs to its closer, or
-to the end of the page when it has none.
+to the end of the page when it has none.  Given an earlier offset already
+found outside (``stop``), the look back ends there with the same answer, so
+:func:`outside_raw_text` answers for thousands of offsets in one pass back.
 """
 
 from __future__ import annotations
