@@ -92,6 +92,19 @@ def _all(checks: list[Check]) -> Check:
 _Step = tuple[str, Any, Any, Any, Check]
 
 
+def _any(checks: list[Check]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def some(value: Any) -> bool:
+        for check in checks:
+            if check(value):
+                return True
+        return False
+
+    return some
+
+
 class SchemaCompiler:
     """Compiles the subschemas of one root schema into predicates, each once."""
 
@@ -385,17 +398,7 @@ def _type(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check | None:
     names = [value] if isinstance(value, str) else list(value)
     if not all(isinstance(n, str) and n in _TYPES for n in names):
         return None
-    preds = [_TYPES[n] for n in names]
-    if len(preds) == 1:
-        return preds[0]
-
-    def some_type(v: Any) -> bool:
-        for pred in preds:
-            if pred(v):
-                return True
-        return False
-
-    return some_type
+    return _any([_TYPES[n] for n in names])
 
 
 def _required(_: SchemaCompiler, value: Any, __: Mapping[str, Any]) -> Check:
@@ -431,15 +434,7 @@ def _all_of(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
 
 
 def _any_of(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
-    checks = [c.schema(sub) for sub in value]
-
-    def some(v: Any) -> bool:
-        for check in checks:
-            if check(v):
-                return True
-        return False
-
-    return some
+    return _any([c.schema(sub) for sub in value])
 
 
 def _not(c: SchemaCompiler, value: Any, _: Mapping[str, Any]) -> Check:
