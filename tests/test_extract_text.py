@@ -157,3 +157,9 @@ def test_unterminated_blob_is_bounded() -> None:
     assert len(blobs) == 1 and len(blobs[0].raw) <= text.MAX_SCAN_CHARS
     parsed = repair(blobs[0])
     assert parsed.partial and json.dumps(parsed.value)
+
+
+def test_a_blob_inside_a_template_is_not_visible_text() -> None:
+    page = ('<p>intro</p><template><p>{"@type": "VideoObject", "name": "t"}</p></template>'
+            '<p>{"@type": "VideoObject", "name": "v"}</p>')
+    assert [b.raw for b in text.find_blobs(page, "p")] == ['{"@type": "VideoObject", "name": "v"}']

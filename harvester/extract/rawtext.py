@@ -1,10 +1,11 @@
 """Where a page's characters are not markup a reader sees: scripts, styles,
 textareas, comments, and the inside of tags.
 
-The promise: :func:`raw_text_end` and :func:`hidden_end` answer for one
-offset by looking back from it to the nearest tag that decides (a ``<script``
-or ``</script``, ``<!--`` ...), so their cost follows the distance to that
-tag, not the page's size; past :data:`MAX_STEPS_BACK` tags they fall back to
+The promise: :func:`raw_text_end` and :func:`hidden_end` (which also counts
+a ``<template>``'s content as hidden) answer for one offset by looking back
+from it to the nearest tag that decides (a ``<script`` or ``</script``,
+``<!--`` ...), so their cost follows the distance to that tag, not the page's
+size; past :data:`MAX_STEPS_BACK` tags they fall back to
 reverse substring searches, which stay linear.  Tag names are matched in any
 case.  Like a browser, a comment or raw-text element runs to its closer, or
 to the end of the page when it has none.  Given an earlier offset already
@@ -26,28 +27,33 @@ MAX_STEPS_BACK = 5000
 TAG_WINDOW = 64 * 1024
 
 _RAW_TEXT_ELEMENTS = ("script", "style", "textarea")
-_CLOSERS = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _RAW_TEXT_ELEMENTS}
-# How the names of the tags that decide begin (script, style, textarea, a comment).
+# Not shown to a reader either, though an HTML parser builds elements from it.
+_HIDDEN_ELEMENTS = (*_RAW_TEXT_ELEMENTS, "template")
+_CLOSERS = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _HIDDEN_ELEMENTS}
+# How the names of the tags that decide begin (script, style, textarea, template, a comment).
 _LEADS = frozenset({"sc", "st", "te", "!-"})
-_RAW_TAG = re.compile(r"<(/?)(script|style|textarea)(?![^\s/>])", re.IGNORECASE)
+_RAW_TAG = re.compile(r"<(/?)(script|style|textarea|template)(?![^\s/>])", re.IGNORECASE)
 
 
-def raw_text_end(text: str, at: int, stop: int = 0) -> int | None:
+def raw_text_end(text: str, at: int, stop: int = 0, *,
+                 elements: tuple[str, ...] = _RAW_TEXT_ELEMENTS) -> int | None:
     """If ``at`` is inside a script, style, textarea or comment, where it ends; else ``None``.
 
     ``stop``: an earlier offset this function found outside all of them (or 0).
     The look back ends there, with the same answer as without it: an offset
     with no deciding tag between it and ``stop`` is where ``stop`` is.
+    ``elements``: the elements whose content counts (a ``<template>`` too, for
+    :func:`hidden_end`).
     """
     for start in tags_before(text, at, _LEADS, stop):
         if start == TOO_FAR:
-            return _raw_text_end_by_search(text, at)
+            return _raw_text_end_by_search(text, at, elements)
         if text.startswith("<!--", start):
             if text.find("-->", start + 4, at) < 0:
                 return _comment_end(text, at)
         else:
             name, closing = _tag_name(text, start)
-            if name in _CLOSERS:
+            if name in elements:
                 return None if closing else _element_end(text, name, at)
     return None
 
@@ -99,7 +105,7 @@ def hidden_end(text: str, at: int, stop: int = 0) -> int | None:
     if text.rfind("<", window, at) > text.rfind(">", window, at):
         close = text.find(">", at)
         return len(text) if close < 0 else close + 1
-    return raw_text_end(text, at, stop)
+    return raw_text_end(text, at, stop, elements=_HIDDEN_ELEMENTS)
 
 
 def _tag_name(text: str, start: int) -> tuple[str, bool]:
@@ -121,12 +127,12 @@ def _comment_end(text: str, at: int) -> int:
     return len(text) if close < 0 else close + 3
 
 
-def _raw_text_end_by_search(text: str, at: int) -> int | None:
+def _raw_text_end_by_search(text: str, at: int, elements: tuple[str, ...]) -> int | None:
     """The same answer from reverse searches for each opener (for pages with huge bodies)."""
     opened = text.rfind("<!--", 0, at)
     if opened >= 0 and text.find("-->", opened + 4, at) < 0:
         return _comment_end(text, at)
-    for name in _RAW_TEXT_ELEMENTS:
+    for name in elements:
         for spelled in (name, name.upper()):
             start = text.rfind("<" + spelled, 0, at)
             if start >= 0 and text.rfind("</" + spelled, start, at) < 0:
