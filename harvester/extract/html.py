@@ -192,25 +192,18 @@ def _parse_pruned(text: str, start: int, tag: str, keeps: frozenset[str],
 
 _WS = re.compile(r"\s+")
 
-# The literal prefix "ideo" lets re skip ahead quickly (it measured faster than
-# str.find on non-ASCII pages); the class covers VideoObject and videoobject.
-_VIDEO_WORD = re.compile(r"ideo[oO]bject")
 _LOOKBEHIND = 400
 
 
-def video_type_tags(
-    text: str, attribute: re.Pattern[str], hits: Iterable[int] | None = None
-) -> list[int]:
+def video_type_tags(text: str, attribute: re.Pattern[str], hits: Iterable[int]) -> list[int]:
     """Offsets of the tags that give ``attribute`` (``itemtype=``) a VideoObject value.
 
     Cheap pre-test run before any parse (an empty list means: do not parse),
     and, since tags appear in document order, the offsets of the elements a
-    parse will find.  One scan for VideoObject (or its offsets, ``hits``, from
-    :func:`harvester.extract.markers.scan`), then a look back within each hit's
-    tag for the attribute name.
+    parse will find.  ``hits`` are the VideoObject offsets from
+    :func:`harvester.extract.markers.scan`; each hit's tag is looked back on
+    for the attribute name.
     """
-    if hits is None:
-        hits = [hit.start() for hit in _VIDEO_WORD.finditer(text)]
     found: list[int] = []
     for at in hits:
         base = max(0, at - _LOOKBEHIND)

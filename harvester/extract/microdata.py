@@ -37,7 +37,7 @@ from harvester.extract.html import (
     parse_element,
     video_type_tags,
 )
-from harvester.extract.markers import Markers
+from harvester.extract.markers import Markers, scan
 from harvester.extract.rawtext import outside_raw_text
 from harvester.records import Blob, Syntax
 
@@ -57,7 +57,7 @@ Value = str | dict[str, Any]
 
 def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every microdata VideoObject item on the page, as blobs with ``data`` set."""
-    offsets = video_type_tags(text, _HINT, markers.video if markers else None)
+    offsets = video_type_tags(text, _HINT, (markers or scan(text)).video)
     if not offsets:
         return
     # Each item is parsed on its own, from its start tag (a nested video item

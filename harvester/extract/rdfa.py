@@ -31,7 +31,7 @@ from harvester.extract.html import (
     parse_element,
     video_type_tags,
 )
-from harvester.extract.markers import Markers
+from harvester.extract.markers import Markers, scan
 from harvester.extract.microdata import ITEM_BUDGET_MIN, ITEM_BUDGET_PER_CHAR
 from harvester.extract.rawtext import outside_raw_text
 from harvester.records import Blob, Syntax
@@ -44,7 +44,7 @@ _LINK_ATTRS = ("href", "src", "resource", "data")
 
 def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
-    tags = video_type_tags(text, _HINT, markers.video if markers else None)
+    tags = video_type_tags(text, _HINT, (markers or scan(text)).video)
     budget = ParseBudget(ITEM_BUDGET_PER_CHAR * len(text) + ITEM_BUDGET_MIN)
     for at in outside_raw_text(text, tags):
         # Each node parsed on its own from its start tag; a nested one has its own tag.

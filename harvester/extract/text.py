@@ -22,7 +22,7 @@ import bisect
 import re
 from collections.abc import Iterator
 
-from harvester.extract.markers import Markers
+from harvester.extract.markers import Markers, scan
 from harvester.extract.rawtext import hidden_end
 from harvester.records import Blob, Syntax
 
@@ -45,7 +45,6 @@ _TOKEN = re.compile(
 # Tags that may sit inside a pasted blob (line breaks, auto-links, emphasis).
 _INLINE_TAG = re.compile(r"</?(?:br|wbr|a|span|em|strong|b|i|code)\b", re.IGNORECASE)
 _PARAGRAPH_TAG = re.compile(r"</?p\b", re.IGNORECASE)
-_EXACT = re.compile("ideoObject")
 # After a paragraph break or blank line the blob goes on only if JSON follows.
 _CONTINUES = re.compile(_GAP + r"(?:" + QUOTE + r"|[{}\[\],\d])")
 
@@ -59,7 +58,7 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     pasted blob, and a blob ends before any script, comment or block tag.
     """
     # VideoObject and videoObject alike
-    offsets = markers.exact(text) if markers else [m.start() for m in _EXACT.finditer(text)]
+    offsets = (markers or scan(text)).exact(text)
     visibility = _Visibility(text)
     pos = 0
     for at in offsets:
