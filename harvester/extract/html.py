@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 from lxml import etree, html
 
+from harvester.extract.rawtext import tag_holding
+
 __all__ = [
     "ParseBudget", "element_text", "outer_html", "parse", "parse_element", "video_type_tags",
 ]
@@ -206,11 +208,9 @@ def video_type_tags(text: str, attribute: re.Pattern[str], hits: Iterable[int]) 
     """
     found: list[int] = []
     for at in hits:
-        base = max(0, at - _LOOKBEHIND)
-        tag_start = text.rfind("<", base, at)
-        if tag_start >= 0 and text.find(">", tag_start, at) < 0 and attribute.search(
-            text, tag_start, at
-        ) and (not found or found[-1] != tag_start):
+        tag_start = tag_holding(text, at, _LOOKBEHIND)
+        if tag_start is not None and attribute.search(text, tag_start, at) and (
+                not found or found[-1] != tag_start):
             found.append(tag_start)
     return found
 

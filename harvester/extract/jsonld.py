@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from harvester.extract.rawtext import TOO_FAR, tags_before
+from harvester.extract.rawtext import TOO_FAR, tag_holding, tags_before
 from harvester.records import Blob, Syntax
 
 __all__ = ["blobs_of", "enclosing_script_spans", "find_blobs", "script_spans"]
@@ -107,9 +107,8 @@ _TAG_REACH = 400
 
 def _in_type_attribute(text: str, at: int) -> bool:
     """Whether ``at`` is inside an ``itemtype=``/``typeof=`` value of an HTML tag."""
-    tag_start = text.rfind("<", max(0, at - _TAG_REACH), at)
-    return (tag_start >= 0 and text[tag_start + 1:tag_start + 2].isalpha()
-            and text.find(">", tag_start, at) < 0
+    tag_start = tag_holding(text, at, _TAG_REACH)
+    return (tag_start is not None and text[tag_start + 1:tag_start + 2].isalpha()
             and _TYPE_ATTRIBUTE.search(text, tag_start, at) is not None)
 
 

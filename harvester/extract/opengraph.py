@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harvester.extract.markers import Markers, scan
+from harvester.extract.rawtext import tag_holding
 from harvester.records import Blob, Syntax
 
 __all__ = ["HEAD_READ_PAST", "find_blobs", "meta_tags"]
@@ -100,8 +101,8 @@ def _meta_regions(text: str, og_video_at: Sequence[int]) -> list[tuple[int, int]
 def _meta_run_around(text: str, at: int, floor: int) -> tuple[int, int] | None:
     """The run of ``<meta>`` tags (with only white space between) whose tag holds
     ``at``, found from that tag outwards; ``None`` when ``at`` is not in a meta tag."""
-    start = text.rfind("<", max(floor, at - _TAG_REACH), at)
-    if start < 0 or not _META.match(text, start) or text.find(">", start, at) >= 0:
+    start = tag_holding(text, at, _TAG_REACH, floor)
+    if start is None or not _META.match(text, start):
         return None
     while True:  # back over the meta tags just before
         before = start

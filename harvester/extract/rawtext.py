@@ -19,7 +19,8 @@ import re
 from collections.abc import Iterable, Iterator
 
 __all__ = [
-    "MAX_STEPS_BACK", "TOO_FAR", "hidden_end", "outside_raw_text", "raw_text_end", "tags_before",
+    "MAX_STEPS_BACK", "TOO_FAR", "hidden_end", "outside_raw_text", "raw_text_end", "tag_holding",
+    "tags_before",
 ]
 
 MAX_STEPS_BACK = 5000
@@ -97,12 +98,19 @@ def tags_before(text: str, at: int, leads: frozenset[str], stop: int = 0) -> Ite
     yield TOO_FAR
 
 
+def tag_holding(text: str, at: int, reach: int = TAG_WINDOW, floor: int = 0) -> int | None:
+    """Where the tag whose inside (an attribute value, say) holds ``at`` starts: the
+    last ``<`` at most ``reach`` characters back and not before ``floor``, with no
+    ``>`` after it.  ``None`` when ``at`` is not inside a tag."""
+    start = text.rfind("<", max(floor, at - reach), at)
+    return None if start < 0 or text.find(">", start, at) >= 0 else start
+
+
 def hidden_end(text: str, at: int, stop: int = 0) -> int | None:
     """Where the hidden stretch holding ``at`` ends, or ``None`` when ``at`` is visible
     text: the end of the tag ``at`` is inside (an attribute value; checked first,
-    as it costs two reverse searches), else as :func:`raw_text_end` (``stop`` as there)."""
-    window = max(0, at - TAG_WINDOW)
-    if text.rfind("<", window, at) > text.rfind(">", window, at):
+    as it is the cheaper question), else as :func:`raw_text_end` (``stop`` as there)."""
+    if tag_holding(text, at) is not None:
         close = text.find(">", at)
         return len(text) if close < 0 else close + 1
     return raw_text_end(text, at, stop, elements=_HIDDEN_ELEMENTS)
