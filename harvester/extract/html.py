@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable, Iterator
 
 from lxml import etree, html
 
-from harvester.extract.rawtext import tag_holding
+from harvester.extract.rawtext import outside_raw_text, tag_holding
 
 __all__ = [
-    "ParseBudget", "element_text", "outer_html", "parse", "parse_element", "video_type_tags",
+    "ITEM_BUDGET_MIN", "ITEM_BUDGET_PER_CHAR", "element_text", "outer_html", "parse",
+    "parse_element", "parse_items", "video_type_tags",
 ]
 
 _PARSER = html.HTMLParser(encoding="utf-8", recover=True, remove_comments=True)
@@ -54,7 +55,7 @@ _TAG_NAME = re.compile(r"<([A-Za-z][^\s/>]*)")
 _PLAIN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9:._-]*\Z")
 
 
-class ParseBudget:
+class _ParseBudget:
     """How many characters the item parses of one page may read in all.
 
     Items nested in items are each read from their own start, so a page that
@@ -78,7 +79,7 @@ class ParseBudget:
 def parse_element(
     text: str, start: int, *, keeps: frozenset[str] = frozenset(),
     holds_value: Callable[[etree._Element], bool] | None = None,
-    budget: ParseBudget | None = None,
+    budget: _ParseBudget | None = None,
 ) -> etree._Element | None:
     """The element whose start tag begins at ``text[start]``, parsed on its own.
 
@@ -92,7 +93,7 @@ def parse_element(
     item's own markup rather than a tree of the page: a descendant is dropped
     when it closes if it has none of the attributes ``keeps``, kept
     descendants of its own, or a ``holds_value`` ancestor (whose text is a
-    value).  ``None`` as well when ``budget`` runs out (see :class:`ParseBudget`).
+    value).  ``None`` as well when ``budget`` runs out (see :class:`_ParseBudget`).
     """
     name = _TAG_NAME.match(text, start)
     if name is None or not _PLAIN_NAME.match(name.group(1)):
@@ -119,6 +120,32 @@ def parse_element(
     with contextlib.suppress(etree.XMLSyntaxError):  # what was read is kept
         parser.close()
     return target
+
+
+# The item parses of one page may read this many times the page (plus the minimum).
+ITEM_BUDGET_PER_CHAR = 8
+ITEM_BUDGET_MIN = 1 << 20
+
+
+def parse_items(
+    text: str, offsets: Iterable[int], *, keeps: frozenset[str],
+    holds_value: Callable[[etree._Element], bool],
+) -> tuple[list[tuple[int, etree._Element | None]], bool]:
+    """The element at each of ``offsets`` (sorted), each parsed on its own
+    (:func:`parse_element`); a start tag inside a script or comment is passed over.
+
+    Also whether the read budget ran out (the list then stops before the item
+    that spent it): items nested thousands deep would cost time quadratic in
+    the page, and the caller should read the page whole instead.
+    """
+    budget = _ParseBudget(ITEM_BUDGET_PER_CHAR * len(text) + ITEM_BUDGET_MIN)
+    items: list[tuple[int, etree._Element | None]] = []
+    for at in outside_raw_text(text, offsets):
+        el = parse_element(text, at, keeps=keeps, holds_value=holds_value, budget=budget)
+        if budget.spent:
+            return items, True
+        items.append((at, el))
+    return items, False
 
 
 def _chunks(text: str, start: int, first_end: int | None = None

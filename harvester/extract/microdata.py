@@ -30,15 +30,13 @@ from typing import Any
 from lxml import etree
 
 from harvester.extract.html import (
-    ParseBudget,
     element_text,
     outer_html,
     parse,
-    parse_element,
+    parse_items,
     video_type_tags,
 )
 from harvester.extract.markers import Markers, scan
-from harvester.extract.rawtext import outside_raw_text
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs", "item_data"]
@@ -63,11 +61,9 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     # Each item is parsed on its own, from its start tag (a nested video item
     # has its own tag, so its own blob), unless ``itemref`` reaches outside it
     # or items nest so deep that reading each from its start costs too much.
-    budget = ParseBudget(ITEM_BUDGET_PER_CHAR * len(text) + ITEM_BUDGET_MIN)
-    items = [(at, parse_element(text, at, keeps=_MEANINGFUL, holds_value=_holds_text_value,
-                                budget=budget))
-             for at in outside_raw_text(text, offsets)]
-    if budget.spent or any(el is not None and el.xpath(
+    items, too_deep = parse_items(text, offsets, keeps=_MEANINGFUL,
+                                  holds_value=_holds_text_value)
+    if too_deep or any(el is not None and el.xpath(
             "boolean(descendant-or-self::*[@itemref])") for _, el in items):
         yield from _whole_page_blobs(text, page, offsets)
         return
@@ -90,10 +86,6 @@ def _whole_page_blobs(text: str, page: str, offsets: list[int]) -> Iterator[Blob
             raw=outer_html(el), data=item_data(el, video=True),
         )
 
-
-# Item parses may read this many times the page (plus the minimum) in all.
-ITEM_BUDGET_PER_CHAR = 8
-ITEM_BUDGET_MIN = 1 << 20
 
 # What a big item keeps while it is read (see parse_element): its properties and items.
 _MEANINGFUL = frozenset({"itemprop", "itemscope", "itemtype", "itemid", "itemref"})

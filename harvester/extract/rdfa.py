@@ -25,15 +25,12 @@ from typing import Any
 from lxml import etree
 
 from harvester.extract.html import (
-    ParseBudget,
     element_text,
     outer_html,
-    parse_element,
+    parse_items,
     video_type_tags,
 )
 from harvester.extract.markers import Markers, scan
-from harvester.extract.microdata import ITEM_BUDGET_MIN, ITEM_BUDGET_PER_CHAR
-from harvester.extract.rawtext import outside_raw_text
 from harvester.records import Blob, Syntax
 
 __all__ = ["find_blobs"]
@@ -45,13 +42,10 @@ _LINK_ATTRS = ("href", "src", "resource", "data")
 def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """Every RDFa VideoObject on the page, as blobs with ``data`` set."""
     tags = video_type_tags(text, _HINT, (markers or scan(text)).video)
-    budget = ParseBudget(ITEM_BUDGET_PER_CHAR * len(text) + ITEM_BUDGET_MIN)
-    for at in outside_raw_text(text, tags):
-        # Each node parsed on its own from its start tag; a nested one has its own tag.
-        el = parse_element(text, at, keeps=_MEANINGFUL, holds_value=_holds_text_value,
-                           budget=budget)
-        if budget.spent:
-            return  # nodes nested too deep to read each on its own: the rest is left
+    # Each node parsed on its own from its start tag; a nested one has its own tag.
+    # Nodes nested too deep to read each on its own are left (the list stops).
+    nodes, _ = parse_items(text, tags, keeps=_MEANINGFUL, holds_value=_holds_text_value)
+    for at, el in nodes:
         if el is not None and "videoobject" in (el.get("typeof") or "").lower():
             yield Blob(page=page, syntax=Syntax.RDFA, offset=at, raw=outer_html(el),
                        data=_node(el, video=True))
