@@ -1,15 +1,12 @@
-"""A fast yes/no JSON Schema check that lets jsonschema skip what is already valid.
+"""A fast yes/no JSON Schema check, and error reports that walk only what fails.
 
 jsonschema explains *why* data is invalid, but it pays for that on valid data
 too: every keyword of every subschema builds a validator and an error path.
-Most of a VideoObject is valid, so :func:`fast_validator_class` gives
-jsonschema's own validator a shortcut: before a keyword runs, a compiled
-predicate for that keyword is asked whether it can fail on this instance;
-only when it can does jsonschema's implementation run, and it then produces
-its usual errors, byte for byte.  :meth:`SchemaCompiler.iter_errors` goes one
-step further for error reports: it walks the schema itself, only into the
-parts whose predicate fails, and asks jsonschema's keyword functions for the
-errors there, placed as jsonschema would place them.
+Most of a VideoObject is valid, so :class:`SchemaCompiler` compiles each
+subschema into a plain predicate, and :meth:`SchemaCompiler.iter_errors`
+walks the schema itself, only into the parts whose predicate fails, and asks
+jsonschema's keyword functions for the errors there, placed as jsonschema
+would place them.
 
 Compiling happens once per subschema, under a lock (pages are validated from
 several threads); answers are read without one.
@@ -33,12 +30,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
-from jsonschema.validators import extend
 
-__all__ = ["Check", "SchemaCompiler", "fast_validator_class"]
+__all__ = ["Check", "SchemaCompiler"]
 
 Check = Callable[[Any], bool]
-Keyword = Callable[[Any, Any, Any, Any], Any]
 
 # Keywords that only annotate: they never fail (then/else are read by "if").
 _ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description",
@@ -538,102 +533,3 @@ _BUILDERS: dict[str, Builder] = {
     "items": _items, "contains": _contains, "propertyNames": _property_names,
     "format": _format, "$ref": _ref,
 }
-
-
-def fast_validator_class(compiler: Callable[[], SchemaCompiler]) -> type[Validator]:
-    """Draft 2020-12 with every keyword we can predict skipped when it cannot fail.
-
-    ``compiler`` is called on first use (the compiler needs a validator of the
-    class being made, for its fallback and format checker).  Inside a keyword
-    that does run, ``properties``, ``allOf`` and ``items`` descend only into
-    the parts that fail: the parts that pass would add no error.
-    """
-    base = dict(Draft202012Validator.VALIDATORS)
-    descending = {"properties": _properties_failing, "allOf": _all_of_failing,
-                  "items": _items_failing, "$ref": _ref_inside}
-    for name, fn in descending.items():
-        base[name] = _with_compiler(fn, base[name], compiler)
-    wrapped = {name: _skip_when_valid(name, fn, compiler)
-               for name, fn in base.items() if name in _BUILDERS}
-    cls: type[Validator] = extend(Draft202012Validator, validators=wrapped)
-    return cls
-
-
-Descending = Callable[[SchemaCompiler, Any, Any, Any, Any], Any]
-
-
-def _with_compiler(fn: Descending, original: Keyword, compiler: Callable[[], SchemaCompiler]
-                   ) -> Keyword:
-    def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
-        if not isinstance(schema, Mapping):
-            return original(validator, value, instance, schema)
-        return fn(compiler(), validator, value, instance, schema)
-
-    return keyword
-
-
-def _properties_failing(c: SchemaCompiler, validator: Any, properties: Any, instance: Any,
-                        _: Any) -> Any:
-    """jsonschema's ``properties``, minus the properties whose subschema passes."""
-    if not validator.is_type(instance, "object"):
-        return
-    for name, subschema in properties.items():
-        if name in instance and not c.schema(subschema)(instance[name]):
-            yield from validator.descend(instance[name], subschema, path=name,
-                                         schema_path=name, resolver=_same_base(validator,
-                                                                               subschema))
-
-
-def _all_of_failing(c: SchemaCompiler, validator: Any, all_of: Any, instance: Any,
-                    _: Any) -> Any:
-    """jsonschema's ``allOf``, minus the subschemas that pass."""
-    for index, subschema in enumerate(all_of):
-        if not c.schema(subschema)(instance):
-            yield from validator.descend(instance, subschema, schema_path=index,
-                                         resolver=_same_base(validator, subschema))
-
-
-def _items_failing(c: SchemaCompiler, validator: Any, items: Any, instance: Any,
-                   schema: Any) -> Any:
-    """jsonschema's ``items`` (without ``prefixItems``), minus the items that pass."""
-    if "prefixItems" in schema or items is False:
-        yield from Draft202012Validator.VALIDATORS["items"](validator, items, instance, schema)
-        return
-    if not validator.is_type(instance, "array"):
-        return
-    check = c.schema(items)
-    resolver = _same_base(validator, items)
-    for index, item in enumerate(instance):
-        if not check(item):
-            yield from validator.descend(instance=item, schema=items, path=index,
-                                         resolver=resolver)
-
-
-def _ref_inside(c: SchemaCompiler, validator: Any, ref: Any, instance: Any, schema: Any
-                ) -> Any:
-    """jsonschema's ``$ref``, for a reference inside the root schema: resolved once, here."""
-    target = c.resolve(ref) if isinstance(ref, str) else None
-    resolver = _same_base(validator, target) if target is not None else None
-    if resolver is None:
-        yield from Draft202012Validator.VALIDATORS["$ref"](validator, ref, instance, schema)
-        return
-    yield from validator.descend(instance, target, resolver=resolver)
-
-
-def _same_base(validator: Any, subschema: Any) -> Any:
-    """The validator's own reference resolver when ``subschema`` cannot change the base
-    URI (no ``$id``), sparing jsonschema a new resolver per step; else ``None``
-    (jsonschema then makes one, as it always does)."""
-    if isinstance(subschema, Mapping) and "$id" in subschema:
-        return None
-    return getattr(validator, "_resolver", None)
-
-
-def _skip_when_valid(name: str, original: Keyword, compiler: Callable[[], SchemaCompiler]
-                     ) -> Keyword:
-    def keyword(validator: Any, value: Any, instance: Any, schema: Any) -> Any:
-        if isinstance(schema, Mapping) and compiler().keyword(schema, name)(instance):
-            return iter(())
-        return original(validator, value, instance, schema)
-
-    return keyword

@@ -29,7 +29,7 @@ from referencing.jsonschema import DRAFT202012
 
 from harvester.normalize import absolute_url, parse_date, parse_duration
 from harvester.records import Candidate, Finding, Syntax, Validation
-from harvester.schema_check import SchemaCompiler, fast_validator_class
+from harvester.schema_check import SchemaCompiler
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
 
@@ -149,15 +149,11 @@ def _build_rules() -> _Rules:
     resource = DRAFT202012.create_resource(schema)
     registry: Registry[Any] = Registry().with_resource(schema_id, resource)
     checker = Draft202012Validator.FORMAT_CHECKER
-    compiler = SchemaCompiler(schema, Draft202012Validator(schema, registry=registry,
-                                                           format_checker=checker))
-    # jsonschema's own validator, told to skip each keyword a compiled check proves valid.
-    fast = fast_validator_class(lambda: compiler)
-    validators = {"": fast(schema, registry=registry, format_checker=checker)}
+    validators = {"": Draft202012Validator(schema, registry=registry, format_checker=checker)}
     for name in (*_VIDEOOBJECT_RULES[1:], *_OPENGRAPH_RULES):
         ref = {"$ref": f"{schema_id}#/$defs/{name}"}
-        validators[name] = fast(ref, registry=registry, format_checker=checker)
-    return _Rules(schema, validators, compiler)
+        validators[name] = Draft202012Validator(ref, registry=registry, format_checker=checker)
+    return _Rules(schema, validators, SchemaCompiler(schema, validators[""]))
 
 
 def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]:
