@@ -1,7 +1,8 @@
 """Small library entry points that sit beside ``extract`` and ``harvest``.
 
 ``validate_file`` reads a page or a bare JSON blob and returns its videos with
-their findings; ``videoobject_schema`` returns the shipped schema.
+their findings (``check_file`` also says which blobs could not be read at
+all); ``videoobject_schema`` returns the shipped schema.
 """
 
 from __future__ import annotations
@@ -11,12 +12,18 @@ from typing import Any
 
 from harvester.charset import decode_html
 from harvester.errors import ConfigError
-from harvester.extract import extract, records_from_blob
+from harvester.extract import find_all_blobs, read_blobs
 from harvester.records import Blob, Syntax, Video
 
 
 def validate_file(path: Path, *, max_bytes: int = 50 * 1024**2) -> list[Video]:
     """The videos of one file: a page, or a JSON/JSON-LD blob on its own."""
+    return check_file(path, max_bytes=max_bytes)[0]
+
+
+def check_file(path: Path, *, max_bytes: int = 50 * 1024**2) -> tuple[list[Video], list[str]]:
+    """:func:`validate_file`'s videos, and a line for each blob that may describe a
+    video but could not be read at all (too large, nested too deeply, not JSON)."""
     try:
         with path.open("rb") as fh:
             body = fh.read(max_bytes + 1)
@@ -25,10 +32,10 @@ def validate_file(path: Path, *, max_bytes: int = 50 * 1024**2) -> list[Video]:
     if len(body) > max_bytes:
         raise ConfigError(f"{path} is larger than {max_bytes} bytes")
     text, _ = decode_html(body, None)
+    ref = str(path)
     if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
-        blob = Blob(page=str(path), syntax=Syntax.JSON_LD, offset=0, raw=text)
-        return records_from_blob(blob, None)
-    return extract(text, None, ref=str(path))
+        return read_blobs([Blob(page=ref, syntax=Syntax.JSON_LD, offset=0, raw=text)], None, ref)
+    return read_blobs(find_all_blobs(text, ref), None, ref)
 
 
 def videoobject_schema() -> dict[str, Any]:

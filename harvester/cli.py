@@ -143,19 +143,19 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
 def validate(files: tuple[str, ...]) -> None:
     """Check the VideoObjects in FILEs (pages or JSON blobs) and print the findings.
 
-    Exits 1 when any video has errors.
+    Exits 1 when any video has errors, or a blob that may describe one cannot be read.
 
     \b
     Example:
       harvester validate saved-page.html video.jsonld
     """
-    from harvester import validate_file
+    from harvester.api import check_file
 
     any_errors = False
     for path in files:
-        videos = validate_file(Path(path))
-        click.echo(render_validation(path, videos))
-        any_errors |= any(not v.validation.valid for v in videos)
+        videos, unreadable = check_file(Path(path))
+        click.echo(render_validation(path, videos, unreadable))
+        any_errors |= bool(unreadable) or any(not v.validation.valid for v in videos)
     raise SystemExit(ExitCode.FAILURES if any_errors else ExitCode.OK)
 
 

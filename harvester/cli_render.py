@@ -114,11 +114,11 @@ def _short(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_validation(path: str, videos: Sequence[Video]) -> str:
+def render_validation(path: str, videos: Sequence[Video],
+                      unreadable: Sequence[str] = ()) -> str:
     """Findings of one file, the way a person reads them in a terminal."""
-    if not videos:
-        return f"{path}: no VideoObject found"
-    lines = [f"{path}: {len(videos)} video(s)"]
+    lines = [f"{path}: {len(videos)} video(s)" if videos else f"{path}: no VideoObject found"]
+    lines.extend(f"  unreadable {problem}" for problem in unreadable)
     for n, v in enumerate(videos, 1):
         verdict = "valid" if v.validation.valid else "INVALID"
         name = _short(v.declared.name or "(no name)")

@@ -74,7 +74,9 @@ def repair(blob: Blob) -> Parsed:
     except json.JSONDecodeError as exc:
         first_error = exc
     except ValueError as exc:  # e.g. Python's 4300-digit limit on int()
-        return Parsed(blob, None, error=f"JSON value cannot be read: {exc}")
+        why = (f"a number longer than Python reads ({_MAX_DIGITS} digits)"
+               if _LONG_NUMBER.search(text) else str(exc))
+        return Parsed(blob, None, error=f"JSON value cannot be read: {why}")
     return _lenient(blob, text, first_error)
 
 

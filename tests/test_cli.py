@@ -101,6 +101,22 @@ def test_validate_a_bare_json_blob(tmp_path: Path) -> None:
     assert "valid" in stdout
 
 
+@pytest.mark.parametrize(("content", "why"), [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"@type": "VideoObject", "width": ' + "9" * 5000 + "}", "a number longer than"),
+    ('<script type="application/ld+json">{"@type": "VideoObject", "name": "'
+     + "x" * 10_500_000 + '"}</script>', "too large to parse"),
+])
+def test_validate_names_a_blob_it_cannot_read_and_exits_1(
+        tmp_path: Path, content: str, why: str) -> None:
+    path = tmp_path / ("page.html" if content.startswith("<") else "blob.json")
+    path.write_text(content)
+    code, stdout, _ = run(["validate", str(path)])
+    assert code == 1
+    assert "no VideoObject found" in stdout and "unreadable json-ld at offset" in stdout
+    assert why in stdout
+
+
 @pytest.mark.parametrize("name", ["videoobject", "manifest"])
 def test_schema_prints_json(name: str) -> None:
     code, stdout, _ = run(["schema", name])

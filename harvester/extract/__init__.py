@@ -40,7 +40,7 @@ EXTRACTORS: dict[Syntax, Finder] = {
 
 __all__ = [
     "EXTRACTORS", "build_records", "candidates", "extract", "find_all_blobs", "may_name_a_video",
-    "records_from_blob",
+    "read_blobs", "records_from_blob",
 ]
 
 
@@ -119,6 +119,17 @@ def may_name_a_video(body: bytes, content_type: str | None = None) -> bool:
 def records_from_blob(blob: Blob, url: str | None) -> list[Video]:
     """The video records of one blob on its own (``harvester validate`` on a JSON file)."""
     return build_records(video_nodes(repair(blob)), url, blob.page)
+
+
+def read_blobs(blobs: Iterable[Blob], url: str | None, page_ref: str
+               ) -> tuple[list[Video], list[str]]:
+    """The video records of ``blobs``, and a line for each blob that could not be
+    read at all (its syntax, offset and why), for reports to a person."""
+    parsed = [repair(blob) for blob in blobs]
+    videos = build_records((c for p in parsed for c in video_nodes(p)), url, page_ref)
+    unreadable = [f"{p.blob.syntax.value} at offset {p.blob.offset}: {p.error}"
+                  for p in parsed if p.value is None and p.error]
+    return videos, unreadable
 
 
 def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str) -> list[Video]:
