@@ -25,9 +25,9 @@ _EXPORTS = {
     "ProbeError": "harvester.errors", "RemoteError": "harvester.errors",
     "StateLocked": "harvester.errors", "TooLarge": "harvester.errors",
     "extract": "harvester.extract",
-    "Manifest": "harvester.manifest", "manifest_problems": "harvester.manifest",
-    "manifest_schema": "harvester.manifest", "write_manifest": "harvester.manifest",
-    "Event": "harvester.pipeline", "harvest": "harvester.pipeline",
+    "Manifest": "harvester.store.manifest", "manifest_problems": "harvester.store.manifest",
+    "manifest_schema": "harvester.store.manifest", "write_manifest": "harvester.store.manifest",
+    "Event": "harvester.pipeline.run", "harvest": "harvester.pipeline.run",
     "Declared": "harvester.records", "Finding": "harvester.records",
     "MediaResult": "harvester.records", "MediaStatus": "harvester.records",
     "Probe": "harvester.records", "Syntax": "harvester.records",
@@ -51,8 +51,7 @@ if TYPE_CHECKING:
         TooLarge,
     )
     from harvester.extract import extract
-    from harvester.manifest import Manifest, manifest_problems, manifest_schema, write_manifest
-    from harvester.pipeline import Event, harvest
+    from harvester.pipeline.run import Event, harvest
     from harvester.records import (
         Declared,
         Finding,
@@ -63,6 +62,12 @@ if TYPE_CHECKING:
         Validation,
         Verdict,
         Video,
+    )
+    from harvester.store.manifest import (
+        Manifest,
+        manifest_problems,
+        manifest_schema,
+        write_manifest,
     )
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harvester.charset import decode_html
 from harvester.errors import ConfigError
 from harvester.extract import find_all_blobs, read_blobs
+from harvester.extract.charset import decode_html
 from harvester.records import Blob, Syntax, Video
 
 
@@ -40,6 +40,6 @@ def check_file(path: Path, *, max_bytes: int = 50 * 1024**2) -> tuple[list[Video
 
 def videoobject_schema() -> dict[str, Any]:
     """The VideoObject JSON Schema shipped with harvester."""
-    from harvester.validate import videoobject_schema as schema
+    from harvester.extract.validate import videoobject_schema as schema
 
     return schema()

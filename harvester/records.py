@@ -91,7 +91,7 @@ class Blob:
     """A piece of markup that may describe one or more videos.
 
     For JSON-LD and text blobs ``raw`` is the JSON text as found and ``data`` is
-    ``None`` until :func:`harvester.repair.repair` parses it.  Microdata, RDFa
+    ``None`` until :func:`harvester.extract.repair.repair` parses it.  Microdata, RDFa
     and Open Graph extractors build the object themselves and set ``data``.
     """
 

@@ -99,7 +99,7 @@ def harvest(url_file: str, dest: str, concurrency: int) -> None:
     sys.path.insert(0, str(REPO))
     from harvester.config import Config
     from harvester.download import download, make_media_client
-    from harvester.hostlimit import HostLimiter
+    from harvester.net.limiter import HostLimiter
 
     urls = Path(url_file).read_text().split()
     cfg = Config(allow_private_hosts=True, concurrency=concurrency, per_host=concurrency,

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from harvester.config import Config  # noqa: E402
-from harvester.shards import harvest_sharded, plan_shards, process_shard  # noqa: E402
-from harvester.sources import iter_sources  # noqa: E402
-from harvester.warc import WarcReader  # noqa: E402
+from harvester.inputs.sources import iter_sources  # noqa: E402
+from harvester.inputs.warc import WarcReader  # noqa: E402
+from harvester.scale.shards import harvest_sharded, plan_shards, process_shard  # noqa: E402
 from tests.support.warcgen import corpus_pages, write_warc  # noqa: E402
 
 

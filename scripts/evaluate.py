@@ -89,7 +89,7 @@ def load_labels(paths: Sequence[Path]) -> dict[str, dict[str, Any]]:
 def decode(body: bytes) -> str:
     """Page bytes to text, with the project's decoder when it is available."""
     try:
-        from harvester.charset import decode_html
+        from harvester.extract.charset import decode_html
     except ImportError:
         try:
             return body.decode("utf-8")

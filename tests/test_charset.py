@@ -1,4 +1,4 @@
-"""harvester.charset: bytes to text as a browser decodes them, never raising."""
+"""harvester.extract.charset: bytes to text as a browser decodes them, never raising."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harvester.charset import decode_html
+from harvester.extract.charset import decode_html
 
 LATIN1 = "Gebühren für große Städte".encode("latin-1")
 

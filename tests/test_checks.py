@@ -1,11 +1,11 @@
-"""harvester.checks: declared versus measured, on numbers and on real generated media."""
+"""harvester.measure.checks: declared versus measured, on numbers and on real generated media."""
 
 from __future__ import annotations
 
 import pytest
 
-from harvester.checks import check, check_duration, check_size
-from harvester.probe import probe
+from harvester.measure.checks import check, check_duration, check_size
+from harvester.measure.probe import probe
 from harvester.records import Checks, Declared, Probe, Verdict
 from tests.support.media import have_ffmpeg, make_image, make_video
 

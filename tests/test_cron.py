@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from harvester.config import Config
-from harvester.runner import run_harvest
+from harvester.scale.runner import run_harvest
 from tests.support.media import have_ffmpeg
 from tests.support.server import LoopbackServer
 from tests.support.site import Site

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from harvester.demo import DEAD_LINK, EXPECTED_VIDEOS, MISLABELLED, serve_samples, surprises
+from harvester.cli.demo import DEAD_LINK, EXPECTED_VIDEOS, MISLABELLED, serve_samples, surprises
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "harvester" / "samples"

@@ -25,9 +25,10 @@ import httpx
 import pytest
 
 from harvester.config import Config
-from harvester.download import download, make_media_client, result_from_error, stream
+from harvester.download import download, make_media_client, result_from_error
 from harvester.download.names import PartFiles, stored_name
 from harvester.errors import DownloadError, NotMedia, TooLarge
+from harvester.net import body as stream
 from harvester.records import MediaResult, MediaStatus
 from tests.support.faultserver import FaultServer, Reply, mp4_body
 

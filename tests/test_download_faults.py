@@ -26,8 +26,8 @@ import trustme
 from harvester.config import Config
 from harvester.download import COOLING, download, make_media_client, result_from_error
 from harvester.errors import BlockedURL, DownloadError
-from harvester.hostlimit import HostLimiter
-from harvester.netguard import GuardTransport
+from harvester.net.guard import GuardTransport
+from harvester.net.limiter import HostLimiter
 from harvester.records import MediaStatus
 from tests.support.faultserver import FaultServer, Reply, mp4_body, redirect
 from tests.test_download import assert_nothing_kept, assert_stored, fetch, quick

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from harvester.extract import candidates, extract
 from harvester.extract.nodes import video_nodes
+from harvester.extract.repair import repair
 from harvester.records import Blob, Syntax
-from harvester.repair import repair
 
 SAMPLES = Path(__file__).parent / "samples"
 PAGES = [p.read_text(encoding="utf-8") for p in sorted(SAMPLES.iterdir())

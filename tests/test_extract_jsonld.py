@@ -9,8 +9,8 @@ import pytest
 
 from harvester.extract import jsonld
 from harvester.extract.nodes import video_nodes
+from harvester.extract.repair import repair
 from harvester.records import Blob, Parsed, Syntax
-from harvester.repair import repair
 
 VIDEO = '{"@type": "VideoObject", "name": "v"}'
 

@@ -13,8 +13,8 @@ from harvester.extract import EXTRACTORS, extract, find_all_blobs, may_name_a_vi
 from harvester.extract.jsonld import script_spans
 from harvester.extract.markers import scan
 from harvester.extract.nodes import video_nodes
+from harvester.extract.repair import repair
 from harvester.records import Blob
-from harvester.repair import repair
 
 PAGES = [
     "",

@@ -12,8 +12,8 @@ import pytest
 
 from harvester.extract import candidates, extract, text
 from harvester.extract.nodes import video_nodes
+from harvester.extract.repair import repair
 from harvester.records import Candidate, Syntax
-from harvester.repair import repair
 
 FIXTURE = Path(__file__).parent / "samples" / "texturized-news-page.txt"
 BLOB = re.compile(r"^\{“@context.*$", re.MULTILINE)

@@ -20,10 +20,10 @@ import pytest
 
 from harvester.config import Config
 from harvester.errors import FetchError
-from harvester.fetch import BodyReader, fetch, make_client, parse_retry_after, read_file
-from harvester.hostlimit import HostLimiter
+from harvester.inputs.fetch import BodyReader, fetch, make_client, parse_retry_after, read_file
+from harvester.net.limiter import HostLimiter
+from harvester.net.robots import RobotsCache
 from harvester.records import Source, SourceKind
-from harvester.robots import RobotsCache
 from tests.support.server import LoopbackServer
 
 FAST = Config(retries=2, backoff_base=0.01, backoff_max=0.05, timeout=2.0, per_host=4,

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harvester.hostlimit import HostLimiter
+from harvester.net.limiter import HostLimiter
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from harvester.errors import StateLocked
-from harvester.lock import RunLock, lock_path_for
+from harvester.store.lock import RunLock, lock_path_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HOLDER = """
 import sys, time
-from harvester.lock import RunLock
+from harvester.store.lock import RunLock
 with RunLock.for_state(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

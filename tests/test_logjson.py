@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from harvester.errors import ConfigError
-from harvester.logjson import JsonLinesLog, log_run
-from harvester.manifest import Manifest
 from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, PageResult
+from harvester.store.logjson import JsonLinesLog, log_run
+from harvester.store.manifest import Manifest
 
 
 def lines(path: Path) -> list[dict[str, object]]:

@@ -7,18 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from harvester.manifest import (
-    Manifest,
-    manifest_problems,
-    media_from_dict,
-    media_to_dict,
-    to_json,
-    utc_now,
-    video_from_dict,
-    video_to_dict,
-    write_atomic,
-    write_manifest,
-)
 from harvester.records import (
     Checks,
     Declared,
@@ -33,6 +21,18 @@ from harvester.records import (
     Validation,
     Verdict,
     Video,
+)
+from harvester.store.manifest import (
+    Manifest,
+    manifest_problems,
+    media_from_dict,
+    media_to_dict,
+    to_json,
+    utc_now,
+    video_from_dict,
+    video_to_dict,
+    write_atomic,
+    write_manifest,
 )
 
 

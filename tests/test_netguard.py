@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harvester.errors import BlockedURL
-from harvester.netguard import check_address, check_url, numeric_host, resolve_checked
+from harvester.net.guard import check_address, check_url, numeric_host, resolve_checked
 
 PUBLIC = "93.184.216.34"
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harvester.normalize import (
+from harvester.extract.normalize import (
     absolute_url,
     normalize,
     parse_date,

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from harvester.extract import extract, jsonld, text
+from harvester.extract.repair import repair
 from harvester.records import Video
-from harvester.repair import repair
 
 YTDLP_CASES = [f"search_json_ld_realworld_case{i}" for i in range(1, 7)]
 EXTRUCT_MALFORMED = [

@@ -65,7 +65,7 @@ def test_directory_is_walked(tmp_path: Path) -> None:
 
 def test_failed_rerun_keeps_last_good_videos(http_server: LoopbackServer,
                                              tmp_path: Path) -> None:
-    from harvester.state import State
+    from harvester.store.state import State
 
     http_server.route("/robots.txt", status=404, body=b"")
     http_server.route("/a.html", body=JSONLD_PAGE)

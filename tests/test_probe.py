@@ -1,4 +1,4 @@
-"""harvester.probe: real ffprobe on media generated here, and hostile inputs (R42)."""
+"""harvester.measure.probe: real ffprobe on media generated here, and hostile inputs (R42)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harvester.probe import (
+from harvester.measure.probe import (
     ffprobe_command,
     format_probe,
     parse_probe,

@@ -1,4 +1,4 @@
-"""harvester.repair: golden damage samples, each named repair, and hostile input."""
+"""harvester.extract.repair: golden damage samples, each named repair, and hostile input."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 from harvester.extract import jsonld, text
 from harvester.extract.nodes import video_nodes
+from harvester.extract.repair import MAX_PARSE_CHARS, repair
 from harvester.records import Blob, Parsed, Syntax
-from harvester.repair import MAX_PARSE_CHARS, repair
 
 SAMPLES = Path(__file__).parent / "samples"
 PAGES = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".html", ".txt"))
@@ -149,9 +149,9 @@ def test_huge_blob_is_refused_before_parsing() -> None:
     assert parsed.value is None and parsed.error is not None and "too large" in parsed.error
 
 
-@pytest.mark.parametrize("module", ["harvester.repair", "harvester.extract.nodes",
+@pytest.mark.parametrize("module", ["harvester.extract.repair", "harvester.extract.nodes",
                                     "harvester.extract.text", "harvester.extract.jsonld",
-                                    "harvester.charset"])
+                                    "harvester.extract.charset"])
 def test_module_imports_on_its_own(module: str) -> None:
     """No import cycle: each stage module can be the first one imported."""
     result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,

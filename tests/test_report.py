@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harvester.report import island_json, render_report, video_facets, write_report
+from harvester.store.report import island_json, render_report, video_facets, write_report
 
 HOSTILE = 'Evil <script>window.__pwned = 1</script> & "quotes"'
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harvester.report import write_report
+from harvester.store.report import write_report
 from tests.support.server import LoopbackServer
 from tests.test_report import HOSTILE, sample_manifest
 

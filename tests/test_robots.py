@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from harvester.config import Config
-from harvester.fetch import make_client
-from harvester.robots import MAX_ROBOTS_BYTES, RobotsCache, parse_robots
+from harvester.inputs.fetch import make_client
+from harvester.net.robots import MAX_ROBOTS_BYTES, RobotsCache, parse_robots
 from tests.support.server import LoopbackServer
 
 CFG = Config(timeout=2.0, per_host=4)

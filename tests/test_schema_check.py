@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from harvester.schema_check import SchemaCompiler
-from harvester.validate import _compiler, _schema, _validators
+from harvester.extract.schema_check import SchemaCompiler
+from harvester.extract.validate import _compiler, _schema, _validators
 
 VALUES = st.sampled_from([
     "", " ", "PT1M30S", "T1M30S", "P1Y", "PT0S", "2020-01-01", "2020-01-01T10:00+0100",

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from harvester.config import Config
-from harvester.manifest import Manifest, manifest_problems
-from harvester.pipeline import Event, harvest
-from harvester.shards import harvest_sharded, plan_shards, process_shard
-from harvester.shardstore import ShardStore
-from harvester.sources import iter_sources
+from harvester.inputs.sources import iter_sources
+from harvester.pipeline.run import Event, harvest
+from harvester.scale.shards import harvest_sharded, plan_shards, process_shard
+from harvester.scale.shardstore import ShardStore
+from harvester.store.manifest import Manifest, manifest_problems
 from tests.support.warcgen import corpus_pages, warc_bytes
 
 PAGES_PER_WARC = 30
@@ -199,7 +199,7 @@ def test_fsspec_urls_for_input_and_shards(warcs: list[str]) -> None:
 
 
 def test_downloads_run_one_task_per_host(tmp_path: Path) -> None:
-    from harvester.state import State
+    from harvester.store.state import State
     from tests.support.server import LoopbackServer
     from tests.support.warcgen import GenPage
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from harvester.errors import ConfigError
+from harvester.inputs.sources import iter_sources
 from harvester.records import Source, SourceKind
-from harvester.sources import iter_sources
 
 
 def refs(sources: object) -> list[tuple[str, SourceKind]]:

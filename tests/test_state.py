@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from harvester.errors import ConfigError
-from harvester.manifest import Manifest
 from harvester.records import (
     Declared,
     ErrorInfo,
@@ -28,7 +27,8 @@ from harvester.records import (
     Validation,
     Video,
 )
-from harvester.state import GENERATOR, SCHEMA_VERSION, State, fingerprint
+from harvester.store.manifest import Manifest
+from harvester.store.state import GENERATOR, SCHEMA_VERSION, State, fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -220,7 +220,7 @@ def test_finish_run_records_run_and_returns_seen_and_changes(state: State) -> No
 
 WRITER = """
 import sys
-from harvester.state import State
+from harvester.store.state import State
 st = State.open(sys.argv[1])
 i = 0
 while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from types import MappingProxyType
 from typing import Any
 
@@ -10,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from harvester.extract.validate import validate, videoobject_schema
 from harvester.records import Blob, Candidate, Syntax, Validation
-from harvester.validate import validate, videoobject_schema
 
 GOOD = {
     "@context": "https://schema.org", "@type": "VideoObject", "name": "A video",
@@ -194,7 +195,7 @@ def test_pointer_escapes_per_rfc_6901() -> None:
 
 
 def pointer_of(path: list[str | int]) -> str:
-    from harvester.validate import pointer
+    from harvester.extract.validate import pointer
     return pointer(path)
 
 
@@ -245,7 +246,7 @@ def test_mapping_that_is_not_a_dict() -> None:
 
 
 def test_validators_are_compiled_once() -> None:
-    from harvester import validate as module
+    module = importlib.import_module("harvester.extract.validate")
     assert module._validators() is module._validators()
 
 
@@ -363,7 +364,7 @@ def test_first_checks_from_many_threads_at_once_agree(monkeypatch: pytest.Monkey
     import sys
     import threading
 
-    from harvester import validate as module
+    module = importlib.import_module("harvester.extract.validate")
 
     records = [dict(GOOD), {**GOOD, "duration": "T1M"}, {"@type": "VideoObject", "name": ""},
                {**GOOD, "thumbnailUrl": ["//x.org/a.jpg", 3], "Name": "x"}]

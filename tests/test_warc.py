@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from harvester.config import Config
-from harvester.pipeline import harvest
+from harvester.inputs.warc import WarcReader, iter_warc_pages
+from harvester.pipeline.run import harvest
 from harvester.records import Source, SourceKind
-from harvester.warc import WarcReader, iter_warc_pages
 from tests.support.warcgen import GenPage, corpus_pages, warc_bytes
 
 SAMPLES = Path(__file__).resolve().parent.parent / "harvester" / "samples" / "pages"

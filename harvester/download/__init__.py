@@ -8,7 +8,7 @@ and leaves no final file.  A ``.part`` survives a failure only when it can be
 resumed (identity body with a strong ETag or Last-Modified).
 
 * Safety: only http(s); every hop's address is checked at connect time
-  (:mod:`harvester.netguard`); redirects are followed by hand up to
+  (:mod:`harvester.net.guard`); redirects are followed by hand up to
   ``max_redirects``; ``max_bytes`` is checked on the announced length and while
   streaming; ``Content-Disposition`` is ignored.
 * Retries (tenacity) wrap the whole transfer; see :mod:`.policy` for what is
@@ -35,14 +35,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from harvester.config import Config
 from harvester.download.names import PartFiles, hash_file, stored_file
-from harvester.download.policy import Backoff, Deferred, Transient, is_transient
 from harvester.download.transfer import Done, Job, run_attempt
 from harvester.errors import BlockedURL, DownloadError, HarvesterError, NotMedia, TooLarge
-from harvester.netguard import GuardTransport, check_url
+from harvester.net.guard import GuardTransport, check_url
+from harvester.net.policy import Backoff, Deferred, Transient, is_transient
 from harvester.records import ErrorInfo, MediaResult, MediaStatus
 
 if TYPE_CHECKING:
-    from harvester.hostlimit import HostLimiter
+    from harvester.net.limiter import HostLimiter
 
 __all__ = ["COOLING", "download", "make_media_client", "result_from_error"]
 

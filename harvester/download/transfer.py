@@ -29,11 +29,11 @@ import httpx
 
 from harvester.config import Config
 from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
-from harvester.download.policy import Transient, status_error, translate
 from harvester.download.sniff import SNIFF_BYTES, MediaType, sniff, textual
-from harvester.download.stream import Watchdog, content_encoding, decoded, identity_body
 from harvester.errors import BlockedURL, DownloadError, NotMedia, TooLarge
-from harvester.netguard import check_url
+from harvester.net.body import Watchdog, content_encoding, decoded, identity_body
+from harvester.net.guard import check_url
+from harvester.net.policy import Transient, status_error, translate
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)

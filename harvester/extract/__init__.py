@@ -19,14 +19,14 @@ import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
-from harvester.charset import ascii_compatible, decode_html
 from harvester.extract import jsonld, microdata, opengraph, rdfa, text
+from harvester.extract.charset import ascii_compatible, decode_html
 from harvester.extract.markers import scan, scan_bytes
 from harvester.extract.nodes import video_nodes
-from harvester.normalize import normalize
+from harvester.extract.normalize import normalize
+from harvester.extract.repair import repair
+from harvester.extract.validate import validate
 from harvester.records import Blob, Candidate, Declared, Syntax, Video
-from harvester.repair import repair
-from harvester.validate import validate
 
 Finder = Callable[[str, str], Iterator[Blob]]
 

@@ -4,10 +4,10 @@ The promise: one compiled-regex scan, no HTML parser.  The ``type``
 attribute is found in any attribute order, quoted with ``"``, ``'`` or not at
 all, in any case, with or without a ``; charset=`` parameter.  Each body is
 yielded as a :class:`~harvester.records.Blob` with ``raw`` = the script text
-as found (parsing and repair are :mod:`harvester.repair`'s job).  A script
+as found (parsing and repair are :mod:`harvester.extract.repair`'s job).  A script
 with no closing tag runs to the end of the page (a truncated capture).
 Whitespace-only scripts are skipped.  The scan stays linear whatever a
-script's size; :mod:`harvester.repair` refuses to parse an oversized one.
+script's size; :mod:`harvester.extract.repair` refuses to parse an oversized one.
 
 >>> [b.raw for b in find_blobs('<SCRIPT type=application/ld+json>{}</SCRIPT>', "p")]
 ['{}']

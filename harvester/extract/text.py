@@ -11,7 +11,7 @@ The promise: :func:`find_blobs` yields each such blob (an object whose first
 key is quoted by any of those quote forms) that mentions ``VideoObject``,
 with ``raw`` exactly as found in the page; blobs inside ``<script>``,
 ``<style>``, comments or tag attributes are not visible text and are left to
-the other extractors.  Turning ``raw`` into JSON is :mod:`harvester.repair`'s
+the other extractors.  Turning ``raw`` into JSON is :mod:`harvester.extract.repair`'s
 job.  A page without the substring ``ideoObject`` costs one substring search,
 and on the others only the text before each visible mention is searched.
 """

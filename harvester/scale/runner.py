@@ -1,7 +1,7 @@
 """A complete run as the command line makes it: lock, state, harvest, outputs.
 
 ``run_harvest`` takes the state lock (one run per state file), runs
-:func:`harvester.pipeline.harvest`, and writes the manifest (atomically, or
+:func:`harvester.pipeline.run.harvest`, and writes the manifest (atomically, or
 as JSON lines), the optional HTML report and the optional JSON-lines log.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from harvester.config import Config
-from harvester.manifest import Manifest, to_json, write_atomic, write_jsonl_line
-from harvester.pipeline import Progress, harvest
+from harvester.pipeline.run import Progress, harvest
+from harvester.store.manifest import Manifest, to_json, write_atomic, write_jsonl_line
 
 if TYPE_CHECKING:
-    from harvester.state import State
+    from harvester.store.state import State
 
 
 @contextlib.contextmanager
@@ -27,8 +27,8 @@ def open_state(config: Config) -> Iterator[State | None]:
     if not config.state:
         yield None
         return
-    from harvester.lock import RunLock
-    from harvester.state import State
+    from harvester.store.lock import RunLock
+    from harvester.store.state import State
 
     with RunLock(Path(config.state + ".lock")), State.open(Path(config.state)) as state:
         yield state
@@ -41,7 +41,7 @@ def run_harvest(
     """Run a harvest and write its outputs; returns the manifest."""
     with open_state(config) as state:
         if config.executor in ("local", "dask"):
-            from harvester.shards import harvest_sharded
+            from harvester.scale.shards import harvest_sharded
 
             manifest = harvest_sharded(pages, config, state=state, progress=progress,
                                        stdin=stdin)
@@ -64,11 +64,11 @@ def write_outputs(manifest: Manifest, config: Config) -> None:
         else:
             write_atomic(config.output, to_json(document))
     if config.report:
-        from harvester.report import write_report
+        from harvester.store.report import write_report
 
         write_report(document, Path(config.report), download_dir=Path(config.dir))
     if config.log_file:
-        from harvester.logjson import log_run
+        from harvester.store.logjson import log_run
 
         log_run(config.log_file, manifest)
 

@@ -3,7 +3,7 @@
 Downloads run on a thread pool of ``config.concurrency`` workers with a
 per-host cap; each distinct URL is fetched once even when several videos (or
 several pages) point at it.  Probes are cached by content hash.  Only
-``harvester.pipeline`` calls this.
+``harvester.pipeline.run`` calls this.
 """
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from harvester.checks import check
 from harvester.config import Config
 from harvester.download import download, make_media_client, result_from_error
 from harvester.errors import HarvesterError
-from harvester.hostlimit import HostLimiter
-from harvester.probe import probe, probe_available
+from harvester.measure.checks import check
+from harvester.measure.probe import probe, probe_available
+from harvester.net.limiter import HostLimiter
 from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, Probe, Video
 
 if TYPE_CHECKING:
-    from harvester.pipeline import Progress
-    from harvester.state import State
+    from harvester.pipeline.run import Progress
+    from harvester.store.state import State
 
 _HAVE_FILE = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
 
@@ -85,7 +85,7 @@ def fetch_one(
     if state is not None and result.status in _HAVE_FILE:
         state.save_media(result)
     if progress is not None:
-        from harvester.pipeline import Event
+        from harvester.pipeline.run import Event
 
         progress(Event("media-done", url, result.bytes or 0))
     return result
@@ -94,7 +94,7 @@ def fetch_one(
 def _byte_reporter(url: str, progress: Progress | None) -> Callable[[int], None] | None:
     if progress is None:
         return None
-    from harvester.pipeline import Event
+    from harvester.pipeline.run import Event
 
     return lambda n: progress(Event("media-bytes", url, n))
 

@@ -8,7 +8,7 @@ the harvester version, so it names the same work on every run.
 ``process_shard(shard, config)`` is the worker function: a plain, module-level
 function of picklable records that runs on a process pool or a Dask worker.
 It writes one manifest part and then a completion marker to
-``config.shard_dir`` (any fsspec URL; see :mod:`harvester.shardstore`).
+``config.shard_dir`` (any fsspec URL; see :mod:`harvester.scale.shardstore`).
 ``harvest_sharded`` skips shards whose marker exists, runs the rest, and
 merges every part, in plan order, into one manifest: the result does not
 depend on the executor or on which shards were done in an earlier run.  A
@@ -31,15 +31,15 @@ from typing import TYPE_CHECKING, TextIO
 from harvester import __version__
 from harvester.config import Config
 from harvester.errors import FetchError
-from harvester.manifest import Manifest, utc_now
-from harvester.pipeline import RUN_OPTIONS, Event, Progress, process_page, run_pages
+from harvester.inputs.sources import WARC_SUFFIXES, iter_sources
+from harvester.inputs.warc import WarcReader, warc_damage
+from harvester.pipeline.run import RUN_OPTIONS, Event, Progress, process_page, run_pages
 from harvester.records import ErrorInfo, PageResult, Source, SourceKind
-from harvester.shardstore import ShardStore, shard_root
-from harvester.sources import WARC_SUFFIXES, iter_sources
-from harvester.warc import WarcReader, warc_damage
+from harvester.scale.shardstore import ShardStore, shard_root
+from harvester.store.manifest import Manifest, utc_now
 
 if TYPE_CHECKING:
-    from harvester.state import State
+    from harvester.store.state import State
 
 __all__ = ["Shard", "ShardResult", "harvest_sharded", "plan_shards", "process_shard"]
 
@@ -160,7 +160,7 @@ def _warc_results(source: Source, config: Config) -> tuple[list[PageResult], int
 
 
 def _page_results(sources: tuple[Source, ...], config: Config) -> list[PageResult]:
-    from harvester.fetch import make_client
+    from harvester.inputs.fetch import make_client
 
     with make_client(config) as client:
         return list(run_pages(sources, config, client))
@@ -171,7 +171,7 @@ def harvest_sharded(
     progress: Progress | None = None, stdin: TextIO | None = None,
     executor: Executor | None = None,
 ) -> Manifest:
-    """:func:`harvester.pipeline.harvest`, run shard by shard on ``config.executor``.
+    """:func:`harvester.pipeline.run.harvest`, run shard by shard on ``config.executor``.
 
     ``executor`` (any concurrent.futures.Executor) replaces the configured one;
     the caller then owns it.
@@ -186,7 +186,7 @@ def harvest_sharded(
         if shard.id in done and progress is not None:
             summary = replace(done[shard.id], skipped=True)
             progress(Event("shard", shard.id, summary.pages, len(shards), summary.videos))
-    from harvester.executors import open_executor
+    from harvester.scale.executors import open_executor
 
     needs_pool = bool(pending) or config.download
     opened = open_executor(config) if executor is None and needs_pool else nullcontext(executor)
@@ -194,7 +194,7 @@ def harvest_sharded(
         failures = run_shards(pool, pending, config, progress, len(shards)) if pool else {}
         manifest.pages = merge_parts(store, shards, failures)
         if config.download and pool is not None:
-            from harvester.shardmedia import run_media_sharded
+            from harvester.scale.shardmedia import run_media_sharded
 
             manifest.media = run_media_sharded(pool, manifest.videos, config, state=state,
                                                progress=progress)

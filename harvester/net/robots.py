@@ -34,8 +34,8 @@ import httpx
 
 from harvester.config import Config
 from harvester.errors import FetchError
-from harvester.fetch import REDIRECTS, BodyReader
-from harvester.hostlimit import HostLimiter, shared_limiter
+from harvester.inputs.fetch import REDIRECTS, BodyReader
+from harvester.net.limiter import HostLimiter, shared_limiter
 
 __all__ = ["MAX_ROBOTS_BYTES", "PRODUCT_TOKEN", "RobotsCache", "parse_robots"]
 

@@ -8,7 +8,7 @@ flight and never half of one.  The schema is versioned with
 rewritten.  Tables::
 
     pages   ref → validators (ETag, Last-Modified), content hash, outcome and the
-            stored extraction (the page's videos, serialised by harvester.manifest)
+            stored extraction (the page's videos, serialised by harvester.store.manifest)
     media   url → validators, sha256, path, size, content type, probe
     videos  id → page, first_seen, last_seen, fingerprint, present
     runs    started, finished, counts of every completed run
@@ -22,7 +22,7 @@ A stored extraction is only offered back to the harvester version that wrote
 it: after an upgrade each page is fetched and extracted afresh once.  Only the
 coordinating process opens the state (see "Beyond one machine"); a lock makes
 the connection safe for the pipeline's worker threads.  Take
-:class:`harvester.lock.RunLock` before opening, so one run owns the file.
+:class:`harvester.store.lock.RunLock` before opening, so one run owns the file.
 """
 
 from __future__ import annotations
@@ -40,17 +40,17 @@ from typing import TYPE_CHECKING, Any
 
 from harvester import __version__
 from harvester.errors import ConfigError
-from harvester.manifest import (
+from harvester.records import MediaResult, MediaStatus, Page, PageResult, Video
+from harvester.store.manifest import (
     probe_from_dict,
     probe_to_dict,
     utc_now,
     video_from_dict,
     video_to_dict,
 )
-from harvester.records import MediaResult, MediaStatus, Page, PageResult, Video
 
 if TYPE_CHECKING:
-    from harvester.manifest import Manifest
+    from harvester.store.manifest import Manifest
 
 SCHEMA_VERSION = 1
 

@@ -20,14 +20,14 @@ import httpx
 from harvester.config import Config
 from harvester.errors import HarvesterError
 from harvester.extract import extract
-from harvester.fetch import fetch, make_client, read_file
-from harvester.manifest import Manifest, utc_now
+from harvester.inputs.fetch import fetch, make_client, read_file
+from harvester.inputs.sources import iter_sources
+from harvester.net.robots import RobotsCache
 from harvester.records import ErrorInfo, Page, PageResult, Source, SourceKind
-from harvester.robots import RobotsCache
-from harvester.sources import iter_sources
+from harvester.store.manifest import Manifest, utc_now
 
 if TYPE_CHECKING:
-    # The state store (harvester.state.State) is called at these points only:
+    # The state store (harvester.store.state.State) is called at these points only:
     #   state.page(ref) -> stored page facts with .etag and .last_modified, or None
     #   state.reuse(previous, page) -> PageResult when the page is unchanged (a 304
     #       or the same content hash), rebuilt from the stored extraction; else None
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     #   state.save_media(result)                 after a media file was fetched/probed
     #   state.finish_run(manifest) -> (seen, changes): seen maps video id to
     #       (first_seen, last_seen); changes is {"new": [...], "changed": [...], "gone": [...]}
-    from harvester.state import State
+    from harvester.store.state import State
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ def harvest(
     ``client`` is used for page fetches when given (the caller keeps it open);
     otherwise one is made and closed here.  Nothing is written to disk except
     downloads; writing the manifest is the caller's choice
-    (:func:`harvester.manifest.write_manifest`).
+    (:func:`harvester.store.manifest.write_manifest`).
     """
     manifest = Manifest(started=utc_now(),
                         options={k: getattr(config, k) for k in RUN_OPTIONS})
@@ -83,7 +83,7 @@ def harvest(
         sources = iter_sources(pages, config.inputs, stdin)
         manifest.pages = list(run_pages(sources, config, page_client, state, progress))
         if config.download:
-            from harvester.media import run_media
+            from harvester.pipeline.media import run_media
 
             manifest.media = run_media(manifest.videos, config, state=state, progress=progress)
     finally:
@@ -121,7 +121,7 @@ def process_source(
 ) -> list[PageResult]:
     """All page results of one source (a WARC file holds many pages)."""
     if source.kind is SourceKind.WARC:
-        from harvester.warc import iter_warc_pages
+        from harvester.inputs.warc import iter_warc_pages
 
         results: list[PageResult] = []
         try:

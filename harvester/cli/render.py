@@ -15,9 +15,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from harvester.manifest import Manifest
-from harvester.pipeline import Event
+from harvester.pipeline.run import Event
 from harvester.records import Probe, Video
+from harvester.store.manifest import Manifest
 
 
 class ProgressBars:
@@ -139,6 +139,6 @@ def render_probe(results: Sequence[tuple[str, Probe]], *, as_json: bool = False)
     """``harvester probe`` output: one line per file, or JSON."""
     if as_json:
         return json.dumps({path: asdict(p) for path, p in results}, indent=2)
-    from harvester.probe import format_probe
+    from harvester.measure.probe import format_probe
 
     return "\n".join(format_probe(path, p) for path, p in results)

@@ -29,9 +29,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from harvester.config import Config
-from harvester.manifest import to_json, write_atomic
-from harvester.pipeline import Event, harvest
-from harvester.report import write_report
+from harvester.pipeline.run import Event, harvest
+from harvester.store.manifest import to_json, write_atomic
+from harvester.store.report import write_report
 
 __all__ = ["EXPECTED_VIDEOS", "DemoResult", "render_summary", "run_demo"]
 

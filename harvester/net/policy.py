@@ -19,8 +19,8 @@ from tenacity import RetryCallState
 
 from harvester.config import Config
 from harvester.errors import DownloadError
-from harvester.netguard import ResolveError
-from harvester.retry_after import parse_retry_after
+from harvester.net.guard import ResolveError
+from harvester.net.retry_after import parse_retry_after
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from harvester.errors import ConfigError
 
 if TYPE_CHECKING:
-    from harvester.manifest import Manifest
+    from harvester.store.manifest import Manifest
 
 _MEDIA_PROBLEMS = ("failed", "deferred", "blocked", "not_media")
 

@@ -9,7 +9,7 @@ reads as a mismatch.
 * dimensions: ``match`` when width and height are equal, ``swapped`` when the
   declared width and height are the measured height and width (and the frame
   is not square), else ``mismatch``.  Both width and height must be declared;
-  measured sizes are display sizes (rotation applied, see :mod:`harvester.probe`);
+  measured sizes are display sizes (rotation applied, see :mod:`harvester.measure.probe`);
 * thumbnail: with a declared size (an ``ImageObject``'s width and height, passed
   as ``thumbnail_size``) the same rule as dimensions; without one, ``match``
   means the thumbnail was measured as a real image and ``unknown`` that it

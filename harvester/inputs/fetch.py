@@ -45,12 +45,12 @@ from tenacity import (
 
 from harvester.config import Config
 from harvester.errors import FetchError
-from harvester.hostlimit import HostLimiter, shared_limiter
+from harvester.net.limiter import HostLimiter, shared_limiter
+from harvester.net.retry_after import parse_retry_after
 from harvester.records import Page, Source
-from harvester.retry_after import parse_retry_after
 
 if TYPE_CHECKING:
-    from harvester.robots import RobotsCache
+    from harvester.net.robots import RobotsCache
 
 __all__ = ["BodyReader", "fetch", "make_client", "parse_retry_after", "read_file"]
 

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Iterator
 
 import httpx
 
-from harvester.download.policy import Transient
 from harvester.errors import DownloadError
+from harvester.net.policy import Transient
 
 DECODE_PIECE = 256 * 1024
 #: Identity bodies announced at least this long are read straight from the socket.

@@ -5,7 +5,7 @@ errors come from ``schemas/videoobject.schema.json`` itself, warnings from its
 ``$defs/recommended`` subschema, so the schema file is the single source of the
 rules and of their wording (``x-messages``).  Each finding carries an RFC 6901
 JSON pointer into the video's data and a sentence a person can act on, with a
-suggested fix where :mod:`harvester.normalize` can read what was meant
+suggested fix where :mod:`harvester.extract.normalize` can read what was meant
 (``T1M30S`` -> ``PT1M30S``).  It never raises: bad markup is a finding.
 
 The schema is self-contained: references resolve inside it only, nothing is
@@ -27,9 +27,9 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from harvester.normalize import absolute_url, parse_date, parse_duration
+from harvester.extract.normalize import absolute_url, parse_date, parse_duration
+from harvester.extract.schema_check import SchemaCompiler
 from harvester.records import Candidate, Finding, Syntax, Validation
-from harvester.schema_check import SchemaCompiler
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
 

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from harvester.config import Config
 from harvester.errors import ConfigError
-from harvester.manifest import video_from_dict, video_to_dict
 from harvester.records import ErrorInfo, PageResult
+from harvester.store.manifest import video_from_dict, video_to_dict
 
 if TYPE_CHECKING:
-    from harvester.shards import Shard, ShardResult
+    from harvester.scale.shards import Shard, ShardResult
 
 PART = ".part.json.gz"
 MARKER = ".done"
@@ -110,7 +110,7 @@ class ShardStore:
 
     def completed(self) -> dict[str, ShardResult]:
         """Summaries of the shards whose marker exists, by shard id."""
-        from harvester.shards import ShardResult
+        from harvester.scale.shards import ShardResult
 
         try:
             names = [n for n in self.fs.ls(self.path, detail=False) if n.endswith(MARKER)]

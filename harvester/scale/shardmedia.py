@@ -3,7 +3,7 @@
 Media candidates are deduplicated (each URL once), then grouped by the host
 of each video's content URL (its thumbnail's when it has none), so that one
 worker owns each host's politeness limits (``config.per_host``).  Each task is
-:func:`download_group`, which calls :func:`harvester.media.run_media` on its
+:func:`download_group`, which calls :func:`harvester.pipeline.media.run_media` on its
 videos.  Files are stored by content hash, so a thumbnail shared by videos on
 two hosts, fetched by two workers, lands in the same file: harmless.
 
@@ -23,8 +23,8 @@ from harvester.config import Config
 from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, Video
 
 if TYPE_CHECKING:
-    from harvester.pipeline import Progress
-    from harvester.state import State
+    from harvester.pipeline.run import Progress
+    from harvester.store.state import State
 
 
 class MediaMemo:
@@ -60,7 +60,7 @@ def download_group(
     videos: list[Video], config: Config, known: dict[str, MediaResult],
 ) -> tuple[dict[str, Media], list[MediaResult]]:
     """Worker task: run_media on one host's videos; (media by video id, results to keep)."""
-    from harvester.media import run_media
+    from harvester.pipeline.media import run_media
 
     memo = MediaMemo(known)
     # run_media only calls .media() and .save_media() on its state.
@@ -83,7 +83,7 @@ def run_media_sharded(
     progress: Progress | None = None,
 ) -> dict[str, Media]:
     """Download the media of ``videos``, one task per host group; results merged by id."""
-    from harvester.pipeline import Event
+    from harvester.pipeline.run import Event
 
     groups = group_by_host(videos)
     futures = []

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from harvester import __version__
-from harvester.cli_render import (
+from harvester.cli.render import (
     ProgressBars,
     render_probe,
     render_validation,
@@ -124,7 +124,7 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
       harvester harvest saved-pages/ --download --dir media/ -o manifest.json
       harvester harvest -i pages.txt --state harvester.db --config harvester.toml
     """
-    from harvester.runner import run_harvest
+    from harvester.scale.runner import run_harvest
 
     cfg = build_config(params)
     if not pages and not cfg.inputs:
@@ -170,7 +170,7 @@ def probe(media: tuple[str, ...], timeout: float, as_json: bool) -> None:
     Example:
       harvester probe downloads/ab/ab12....mp4 thumb.jpg
     """
-    from harvester.probe import probe as probe_file
+    from harvester.measure.probe import probe as probe_file
 
     results = [(path, probe_file(Path(path), timeout=timeout)) for path in media]
     click.echo(render_probe(results, as_json=as_json))
@@ -190,7 +190,7 @@ def report(manifest: str, output: str, download_dir: str | None) -> None:
     Example:
       harvester report manifest.json -o report.html
     """
-    from harvester.report import write_report
+    from harvester.store.report import write_report
 
     try:
         document = json.loads(Path(manifest).read_text("utf-8"))
@@ -227,7 +227,7 @@ def demo(out_dir: str) -> None:
     Example:
       harvester demo && xdg-open downloads/demo/report.html
     """
-    from harvester.demo import render_summary, run_demo
+    from harvester.cli.demo import render_summary, run_demo
 
     result = run_demo(Path(out_dir), progress=lambda line: click.echo(line, err=True))
     click.echo(render_summary(result))
