@@ -12,6 +12,7 @@ command-line overrides (flags win), validates once and raises
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Config:
     dir: str = "downloads"
     state: str | None = None
     allow_private_hosts: bool = False
+    allow_hosts: tuple[str, ...] = field(default_factory=tuple)
     ignore_robots: bool = False
     concurrency: int = 4
     per_host: int = 2
@@ -87,7 +89,9 @@ def parse_size(value: str | int) -> int:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-_TOML_ALIASES = {"allow-private-hosts": "allow_private_hosts", "max-bytes": "max_bytes"}
+_TOML_ALIASES = {"allow-private-hosts": "allow_private_hosts", "max-bytes": "max_bytes",
+                 "allow-host": "allow_hosts", "allow_host": "allow_hosts"}
+_STRING_LISTS = ("inputs", "allow_hosts")
 
 
 def _normalise_key(key: str) -> str:
@@ -98,9 +102,9 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     """Check one value against the field's default type; sizes accept units."""
     if name in ("max_bytes", "max_page_bytes", "min_speed"):
         return parse_size(value)
-    if name == "inputs":
+    if name in _STRING_LISTS:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{origin}: 'inputs' must be a list of strings")
+            raise ConfigError(f"{origin}: '{name}' must be a list of strings")
         return tuple(value)
     default = _FIELDS[name].default
     if isinstance(default, bool):
@@ -157,8 +161,26 @@ def _check(cfg: Config) -> None:
         raise ConfigError("--workers must be positive")
     if cfg.retries < 0:
         raise ConfigError("--retries must be 0 or more")
+    _check_allowed_hosts(cfg.allow_hosts)
     if cfg.executor not in ("serial", "local", "dask"):
         raise ConfigError(f"unknown executor {cfg.executor!r}: use serial, local or dask")
+
+
+_HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_.])?$", re.IGNORECASE)
+
+
+def _check_allowed_hosts(entries: tuple[str, ...]) -> None:
+    """Each ``--allow-host`` is a host name, an IP address or a CIDR range."""
+    for entry in entries:
+        text = entry.strip().strip("[]")
+        try:
+            ipaddress.ip_network(text, strict=False)
+            continue
+        except ValueError:
+            pass
+        if not _HOST_NAME.match(text):
+            raise ConfigError(f"--allow-host {entry!r} is not a host name, an IP address or a "
+                              "CIDR range (e.g. intranet.example, 10.0.0.5, 10.1.0.0/16)")
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> Config:

@@ -5,7 +5,7 @@
     HarvesterError                 exit_code 1
     ├── ConfigError                exit_code 2: bad usage or configuration
     ├── StateLocked                exit_code 75: another run holds the lock
-    ├── RemoteError(url)           a network problem with one URL
+    ├── RemoteError(url, attempts) a network problem with one URL
     │   ├── BlockedURL(reason)     bad scheme or private address, at any redirect hop
     │   ├── FetchError             the page could not be fetched after retries
     │   └── DownloadError          a media download failed after retries
@@ -54,9 +54,11 @@ class RemoteError(HarvesterError):
 
     code = "remote"
 
-    def __init__(self, message: str, url: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, url: str, *, code: str | None = None,
+                 attempts: int = 0) -> None:
         super().__init__(message, code=code)
         self.url = url
+        self.attempts = attempts
 
 
 class BlockedURL(RemoteError):
@@ -75,12 +77,6 @@ class DownloadError(RemoteError):
     """A media download failed after its retries."""
 
     code = "download_failed"
-
-    def __init__(
-        self, message: str, url: str, *, code: str | None = None, attempts: int = 0
-    ) -> None:
-        super().__init__(message, url, code=code)
-        self.attempts = attempts
 
 
 class TooLarge(DownloadError):

@@ -98,17 +98,17 @@ def harvest(url_file: str, dest: str, concurrency: int) -> None:
 
     sys.path.insert(0, str(REPO))
     from harvester.config import Config
-    from harvester.download import download, make_media_client
-    from harvester.net.limiter import HostLimiter
+    from harvester.download import download
+    from harvester.net.client import open_session
 
     urls = Path(url_file).read_text().split()
     cfg = Config(allow_private_hosts=True, concurrency=concurrency, per_host=concurrency,
                  retries=0, max_bytes=1 << 40)
-    limiter = HostLimiter(cfg.per_host)
     started = time.perf_counter()
-    with make_media_client(cfg) as client, ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(lambda u: download(u, cfg, client, dest_dir=Path(dest),
-                                                   limiter=limiter), urls))
+    with open_session(cfg) as client, ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(lambda u: download(u, client, max_bytes=cfg.max_bytes,
+                                                   dest_dir=Path(dest)),
+                                urls))
     wall = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"wall": wall, "rss_mb": peak_kb / 1024,

@@ -19,15 +19,15 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import trustme
 
 from harvester.config import Config
-from harvester.download import COOLING, download, make_media_client, result_from_error
+from harvester.download import COOLING, download, result_from_error
 from harvester.errors import BlockedURL, DownloadError
-from harvester.net.guard import GuardTransport
+from harvester.net.client import Session, open_session
 from harvester.net.limiter import HostLimiter
+from harvester.net.policy import NetPolicy
 from harvester.records import MediaStatus
 from tests.support.faultserver import FaultServer, Reply, mp4_body, redirect
 from tests.test_download import assert_nothing_kept, assert_stored, fetch, quick
@@ -96,10 +96,10 @@ def test_r13_deferral_cools_the_host_for_the_rest_of_the_run(
     limiter = HostLimiter(cfg.per_host)
     errors = []
     started = time.monotonic()
-    with make_media_client(cfg) as client:
+    with Session(NetPolicy.from_config(cfg), limiter=limiter) as client:
         for url in (first, second):
             with pytest.raises(DownloadError) as info:
-                download(url, cfg, client, dest_dir=dest, limiter=limiter)
+                download(url, client, max_bytes=cfg.max_bytes, dest_dir=dest)
             errors.append(info.value)
     assert time.monotonic() - started < 1.0
     assert [e.code for e in errors] == [f"http_{status}_deferred", COOLING]
@@ -142,9 +142,11 @@ def test_r14_reduced_limit_holds_for_later_downloads(srv: FaultServer, dest: Pat
     cfg = quick(concurrency=4, per_host=4, timeout=5.0)
     limiter = HostLimiter(cfg.per_host)
     limiter.reduce("127.0.0.1")
-    with make_media_client(cfg) as client, ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(lambda u: download(u, cfg, client, dest_dir=dest,
-                                                   limiter=limiter), urls))
+    with Session(NetPolicy.from_config(cfg), limiter=limiter) as client, \
+            ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda u: download(u, client, max_bytes=cfg.max_bytes,
+                                                   dest_dir=dest),
+                                urls))
     assert all(r.status is MediaStatus.DOWNLOADED for r in results)
     assert srv.peak == 2 and len(srv.log) == 6
 
@@ -188,12 +190,12 @@ def test_r17_unresolvable_host_is_retried_then_fails(dest: Path) -> None:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     cfg = quick(retries=1)
-    client = httpx.Client(transport=GuardTransport(allow_private=False, resolver=nxdomain),
-                          trust_env=False)
+    client = Session(NetPolicy.from_config(cfg), resolver=nxdomain)
     with client, pytest.raises(DownloadError) as info:
-        download("http://media.invalid/v.mp4", cfg, client, dest_dir=dest)
-    assert info.value.code == "dns_error" and info.value.attempts == 2
-    assert calls == ["media.invalid", "media.invalid"]
+        download("http://media.invalid/v.mp4", client, max_bytes=cfg.max_bytes, dest_dir=dest)
+    # A name that does not resolve is final: asking again would not make it exist.
+    assert info.value.code == "dns_error" and info.value.attempts == 1
+    assert calls == ["media.invalid"]
 
 
 def test_r18_untrusted_certificate_is_tls_verify_without_retry(dest: Path) -> None:
@@ -215,9 +217,8 @@ def test_trusted_certificate_downloads(dest: Path) -> None:
     cfg = quick()
     with FaultServer(ssl_context=context) as tls:
         url = tls.script("/v.mp4", Reply(body=BODY))
-        transport = GuardTransport(allow_private=True, verify=client_context)
-        with httpx.Client(transport=transport, trust_env=False) as client:
-            assert_stored(download(url, cfg, client, dest_dir=dest), dest, BODY)
+        with Session(NetPolicy.from_config(cfg), verify=client_context) as client:
+            assert_stored(download(url, client, max_bytes=cfg.max_bytes, dest_dir=dest), dest, BODY)
 
 
 def test_r19_no_headers_times_out_and_retries(srv: FaultServer, dest: Path) -> None:
@@ -295,23 +296,24 @@ def test_r23_internal_literal_is_blocked(internal: FaultServer, dest: Path) -> N
 def test_r23_numeric_spelling_of_loopback_is_blocked(srv: FaultServer, dest: Path) -> None:
     # 2130706433 is 127.0.0.1 spelled as one number; the same check runs on every hop.
     cfg = quick(allow_private_hosts=False)
-    with make_media_client(cfg) as client, pytest.raises(BlockedURL):
-        download(f"http://2130706433:{srv.port}/v.mp4", cfg, client, dest_dir=dest)
+    with open_session(cfg) as client, pytest.raises(BlockedURL):
+        download(f"http://2130706433:{srv.port}/v.mp4", client, max_bytes=cfg.max_bytes,
+                 dest_dir=dest)
     assert srv.log == []
 
 
-def name_to(address: str) -> GuardTransport:
-    """A transport whose resolver sends every name to ``address`` (no DNS traffic)."""
-    return GuardTransport(allow_private=False, resolver=lambda host, port: [address])
+def name_to(address: str, cfg: Config) -> Session:
+    """A session whose resolver sends every name to ``address`` (no DNS traffic)."""
+    return Session(NetPolicy.from_config(cfg), resolver=lambda host, port: [address])
 
 
 def test_r24_name_resolving_internal_is_blocked_at_connect(
         internal: FaultServer, dest: Path) -> None:
     url = f"http://media.example:{internal.port}/v.mp4"
     cfg = quick(allow_private_hosts=False)
-    with httpx.Client(transport=name_to("127.0.0.2"), trust_env=False) as client, \
+    with name_to("127.0.0.2", cfg) as client, \
             pytest.raises(BlockedURL) as info:
-        download(url, cfg, client, dest_dir=dest)
+        download(url, client, max_bytes=cfg.max_bytes, dest_dir=dest)
     assert "127.0.0.2" in info.value.message and internal.log == []
     assert info.value.url == url
 
@@ -325,9 +327,8 @@ def test_allow_private_connects_to_the_checked_address(
         return ["127.0.0.2"]
 
     url = f"http://media.example:{internal.port}/v.mp4"
-    transport = GuardTransport(allow_private=True, resolver=resolver)
-    with httpx.Client(transport=transport, trust_env=False) as client:
-        assert_stored(download(url, quick(), client, dest_dir=dest), dest, BODY)
+    with Session(NetPolicy.from_config(quick()), resolver=resolver) as client:
+        assert_stored(download(url, client, max_bytes=quick().max_bytes, dest_dir=dest), dest, BODY)
     assert seen == ["media.example"]
     assert internal.log[0].headers["host"] == f"media.example:{internal.port}"
 
@@ -336,10 +337,10 @@ def test_r41_more_downloads_than_connections_queue(srv: FaultServer, dest: Path)
     urls = [srv.script(f"/q{i}.mp4", Reply(body=mp4_body(8000, seed=i), trickle=(2000, 0.05)))
             for i in range(12)]
     cfg = quick(concurrency=2, per_host=2, timeout=5.0)
-    limiter = HostLimiter(cfg.per_host)
-    with make_media_client(cfg) as client, ThreadPoolExecutor(max_workers=12) as pool:
-        results = list(pool.map(lambda u: download(u, cfg, client, dest_dir=dest,
-                                                   limiter=limiter), urls))
+    with open_session(cfg) as client, ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(lambda u: download(u, client, max_bytes=cfg.max_bytes,
+                                                   dest_dir=dest),
+                                urls))
     assert all(r.status is MediaStatus.DOWNLOADED for r in results)
     assert srv.peak <= 2 and len(srv.log) == 12
 

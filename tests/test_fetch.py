@@ -15,13 +15,15 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-import httpx
 import pytest
 
 from harvester.config import Config
-from harvester.errors import FetchError
-from harvester.inputs.fetch import BodyReader, fetch, make_client, parse_retry_after, read_file
+from harvester.errors import BlockedURL, FetchError, RemoteError
+from harvester.inputs.fetch import fetch, read_file
+from harvester.net.body import Decoder
+from harvester.net.client import Session, open_session
 from harvester.net.limiter import HostLimiter
+from harvester.net.policy import NetPolicy, parse_retry_after
 from harvester.net.robots import RobotsCache
 from harvester.records import Source, SourceKind
 from tests.support.server import LoopbackServer
@@ -46,17 +48,22 @@ def url_source(url: str) -> Source:
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with make_client(FAST) as c:
-        yield c
+def client() -> Iterator[Session]:
+    with open_session(FAST) as session:
+        yield session
 
 
-def get(server: LoopbackServer, path: str, client: httpx.Client, cfg: Config = FAST,
+def get(server: LoopbackServer, path: str, client: Session, cfg: Config = FAST,
         **kwargs: object) -> object:
-    return fetch(url_source(server.url(path)), cfg, client, **kwargs)  # type: ignore[arg-type]
+    """fetch() through ``client``, or through a session of its own when ``cfg`` differs."""
+    source = url_source(server.url(path))
+    if cfg is FAST:
+        return fetch(source, client, max_bytes=cfg.max_page_bytes, **kwargs)  # type: ignore[arg-type]
+    with open_session(cfg) as session:
+        return fetch(source, session, max_bytes=cfg.max_page_bytes, **kwargs)  # type: ignore[arg-type]
 
 
-def fails(server: LoopbackServer, path: str, client: httpx.Client, cfg: Config = FAST,
+def fails(server: LoopbackServer, path: str, client: Session, cfg: Config = FAST,
           **kwargs: object) -> FetchError:
     with pytest.raises(FetchError) as info:
         get(server, path, client, cfg, **kwargs)
@@ -67,14 +74,13 @@ def fails(server: LoopbackServer, path: str, client: httpx.Client, cfg: Config =
 
 
 def test_page_records_final_url_type_charset_and_validators(
-        http_server: LoopbackServer, client: httpx.Client) -> None:
+        http_server: LoopbackServer, client: Session) -> None:
     http_server.route("/p", body=PAGE, content_type="text/html; charset=ISO-8859-1",
                       headers={"ETag": '"v1"', "Last-Modified": "Wed, 01 Jan 2025 00:00:00 GMT"})
-    page = fetch(url_source(http_server.url("/p")), FAST, client)
+    page = fetch(url_source(http_server.url("/p")), client, max_bytes=FAST.max_page_bytes)
     assert page.body == PAGE
     assert page.status == 200 and page.url == http_server.url("/p")
     assert page.content_type == "text/html; charset=ISO-8859-1"
-    assert page.charset == "iso-8859-1"
     assert page.etag == '"v1"' and page.last_modified.startswith("Wed, 01 Jan 2025")  # type: ignore[union-attr]
     sent = http_server.requests_to("/p")[0].headers
     assert sent["User-Agent"] == FAST.user_agent
@@ -82,7 +88,7 @@ def test_page_records_final_url_type_charset_and_validators(
 
 
 def test_conditional_get_gives_304_page(http_server: LoopbackServer,
-                                        client: httpx.Client) -> None:
+                                        client: Session) -> None:
     def handler(req: BaseHTTPRequestHandler) -> None:
         if req.headers.get("If-None-Match") == '"v1"':
             reply(req, 304, headers={"ETag": '"v1"'})
@@ -90,7 +96,8 @@ def test_conditional_get_gives_304_page(http_server: LoopbackServer,
             reply(req, 200, PAGE, {"ETag": '"v1"'})
 
     http_server.route("/c", handler=handler)
-    page = fetch(url_source(http_server.url("/c")), FAST, client, etag='"v1"',
+    page = fetch(url_source(http_server.url("/c")), client, max_bytes=FAST.max_page_bytes,
+                 etag='"v1"',
                  last_modified="Wed, 01 Jan 2025 00:00:00 GMT")
     assert page.status == 304 and page.body == b"" and page.etag == '"v1"'
     assert page.last_modified == "Wed, 01 Jan 2025 00:00:00 GMT"
@@ -99,7 +106,7 @@ def test_conditional_get_gives_304_page(http_server: LoopbackServer,
 
 
 def test_gzip_and_raw_deflate_bodies_are_decoded(http_server: LoopbackServer,
-                                                 client: httpx.Client) -> None:
+                                                 client: Session) -> None:
     raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     deflated = raw.compress(PAGE) + raw.flush()
     http_server.route("/gz", body=gzip.compress(PAGE), headers={"Content-Encoding": "gzip"})
@@ -113,17 +120,17 @@ def test_gzip_and_raw_deflate_bodies_are_decoded(http_server: LoopbackServer,
 
 
 def test_redirect_chain_is_followed_by_hand(http_server: LoopbackServer,
-                                            client: httpx.Client) -> None:
+                                            client: Session) -> None:
     http_server.route("/r1", status=301, headers={"Location": "/r2"})
     http_server.route("/r2", status=307, headers={"Location": http_server.url("/final")})
     http_server.route("/final", body=PAGE)
-    page = fetch(url_source(http_server.url("/r1")), FAST, client)
+    page = fetch(url_source(http_server.url("/r1")), client, max_bytes=FAST.max_page_bytes)
     assert page.url == http_server.url("/final") and page.ref == http_server.url("/r1")
     assert [r.path for r in http_server.log] == ["/r1", "/r2", "/final"]
 
 
 def test_redirect_loop_fails_without_retry(http_server: LoopbackServer,
-                                           client: httpx.Client) -> None:
+                                           client: Session) -> None:
     http_server.route("/a", status=302, headers={"Location": "/b"})
     http_server.route("/b", status=302, headers={"Location": "/a"})
     err = fails(http_server, "/a", client)
@@ -131,7 +138,7 @@ def test_redirect_loop_fails_without_retry(http_server: LoopbackServer,
     assert len(http_server.log) == 2
 
 
-def test_too_many_redirects(http_server: LoopbackServer, client: httpx.Client) -> None:
+def test_too_many_redirects(http_server: LoopbackServer, client: Session) -> None:
     for i in range(6):
         http_server.route(f"/h{i}", status=302, headers={"Location": f"/h{i + 1}"})
     http_server.route("/h6", body=PAGE)
@@ -142,11 +149,13 @@ def test_too_many_redirects(http_server: LoopbackServer, client: httpx.Client) -
 
 
 def test_redirect_to_other_scheme_is_refused(http_server: LoopbackServer,
-                                             client: httpx.Client) -> None:
+                                             client: Session) -> None:
     http_server.route("/evil", status=302, headers={"Location": "file:///etc/passwd"})
-    assert fails(http_server, "/evil", client).code == "bad_scheme"
+    with pytest.raises(BlockedURL) as blocked:  # as for media: the guard refuses the hop
+        get(http_server, "/evil", client)
+    assert blocked.value.code == "blocked_scheme"
     with pytest.raises(FetchError) as info:
-        fetch(url_source("ftp://127.0.0.1/x.html"), FAST, client)
+        fetch(url_source("ftp://127.0.0.1/x.html"), client, max_bytes=1000)
     assert info.value.code == "bad_scheme"
 
 
@@ -172,14 +181,14 @@ def flaky(fail: int, status: int = 503, headers: dict[str, str] | None = None,
 
 
 @pytest.mark.parametrize("status", [503, 500, 429, 408])
-def test_transient_statuses_are_retried(http_server: LoopbackServer, client: httpx.Client,
+def test_transient_statuses_are_retried(http_server: LoopbackServer, client: Session,
                                         status: int) -> None:
     http_server.route("/f", handler=flaky(2, status))
     assert get(http_server, "/f", client).body == PAGE  # type: ignore[attr-defined]
     assert len(http_server.requests_to("/f")) == 3
 
 
-def test_retries_stop_after_budget(http_server: LoopbackServer, client: httpx.Client) -> None:
+def test_retries_stop_after_budget(http_server: LoopbackServer, client: Session) -> None:
     http_server.route("/down", status=502, body=b"bad gateway")
     err = fails(http_server, "/down", client)
     assert err.code == "http_502" and "3 attempts" in err.message
@@ -187,7 +196,7 @@ def test_retries_stop_after_budget(http_server: LoopbackServer, client: httpx.Cl
 
 
 @pytest.mark.parametrize("status", [404, 403, 410, 401])
-def test_other_4xx_are_not_retried(http_server: LoopbackServer, client: httpx.Client,
+def test_other_4xx_are_not_retried(http_server: LoopbackServer, client: Session,
                                    status: int) -> None:
     http_server.route("/gone", status=status)
     assert fails(http_server, "/gone", client).code == f"http_{status}"
@@ -195,7 +204,7 @@ def test_other_4xx_are_not_retried(http_server: LoopbackServer, client: httpx.Cl
 
 
 def test_retry_after_seconds_is_honoured(http_server: LoopbackServer,
-                                         client: httpx.Client) -> None:
+                                         client: Session) -> None:
     http_server.route("/ra", handler=flaky(1, 503, {"Retry-After": "1"}))
     start = time.monotonic()
     get(http_server, "/ra", client)
@@ -204,7 +213,7 @@ def test_retry_after_seconds_is_honoured(http_server: LoopbackServer,
 
 
 def test_retry_after_http_date_is_honoured(http_server: LoopbackServer,
-                                           client: httpx.Client) -> None:
+                                           client: Session) -> None:
     # HTTP dates have whole seconds: two seconds ahead waits between one and two.
     when = formatdate(time.time() + 2, usegmt=True)
     http_server.route("/rd", handler=flaky(1, 429, {"Retry-After": when}))
@@ -215,7 +224,7 @@ def test_retry_after_http_date_is_honoured(http_server: LoopbackServer,
 
 
 def test_retry_after_above_cap_defers_without_sleeping(http_server: LoopbackServer,
-                                                       client: httpx.Client) -> None:
+                                                       client: Session) -> None:
     http_server.route("/later", status=429, headers={"Retry-After": "86400"})
     start = time.monotonic()
     err = fails(http_server, "/later", client)
@@ -249,7 +258,7 @@ def truncated_once() -> object:
     return handler
 
 
-def test_truncated_body_is_retried(http_server: LoopbackServer, client: httpx.Client) -> None:
+def test_truncated_body_is_retried(http_server: LoopbackServer, client: Session) -> None:
     http_server.route("/cut", handler=truncated_once())
     assert get(http_server, "/cut", client).body == PAGE  # type: ignore[attr-defined]
     assert len(http_server.requests_to("/cut")) == 2
@@ -262,18 +271,18 @@ def test_timeout_is_retried_then_reported(http_server: LoopbackServer) -> None:
 
     http_server.route("/slow", handler=slow)
     cfg = replace(FAST, timeout=0.2, retries=1)
-    with make_client(cfg) as c:
-        err = fails(http_server, "/slow", c, cfg)
+    with open_session(cfg) as session:
+        err = fails(http_server, "/slow", session, cfg)
     assert err.code == "timeout" and "--timeout" in err.message
     assert len(http_server.requests_to("/slow")) == 2
 
 
-def test_refused_connection_is_connect_error(client: httpx.Client) -> None:
+def test_refused_connection_is_connect_error(client: Session) -> None:
     with LoopbackServer() as gone:
         url = gone.url("/p")
     cfg = replace(FAST, retries=1)
-    with pytest.raises(FetchError) as info:
-        fetch(url_source(url), cfg, client)
+    with pytest.raises(FetchError) as info, open_session(cfg) as session:
+        fetch(url_source(url), session, max_bytes=1000)
     assert info.value.code == "connect_error" and "2 attempts" in info.value.message
 
 
@@ -281,7 +290,7 @@ def test_refused_connection_is_connect_error(client: httpx.Client) -> None:
 
 
 def test_gzip_bomb_aborts_at_decoded_cap(http_server: LoopbackServer,
-                                         client: httpx.Client) -> None:
+                                         client: Session) -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024**2), compresslevel=9)  # 64 MiB in ~64 KB
     assert len(bomb) < 100_000
 
@@ -297,15 +306,16 @@ def test_gzip_bomb_aborts_at_decoded_cap(http_server: LoopbackServer,
     assert len(http_server.requests_to("/bomb")) == 1
 
 
-def test_body_reader_never_holds_more_than_the_cap() -> None:
-    reader = BodyReader("gzip", 1000, "http://x/")
-    with pytest.raises(FetchError):
-        reader.feed(gzip.compress(b"a" * 10**7))
-    assert len(reader.prefix()) == 1000
+def test_decoder_never_holds_more_than_the_cap() -> None:
+    decoder = Decoder("gzip", 1000, "http://x/")
+    got: list[bytes] = []
+    with pytest.raises(RemoteError) as info:
+        got.extend(bytes(piece) for piece in decoder.feed(gzip.compress(b"a" * 10**7)))
+    assert info.value.code == "too_large" and sum(map(len, got)) <= 1000
 
 
 def test_broken_gzip_is_bad_encoding_and_trailing_junk_is_ignored(
-        http_server: LoopbackServer, client: httpx.Client) -> None:
+        http_server: LoopbackServer, client: Session) -> None:
     http_server.route("/broken", body=b"\x1f\x8b\x08\x00" + b"junk" * 50,
                       headers={"Content-Encoding": "gzip"})
     http_server.route("/tail", body=gzip.compress(PAGE) + gzip.compress(b"!") + b"junk\n",
@@ -316,7 +326,7 @@ def test_broken_gzip_is_bad_encoding_and_trailing_junk_is_ignored(
 
 
 def test_declared_length_above_cap_is_refused(http_server: LoopbackServer,
-                                              client: httpx.Client) -> None:
+                                              client: Session) -> None:
     http_server.route("/big", body=b"x" * 5000)
     cfg = replace(FAST, max_page_bytes=1000)
     assert fails(http_server, "/big", client, cfg).code == "too_large"
@@ -327,7 +337,7 @@ def test_declared_length_above_cap_is_refused(http_server: LoopbackServer,
 
 @pytest.mark.parametrize("explicit", [True, False])
 def test_per_host_cap_is_observed_by_the_server(http_server: LoopbackServer,
-                                                client: httpx.Client, explicit: bool) -> None:
+                                                client: Session, explicit: bool) -> None:
     lock, state = threading.Lock(), {"now": 0, "max": 0}
 
     def counted(req: BaseHTTPRequestHandler) -> None:
@@ -340,11 +350,12 @@ def test_per_host_cap_is_observed_by_the_server(http_server: LoopbackServer,
         reply(req, 200, PAGE)
 
     http_server.route("/n", handler=counted)
-    # Either a limiter handed in, or the process-wide one for cfg.per_host.
+    # Either a limiter handed to the session, or the session's own for cfg.per_host.
     limiter, cfg = (HostLimiter(2), FAST) if explicit else (None, replace(FAST, per_host=3))
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        pages = list(pool.map(lambda i: fetch(url_source(http_server.url(f"/n?{i}")), cfg,
-                                              client, limiter=limiter), range(8)))
+    with Session(NetPolicy.from_config(cfg), limiter=limiter) as session, \
+            ThreadPoolExecutor(max_workers=8) as pool:
+        pages = list(pool.map(lambda i: fetch(url_source(http_server.url(f"/n?{i}")), session,
+                                              max_bytes=1000), range(8)))
     assert len(pages) == 8 and state["max"] == (2 if explicit else 3)
 
 
@@ -359,12 +370,12 @@ def test_host_limiter_pickles_as_a_fresh_limiter() -> None:
 
 
 def test_robots_disallowed_page_is_never_requested(http_server: LoopbackServer,
-                                                   client: httpx.Client) -> None:
+                                                   client: Session) -> None:
     http_server.route("/robots.txt", body=b"User-agent: *\nDisallow: /private/\n",
                       content_type="text/plain")
     http_server.route("/private/p", body=PAGE)
     http_server.route("/jump", status=302, headers={"Location": "/private/p"})
-    robots = RobotsCache(client, FAST)
+    robots = RobotsCache(client)
     assert fails(http_server, "/private/p", client, robots=robots).code == "robots_disallowed"
     assert fails(http_server, "/jump", client, robots=robots).code == "robots_disallowed"
     assert http_server.requests_to("/private/p") == []
@@ -376,7 +387,7 @@ def test_robots_disallowed_page_is_never_requested(http_server: LoopbackServer,
 
 def test_read_file_guesses_type(tmp_path: Path) -> None:
     (tmp_path / "a.jsonld").write_bytes(b'{"@type": "VideoObject"}')
-    page = read_file(Source(str(tmp_path / "a.jsonld"), SourceKind.FILE), FAST)
+    page = read_file(Source(str(tmp_path / "a.jsonld"), SourceKind.FILE), FAST.max_page_bytes)
     assert page.body == b'{"@type": "VideoObject"}' and page.url is None
     assert page.content_type == "application/ld+json" and page.ref == str(tmp_path / "a.jsonld")
 
@@ -387,12 +398,12 @@ def test_read_file_errors(tmp_path: Path, name: str, code: str) -> None:
     (tmp_path / "big.html").write_bytes(b"x" * 2000)
     cfg = Config(max_page_bytes=1000)
     with pytest.raises(FetchError) as info:
-        read_file(Source(str(tmp_path / name), SourceKind.FILE), cfg)
+        read_file(Source(str(tmp_path / name), SourceKind.FILE), cfg.max_page_bytes)
     assert info.value.code == code
 
 
 def test_missing_file_that_looks_like_a_host_gets_a_hint() -> None:
     with pytest.raises(FetchError) as info:
-        read_file(Source("example.org/news.html", SourceKind.FILE), FAST)
+        read_file(Source("example.org/news.html", SourceKind.FILE), FAST.max_page_bytes)
     assert "https://example.org/news.html" in info.value.message
 

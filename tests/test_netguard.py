@@ -14,7 +14,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harvester.errors import BlockedURL
-from harvester.net.guard import check_address, check_url, numeric_host, resolve_checked
+from harvester.net.guard import (
+    HostRules,
+    check_address,
+    check_url,
+    numeric_host,
+    parse_allowed_hosts,
+    resolve_checked,
+)
 
 PUBLIC = "93.184.216.34"
 
@@ -78,7 +85,7 @@ def test_internal_urls_are_blocked(url: str) -> None:
     with pytest.raises(BlockedURL) as info:
         check_url(url)
     assert info.value.code == "private_address"
-    check_url(url.replace("999.1.1.1", "127.0.0.1"), allow_private=True)
+    check_url(url.replace("999.1.1.1", "127.0.0.1"), HostRules(allow_private=True))
 
 
 @pytest.mark.parametrize("url", [
@@ -87,7 +94,7 @@ def test_internal_urls_are_blocked(url: str) -> None:
 ])
 def test_other_schemes_are_blocked_even_when_private_is_allowed(url: str) -> None:
     with pytest.raises(BlockedURL) as info:
-        check_url(url, allow_private=True)
+        check_url(url, HostRules(allow_private=True))
     assert info.value.code == "blocked_scheme"
 
 
@@ -118,19 +125,19 @@ class FakeResolver:
 def test_r24_rebinding_answer_is_blocked_after_one_lookup() -> None:
     resolver = FakeResolver([PUBLIC, "127.0.0.1"])
     with pytest.raises(BlockedURL) as info:
-        resolve_checked("rebind.example", 80, resolver, allow_private=False)
+        resolve_checked("rebind.example", 80, resolver, HostRules())
     assert "127.0.0.1" in info.value.message and resolver.calls == 1
 
 
 def test_public_answers_are_returned_for_dialling() -> None:
     resolver = FakeResolver([PUBLIC, "2606:4700:4700::1111"])
-    assert resolve_checked("ok.example", 443, resolver, allow_private=False) == resolver.answers
+    assert resolve_checked("ok.example", 443, resolver, HostRules()) == resolver.answers
     assert resolver.calls == 1
 
 
 def test_allow_private_skips_the_address_check() -> None:
     resolver = FakeResolver(["127.0.0.1"])
-    assert resolve_checked("x", 80, resolver, allow_private=True) == ["127.0.0.1"]
+    assert resolve_checked("x", 80, resolver, HostRules(allow_private=True)) == ["127.0.0.1"]
 
 
 @given(st.ip_addresses())
@@ -139,3 +146,31 @@ def test_every_address_gets_a_verdict(ip: object) -> None:
     assert reason is None or isinstance(reason, str)
     if getattr(ip, "is_loopback", False) or getattr(ip, "is_private", False):
         assert reason is not None
+
+
+def test_allowed_hosts_name_an_address_a_range_or_a_name() -> None:
+    rules = HostRules(allow_hosts=("127.0.0.1", "10.1.0.0/16", "Intranet.Example."))
+    check_url("http://127.0.0.1:8080/a", rules)
+    check_url("http://10.1.200.3/a", rules)
+    check_url("http://intranet.example/a", rules)
+    with pytest.raises(BlockedURL):
+        check_url("http://127.0.0.2/a", rules)  # the next address is still internal
+    with pytest.raises(BlockedURL):
+        check_url("http://10.2.0.1/a", rules)
+    assert rules.refusal("127.0.0.1") is None and rules.refusal("127.0.0.2") == "loopback"
+    resolver = FakeResolver(["10.1.0.9"])
+    assert resolve_checked("db.example", 80, resolver, rules) == ["10.1.0.9"]
+    assert resolve_checked("intranet.example", 80, FakeResolver(["192.168.1.1"]), rules)
+
+
+def test_a_trusted_url_skips_only_the_address_check() -> None:
+    check_url("http://127.0.0.2/a", HostRules(), trusted=True)
+    with pytest.raises(BlockedURL) as info:
+        check_url("file:///etc/passwd", HostRules(), trusted=True)
+    assert info.value.code == "blocked_scheme"
+
+
+@pytest.mark.parametrize("entry", ["", "a b", "http://x/", "10.0.0.0/33", "x/y"])
+def test_unreadable_allowed_hosts_are_refused(entry: str) -> None:
+    with pytest.raises(ValueError):
+        parse_allowed_hosts([entry])

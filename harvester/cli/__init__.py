@@ -68,7 +68,10 @@ def harvest_options(f: F) -> F:
         click.option("--config", "config_path", default=None, metavar="FILE",
                      help="harvester.toml with any of these options; flags win."),
         click.option("--allow-private-hosts", is_flag=True, default=None,
-                     help="Allow media on loopback/private addresses."),
+                     help="Allow every loopback/private address (media, redirects)."),
+        click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
+                     help="Allow one private host: a name, an address or a CIDR range "
+                          "(repeatable), e.g. --allow-host 10.0.0.5."),
         click.option("--ignore-robots", is_flag=True, default=None,
                      help="Fetch pages even where robots.txt disallows them."),
         click.option("--concurrency", type=int, default=None, help="Parallel transfers."),
@@ -105,6 +108,7 @@ def build_config(params: dict[str, Any]) -> Config:
     overrides = {k: v for k, v in params.items()
                  if k not in ("pages", "config_path", "quiet", "verbose", "no_probe")}
     overrides["inputs"] = tuple(params.get("inputs") or ()) or None
+    overrides["allow_hosts"] = tuple(params.get("allow_hosts") or ()) or None
     if params.get("no_probe"):
         overrides["probe"] = False
     overrides["verbosity"] = -1 if params.get("quiet") else params.get("verbose") or None

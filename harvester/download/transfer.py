@@ -1,15 +1,17 @@
-"""One attempt at one media URL: request (redirects by hand), resume, stream, finalize.
+"""One attempt at one media URL: resume, stream to the ``.part``, finalize.
 
-The retry loop in :mod:`harvester.download` calls :func:`run_attempt` once per
-attempt, so everything that can fail while the body streams is inside it.
+The network layer (:mod:`harvester.net.exchange`) sends each attempt and
+follows its redirects; :class:`Job` gives it the attempt's headers and reads
+the answer, so everything that can fail while the body streams is inside the
+attempt that tenacity retries.
 
-Resume rules (RELIABILITY.md R03-R08): bytes already in the ``.part`` are
-asked for with ``Range: bytes=N-`` plus ``If-Range`` (strong ETag, else
-Last-Modified, from the sidecar); a ``.part`` without a validator is never
-resumed.  A 206 is appended only when its ``Content-Range`` starts at N; a 200
-truncates and restarts; a 416 whose ``*/size`` equals N finalizes the ``.part``;
-any other 416 or a misplaced 206 discards it.  A body shorter than announced
-keeps its bytes for the next attempt.
+Resume rules: bytes already in the ``.part`` are asked for with
+``Range: bytes=N-`` plus ``If-Range`` (strong ETag, else Last-Modified, from
+the sidecar); a ``.part`` without a validator is never resumed.  A 206 is
+appended only when its ``Content-Range`` starts at N; a 200 truncates and
+restarts; a 416 whose ``*/size`` equals N finalizes the ``.part``; any other
+416 or a misplaced 206 discards it.  A body shorter than announced keeps its
+bytes for the next attempt.
 """
 
 from __future__ import annotations
@@ -18,47 +20,72 @@ import contextlib
 import hashlib
 import os
 import re
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx
 
-from harvester.config import Config
 from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
 from harvester.download.sniff import SNIFF_BYTES, MediaType, sniff, textual
-from harvester.errors import BlockedURL, DownloadError, NotMedia, TooLarge
-from harvester.net.body import Watchdog, content_encoding, decoded, identity_body
-from harvester.net.guard import check_url
-from harvester.net.policy import Transient, status_error, translate
+from harvester.errors import DownloadError, NotMedia, RemoteError, TooLarge
+from harvester.net.body import Decoder, body_chunks
+from harvester.net.policy import NetPolicy, Transient
 
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
-_UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE)
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE | re.ASCII)
+_UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE | re.ASCII)
 
 
 @dataclass
 class Job:
-    """One download across its attempts (mutable: progress and resumability)."""
+    """One download across its attempts (mutable: resume point, progress, resumability)."""
 
     url: str
-    cfg: Config
-    client: httpx.Client
+    policy: NetPolicy
+    max_bytes: int
     dest_dir: Path
     kind: str
     files: PartFiles
     progress: Callable[[int], None] | None = None
     reported: int = 0
     resumable: bool = False
+    offset: int = 0
+    stored: dict[str, Any] = field(default_factory=dict)
 
     def report(self, total: int) -> None:
         """Tell the progress callback how many bytes arrived (negative on a restart)."""
         if self.progress is not None and total != self.reported:
             self.progress(total - self.reported)
         self.reported = total
+
+    def headers(self) -> dict[str, str]:
+        """This attempt's request headers: a Range with If-Range when resuming."""
+        self.offset, self.stored = _resume_point(self)
+        headers = {"Accept-Encoding": "identity"}
+        if self.offset:
+            headers["Range"] = f"bytes={self.offset}-"
+            headers["If-Range"] = _validator(self.stored) or ""
+        return headers
+
+    def accepts(self, status: int) -> bool:
+        """200, 206, and 416 when resuming; every other status is the exchange's error."""
+        return status in (200, 206) or (status == 416 and self.offset > 0)
+
+    def receive(self, response: httpx.Response, url: str) -> Done:
+        """Read one accepted response into the .part and finalize it."""
+        try:
+            return _receive(self, response, self.offset, self.stored)
+        except Transient as exc:
+            raise _forget_unless_resumable(self, exc) from None
+        except UnsafePath:
+            raise
+        except RemoteError:
+            self.files.discard()
+            raise
+        except OSError as exc:  # the disk, not the network: keep the .part, do not retry
+            raise DownloadError(f"cannot write {self.files.part}: {exc.strerror or exc}",
+                                self.url, code="io_error") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,31 +100,7 @@ class Done:
     last_modified: str | None
 
 
-def run_attempt(job: Job) -> Done:
-    """One attempt; raises DownloadError (Transient when retrying may help)."""
-    deadline = time.monotonic() + job.cfg.deadline
-    offset, stored = _resume_point(job)
-    headers = {"Range": f"bytes={offset}-", "If-Range": _validator(stored) or ""} if offset else {}
-    response = open_response(job, headers, deadline)
-    try:
-        return _receive(job, response, offset, stored, deadline)
-    except httpx.HTTPError as exc:
-        raise _forget_unless_resumable(job, translate(exc, job.url, in_body=True)) from exc
-    except Transient as exc:
-        raise _forget_unless_resumable(job, exc) from None
-    except UnsafePath:
-        raise
-    except DownloadError:
-        job.files.discard()
-        raise
-    except OSError as exc:  # the disk, not the network: keep the .part, do not retry
-        raise DownloadError(f"cannot write {job.files.part}: {exc.strerror or exc}", job.url,
-                            code="io_error") from exc
-    finally:
-        response.close()
-
-
-def _forget_unless_resumable(job: Job, exc: DownloadError) -> DownloadError:
+def _forget_unless_resumable(job: Job, exc: RemoteError) -> RemoteError:
     if not job.resumable:
         job.files.discard()
     return exc
@@ -125,73 +128,32 @@ def _resume_point(job: Job) -> tuple[int, dict[str, Any]]:
     return size, stored
 
 
-def open_response(job: Job, headers: dict[str, str], deadline: float) -> httpx.Response:
-    """Send the request, following redirects by hand and checking every hop."""
-    current = job.url
-    seen = {current}
-    for _ in range(job.cfg.max_redirects + 1):
-        try:
-            check_url(current, allow_private=job.cfg.allow_private_hosts)
-        except BlockedURL as exc:
-            hop = "" if current == job.url else f"redirect to {current}: "
-            raise BlockedURL(hop + exc.message, job.url, code=exc.code) from None
-        response = _send(job, current, headers, deadline)
-        location = response.headers.get("location")
-        if response.status_code not in REDIRECTS or location is None:
-            return response
-        response.close()
-        current = urljoin(current, location.strip())
-        if current in seen:
-            raise DownloadError(f"redirect loop at {current}", job.url, code="too_many_redirects")
-        seen.add(current)
-    raise DownloadError(f"more than {job.cfg.max_redirects} redirects", job.url,
-                        code="too_many_redirects")
-
-
-def _send(job: Job, url: str, headers: dict[str, str], deadline: float) -> httpx.Response:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise Transient("the download took longer than the deadline", job.url, code="timeout")
-    timeout = httpx.Timeout(min(job.cfg.timeout, remaining), pool=None)
-    try:
-        request = job.client.build_request("GET", url, headers=headers, timeout=timeout)
-    except httpx.InvalidURL as exc:
-        raise BlockedURL(f"unusable URL {url}: {exc}", job.url, code="bad_url") from None
-    try:
-        return job.client.send(request, stream=True)
-    except BlockedURL as exc:  # raised at connect time by the guard transport
-        raise BlockedURL(exc.message, job.url, code=exc.code) from None
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        # httpx parses a redirect's Location even when it will not follow it.
-        raise BlockedURL(f"{url} redirects to an unusable URL: {exc}", job.url,
-                         code="bad_redirect") from None
-    except httpx.HTTPError as exc:
-        raise translate(exc, job.url, in_body=False) from exc
-
-
-def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, Any],
-             deadline: float) -> Done:
+def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, Any]) -> Done:
     status = response.status_code
-    if status == 416 and offset:
+    if status == 416:
         return _on_416(job, response, offset, stored)
-    if status not in (200, 206):  # a transient status keeps a resumable .part
-        raise status_error(response, job.url, job.cfg)
-    encoding = content_encoding(response.headers.get("content-encoding"), job.url)
+    encoding = _encoding(job, response)
     total = _check_range(job, response, offset, encoding) if status == 206 else None
     if status == 200 and offset:
-        job.files.discard()  # the server restarted from byte 0: never splice (R04, R05)
+        job.files.discard()  # the server restarted from byte 0: never splice
         offset = 0
     expected = _expected_size(response, offset, total, encoding)
     content_type = response.headers.get("content-type")
     if textual(content_type):
         raise NotMedia(f"server sent {content_type!r}, a document, not media", job.url)
-    if expected is not None and expected > job.cfg.max_bytes:
-        raise TooLarge(f"{expected} bytes announced, above the {job.cfg.max_bytes} byte cap",
+    if expected is not None and expected > job.max_bytes:
+        raise TooLarge(f"{expected} bytes announced, above the {job.max_bytes} byte cap",
                        job.url)
     etag, modified = _remember(job, response, stored, encoding, content_type)
-    media, sha, size = _stream(job, response, offset, expected, encoding, deadline)
+    media, sha, size = _stream(job, response, offset, expected)
     relpath = finalize(job.files, job.dest_dir, sha, media.ext)
     return Done(relpath, sha, size, media.mime, etag, modified)
+
+
+def _encoding(job: Job, response: httpx.Response) -> str | None:
+    """The body's coding to undo, ``None`` for identity (refuses what cannot be decoded)."""
+    decoder = Decoder(response.headers.get("content-encoding"), 0, job.url)
+    return None if decoder.identity else decoder.coding
 
 
 def _check_range(job: Job, response: httpx.Response, offset: int, encoding: str | None) -> int:
@@ -211,7 +173,7 @@ def _expected_size(response: httpx.Response, offset: int, total: int | None,
         return total
     length = response.headers.get("content-length", "").strip()
     # A compressed body's length says nothing of the decoded size.
-    if encoding is None and length.isdigit():
+    if encoding is None and length.isascii() and length.isdigit():
         return offset + int(length)
     return None
 
@@ -279,7 +241,7 @@ def _start_writeback(fd: int, start: int, length: int) -> None:
 
 class _Sink:
     """Hashes and writes body bytes to the .part; nothing touches the disk until the
-    first ``SNIFF_BYTES`` look like media (R30: a rejected body writes nothing)."""
+    first ``SNIFF_BYTES`` look like media (a rejected body writes nothing)."""
 
     def __init__(self, job: Job, offset: int) -> None:
         self.job = job
@@ -339,20 +301,13 @@ class _Sink:
             self.flushed = self.size
 
 
-def _stream(job: Job, response: httpx.Response, offset: int, expected: int | None,
-            encoding: str | None, deadline: float) -> tuple[MediaType, str, int]:
+def _stream(job: Job, response: httpx.Response, offset: int,
+            expected: int | None) -> tuple[MediaType, str, int]:
     """Write the body to the .part, hashing as it arrives; returns (type, sha256, size)."""
-    cap = job.cfg.max_bytes
-    watchdog = Watchdog(job.url, deadline=deadline, min_speed=job.cfg.min_speed,
-                        window=job.cfg.min_speed_window)
-    chunks = (identity_body(response, job.url, job.cfg.timeout) if encoding is None
-              else decoded(response.iter_raw(), encoding, job.url))
+    chunks = body_chunks(response, job.url, job.policy, limit=job.max_bytes - offset)
     sink = _Sink(job, offset)
     try:
         for chunk in chunks:
-            watchdog.tick(len(chunk))
-            if sink.received + len(chunk) > cap:
-                raise TooLarge(f"body grew past the {cap} byte cap", job.url)
             sink.add(chunk)
         _check_complete(job, sink.received, expected)
         media = sink.finish()

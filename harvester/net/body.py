@@ -1,18 +1,18 @@
-"""Reading one response body under limits: deadline, minimum speed, byte cap, decoding.
+"""Reading one response body under limits: decoding, byte cap, minimum speed, deadline.
 
-httpx's timeouts are per read, so a server trickling one byte per second never
-times out (httpx #1450).  :class:`Watchdog` adds what curl calls
-``--speed-limit``/``--speed-time`` and an overall deadline; both abort the
-attempt as a retryable failure.
+One reader for pages, robots.txt and media:
 
-Media is requested with ``Accept-Encoding: identity`` and read raw.  When a
-server compresses anyway (``Content-Encoding: gzip`` or ``deflate``) the body
-is decoded here, in bounded pieces so that a small compressed body cannot
-expand past the byte cap in memory, and the download is not resumable (byte
-ranges would address the compressed stream).  Any other encoding is refused
-(``unsupported_encoding``); a corrupt or trailing-garbage stream is
-``bad_encoding``.  A large identity body is read straight from the socket
-(:func:`identity_body`), without h11's copies.
+* :class:`Decoder` undoes ``Content-Encoding`` (identity, gzip, x-gzip,
+  deflate with or without its zlib header, several gzip members) in bounded
+  pieces, so a 10 KB compression bomb never inflates past the cap in memory.
+  Bytes after the end of the compressed stream are ignored, as browsers do;
+  a corrupt or unfinished stream is ``bad_encoding``; any other coding
+  ``unsupported_encoding``; more than the cap ``too_large``.
+* :class:`Watchdog` aborts an attempt that is slower than ``min_speed`` over
+  ``min_speed_window`` (``too_slow``) or past its deadline (``timeout``):
+  a server trickling one byte a second never trips a per-read timeout.
+* :func:`body_chunks` puts them together; a large identity body is read
+  straight from the socket (:func:`identity_body`), without h11's copies.
 """
 
 from __future__ import annotations
@@ -21,18 +21,116 @@ import socket
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import httpx
 
-from harvester.errors import DownloadError
-from harvester.net.policy import Transient
+from harvester.errors import RemoteError
+from harvester.net.deadline import DeadlinePassed, bounded, remaining
+from harvester.net.policy import NetPolicy, Transient
 
+__all__ = ["DECODE_PIECE", "DIRECT_MIN", "DIRECT_READ", "Decoder", "Watchdog", "body_chunks",
+           "read_body"]
+
+#: The most a decoder hands out at once.
 DECODE_PIECE = 256 * 1024
 #: Identity bodies announced at least this long are read straight from the socket.
 DIRECT_MIN = 4 << 20
 DIRECT_READ = 1 << 20
-_WBITS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
+#: How much compressed input may go by without output (headers, empty blocks).
+_SLACK = 65536
+_GZIP_MAGIC = b"\x1f\x8b"
+_CODINGS = ("identity", "gzip", "x-gzip", "deflate")
+
+
+class Decoder:
+    """Decode a raw body chunk by chunk, never producing more than ``limit`` bytes."""
+
+    def __init__(self, coding: str | None, limit: int, url: str) -> None:
+        self.coding = (coding or "identity").strip().lower() or "identity"
+        if self.coding not in _CODINGS:
+            raise RemoteError(f"server sent Content-Encoding {self.coding!r}; only identity, "
+                              "gzip and deflate are read", url, code="unsupported_encoding")
+        self.url, self.limit = url, limit
+        self.total = 0  # decoded bytes handed out
+        self._raw = 0  # compressed bytes taken in
+        self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib or gzip header
+        self._head = b""  # input kept until the first output, to retry as raw deflate
+        self._raw_deflate = False
+        self._ended = False  # the compressed stream ended; later bytes are ignored
+
+    @property
+    def identity(self) -> bool:
+        return self.coding == "identity"
+
+    def feed(self, data: bytes | memoryview) -> Iterator[bytes | memoryview]:
+        """The decoded pieces of one raw chunk."""
+        if self.identity:
+            self._count(len(data))
+            yield data
+            return
+        self._raw += len(data)
+        if self._raw > self.limit + _SLACK:
+            raise self._too_large("compressed body")
+        if self._ended:
+            return
+        if not self.total and len(self._head) < _SLACK:
+            self._head += bytes(data)
+        try:
+            yield from self._inflate(bytes(data))
+        except zlib.error as exc:
+            raise RemoteError(f"corrupt {self.coding} body: {exc}", self.url,
+                              code="bad_encoding") from None
+
+    def finish(self) -> None:
+        """Check the end of the raw body: an unfinished compressed stream is corrupt."""
+        if self.identity or self._ended or self._raw == 0:
+            return
+        if not self._zlib.eof:
+            raise RemoteError(f"{self.coding} stream ended early", self.url,
+                              code="bad_encoding")
+
+    def _inflate(self, data: bytes) -> Iterator[bytes]:
+        try:
+            yield from self._pieces(data)
+        except zlib.error:
+            if self.total or self._raw_deflate:
+                raise
+            # Some servers send raw deflate without the zlib header.
+            self._raw_deflate = True
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            yield from self._pieces(self._head)
+
+    def _pieces(self, data: bytes) -> Iterator[bytes]:
+        while data and not self._ended:
+            room = min(DECODE_PIECE, self.limit - self.total + 1)
+            piece = self._zlib.decompress(data, room)
+            if piece:
+                self._count(len(piece))
+                yield piece
+            if self._zlib.eof:
+                data = self._next_member(self._zlib.unused_data)
+            else:
+                data = self._zlib.unconsumed_tail
+
+    def _next_member(self, rest: bytes) -> bytes:
+        """Start the next gzip member, or end the stream (trailing bytes are ignored)."""
+        if rest[:2] == _GZIP_MAGIC:
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            return rest
+        if len(rest) < 2 and rest[:1] in (b"", _GZIP_MAGIC[:1]):
+            return b""  # too few bytes yet to tell another member from trailing junk
+        self._ended = True
+        return b""
+
+    def _count(self, size: int) -> None:
+        self.total += size
+        if self.total > self.limit:
+            raise self._too_large("body")
+
+    def _too_large(self, what: str) -> RemoteError:
+        return RemoteError(f"{what} is larger than the {self.limit}-byte cap (after "
+                           "decompression)", self.url, code="too_large")
 
 
 class Watchdog:
@@ -42,9 +140,8 @@ class Watchdog:
     chunks arrive (a server that sends nothing at all hits the read timeout).
     """
 
-    def __init__(self, url: str, *, deadline: float, min_speed: int, window: float) -> None:
+    def __init__(self, url: str, *, min_speed: int, window: float) -> None:
         self._url = url
-        self._deadline = deadline
         self._min_speed = min_speed
         self._window = window
         self._start = time.monotonic()
@@ -54,8 +151,9 @@ class Watchdog:
     def tick(self, nbytes: int) -> None:
         now = time.monotonic()
         self._total += nbytes
-        if now > self._deadline:
-            raise Transient("the download took longer than the deadline", self._url,
+        left = remaining()
+        if left is not None and left <= 0:
+            raise Transient("the transfer took longer than the deadline", self._url,
                             code="timeout")
         if self._min_speed <= 0 or self._window <= 0:
             return
@@ -72,38 +170,37 @@ class Watchdog:
                                 f"({rate:.0f} B/s)", self._url, code="too_slow")
 
 
-def content_encoding(value: str | None, url: str) -> str | None:
-    """The body's encoding to undo, ``None`` for identity; refuses what we cannot decode."""
-    encoding = (value or "").strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in _WBITS:
-        return encoding
-    raise DownloadError(f"server sent Content-Encoding {encoding!r} for media; only identity, "
-                        "gzip and deflate are read", url, code="unsupported_encoding")
+def body_chunks(response: httpx.Response, url: str, policy: NetPolicy, *,
+                limit: int) -> Iterator[bytes | memoryview]:
+    """The decoded body of ``response``, at most ``limit`` bytes, under the watchdog.
+
+    Items may be views of a reused buffer, valid until the next one is asked for.
+    """
+    decoder = Decoder(response.headers.get("content-encoding"), limit, url)
+    watchdog = Watchdog(url, min_speed=policy.min_speed, window=policy.min_speed_window)
+    raw = (identity_body(response, url, policy.timeout) if decoder.identity
+           else response.iter_raw())
+    for chunk in raw:
+        watchdog.tick(len(chunk))
+        yield from decoder.feed(chunk)
+    decoder.finish()
 
 
-def decoded(chunks: Iterable[bytes], encoding: str, url: str) -> Iterator[bytes]:
-    """Undo gzip/deflate in pieces of at most ``DECODE_PIECE`` bytes."""
-    inflater = zlib.decompressobj(_WBITS[encoding])
+def read_body(response: httpx.Response, url: str, policy: NetPolicy, *, limit: int,
+              keep_prefix: bool = False) -> bytes:
+    """The whole decoded body; with ``keep_prefix`` a body over ``limit`` gives its
+    first ``limit`` bytes instead of ``too_large``."""
+    parts: list[bytes] = []
+    size = 0
     try:
-        for chunk in chunks:
-            data = chunk
-            while data:
-                piece = inflater.decompress(data, DECODE_PIECE)
-                if inflater.unused_data:
-                    raise DownloadError(f"data after the end of the {encoding} stream", url,
-                                        code="bad_encoding")
-                data = inflater.unconsumed_tail
-                if piece:
-                    yield piece
-        rest = inflater.flush()
-        if rest:
-            yield rest
-        if not inflater.eof:
-            raise DownloadError(f"{encoding} stream ended early", url, code="bad_encoding")
-    except zlib.error as exc:
-        raise DownloadError(f"corrupt {encoding} body: {exc}", url, code="bad_encoding") from None
+        for chunk in body_chunks(response, url, policy, limit=limit):
+            parts.append(bytes(chunk))
+            size += len(chunk)
+    except RemoteError as exc:
+        if not (keep_prefix and exc.code == "too_large"):
+            raise
+        return b"".join(parts)[:limit]
+    return b"".join(parts)
 
 
 def identity_body(response: httpx.Response, url: str,
@@ -111,26 +208,20 @@ def identity_body(response: httpx.Response, url: str,
     """The raw body of ``response``; a large one read from the socket into one buffer.
 
     Through h11 every read is copied three times more (into its receive
-    buffer and out of it twice) while holding the GIL, which made a parallel
-    loopback download about twice as slow as reading the socket.  So when the
-    body has a Content-Length of at least :data:`DIRECT_MIN` and no
-    Transfer-Encoding, the first chunk comes through httpx (h11 hands over
-    everything it already buffered: a Content-Length body is given out whole
-    up to what remains), and the rest is read with ``recv_into`` into a
-    reused buffer, exactly the announced length.  h11 then still expects the
-    body, so httpcore closes the connection when the response is closed
-    instead of reusing it: one connection per large file.
-
-    Items may be views of the reused buffer, valid until the next one is
-    asked for.  A short body is ``truncated``, a read timeout ``timeout``, a
-    reset ``connection_lost``; all :class:`Transient`.
+    buffer and out of it twice) while holding the GIL.  So when the body has
+    a Content-Length of at least :data:`DIRECT_MIN` and no Transfer-Encoding,
+    the first chunk comes through httpx (h11 hands over everything it already
+    buffered) and the rest is read with ``recv_into`` into a reused buffer,
+    exactly the announced length.  h11 then still expects the body, so
+    httpcore closes the connection when the response is closed instead of
+    reusing it: one connection per large file.
     """
     chunks = response.iter_raw()
     length = response.headers.get("content-length", "").strip()
     stream = response.extensions.get("network_stream")
     sock = stream.get_extra_info("socket") if stream is not None else None
-    if (not length.isdigit() or int(length) < DIRECT_MIN or not isinstance(sock, socket.socket)
-            or "transfer-encoding" in response.headers):
+    if (not (length.isascii() and length.isdigit()) or int(length) < DIRECT_MIN
+            or not isinstance(sock, socket.socket) or "transfer-encoding" in response.headers):
         yield from chunks
         return
     first = next(iter(chunks), b"")
@@ -142,15 +233,16 @@ def _recv_exactly(sock: socket.socket, count: int, url: str,
                   timeout: float) -> Iterator[memoryview]:
     view = memoryview(bytearray(min(count, DIRECT_READ) or 1))
     try:
-        sock.settimeout(timeout)
         while count > 0:
+            sock.settimeout(bounded(timeout))
             got = sock.recv_into(view, min(count, len(view)))
             if got == 0:
                 raise Transient(f"connection closed with {count} bytes of the body unsent",
                                 url, code="truncated")
             count -= got
             yield view[:got]
-    except TimeoutError as exc:
+    except (TimeoutError, DeadlinePassed) as exc:
         raise Transient(f"timed out reading the body: {exc}", url, code="timeout") from None
     except OSError as exc:
-        raise Transient(f"connection lost: {exc}", url, code="connection_lost") from None
+        raise Transient(f"connection dropped in the body: {exc}", url,
+                        code="truncated") from None

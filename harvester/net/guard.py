@@ -1,21 +1,24 @@
-"""Server-side request forgery guard for media URLs found in untrusted pages.
+"""The address guard: which hosts a request may reach, checked at every hop and connect.
 
-Two layers, both used on every redirect hop:
+The host a user names is fetched as given; every other host (a redirect, a
+robots.txt elsewhere, a media URL found in a page) is untrusted.  Two layers,
+both applied on every redirect hop:
 
 * :func:`check_url` refuses anything but ``http``/``https`` (``file:``, ``ftp:``,
   ``gopher:``, ``data:`` ...) and numeric hosts that name an internal address,
   including the spellings ``inet_aton`` accepts (``2130706433``, ``0x7f.1``,
   ``0177.0.0.1``) which a resolver would quietly turn into ``127.0.0.1``.
-* :class:`GuardTransport` is an ``httpx.HTTPTransport`` whose network backend
-  resolves the host once, checks *every* resolved address with
-  :func:`check_address`, and connects only to an address it checked.  There is
-  no second lookup between check and connect, so DNS rebinding cannot slip an
-  internal address in.  ``trust_env`` is off so a proxy from the environment
-  cannot bypass the check.
+* :class:`GuardTransport` sends untrusted requests through a network backend
+  that resolves the host once, checks *every* resolved address, and connects
+  only to an address it checked: there is no second lookup between check and
+  connect, so DNS rebinding cannot slip an internal address in.  Environment
+  proxies are never used, so they cannot bypass the check.
 
-``allow_private=True`` (``--allow-private-hosts``) turns the address checks off
-but keeps the scheme check.  TLS still verifies the certificate against the host
-name of the URL, since httpcore passes the origin host as ``server_hostname``.
+:class:`HostRules` says which internal hosts are allowed anyway
+(``--allow-host``, ``--allow-private-hosts``).  The scheme check always holds.
+TLS still verifies the certificate against the host name of the URL, since
+httpcore passes the origin host as ``server_hostname``.  Every connection
+also ends by the attempt's deadline (:mod:`harvester.net.deadline`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,8 +36,15 @@ import httpcore
 import httpx
 
 from harvester.errors import BlockedURL
+from harvester.net.deadline import DeadlinePassed, bounded
 
 Resolver = Callable[[str, int], list[str]]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: The request extension that marks a request to the host the user named.
+TRUSTED_EXTENSION = "harvester.trusted"
+ALLOW_HINT = "use --allow-host HOST or --allow-private-hosts to fetch internal hosts"
+_HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_.])?$", re.IGNORECASE)
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -106,8 +117,74 @@ def numeric_host(host: str) -> str | None:
         raise ValueError(f"malformed numeric host {host!r}") from None
 
 
-def check_url(url: str, *, allow_private: bool = False) -> None:
-    """Raise :class:`BlockedURL` unless ``url`` may be fetched (before any connection)."""
+@dataclass(frozen=True, slots=True)
+class HostRules:
+    """Which internal hosts may be reached: none by default, some, or all.
+
+    ``allow_hosts`` holds names (``intranet.local``), addresses (``127.0.0.1``)
+    and CIDR ranges (``10.1.0.0/16``): a named host is reached whatever it
+    resolves to; an address or range allows exactly those addresses, so
+    ``127.0.0.1`` stays allowed while ``127.0.0.2`` is still refused.
+    ``allow_private`` allows every address.
+    """
+
+    allow_private: bool = False
+    allow_hosts: tuple[str, ...] = ()
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+    _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names, networks = parse_allowed_hosts(self.allow_hosts)
+        object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_networks", networks)
+
+    def names_host(self, host: str) -> bool:
+        """Is ``host`` allowed by name (or is every host allowed)?"""
+        return self.allow_private or host.lower().rstrip(".").strip("[]") in self._names
+
+    def refusal(self, ip: str) -> str | None:
+        """Why dialling ``ip`` is refused under these rules, or None."""
+        if self.allow_private:
+            return None
+        try:
+            addr = ipaddress.ip_address(ip.strip("[]"))
+        except ValueError:
+            return f"not an IP address: {ip!r}"
+        if any(addr in network for network in self._networks):
+            return None
+        return check_address(ip)
+
+
+def parse_allowed_hosts(entries: Iterable[str]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+    """Split ``--allow-host`` values into host names and address ranges.
+
+    Raises :class:`ValueError` naming an entry that is neither.
+    """
+    names: set[str] = set()
+    networks: list[IPNetwork] = []
+    for entry in entries:
+        text = entry.strip().strip("[]")
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+            continue
+        except ValueError:
+            pass
+        if not text or "/" in text or not _HOST_NAME.match(text):
+            raise ValueError(f"not a host name, address or CIDR range: {entry!r}")
+        names.add(text.lower().rstrip("."))
+    return frozenset(names), tuple(networks)
+
+
+TRUSTED = HostRules(allow_private=True)
+
+
+def check_url(url: str, rules: HostRules = HostRules(), *, trusted: bool = False) -> None:
+    """Raise :class:`BlockedURL` unless ``url`` may be fetched (before any connection).
+
+    Only http and https, with a host.  A numeric host naming an internal
+    address is refused here, before any lookup, unless ``rules`` allow it or
+    the URL is ``trusted`` (the host the user named).
+    """
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -119,17 +196,16 @@ def check_url(url: str, *, allow_private: bool = False) -> None:
                          url, code="blocked_scheme")
     if not host:
         raise BlockedURL("URL has no host", url, code="bad_url")
-    if allow_private:
+    if trusted or rules.names_host(host):
         return
     try:
         literal = numeric_host(host) if ":" not in host else host
     except ValueError as exc:
         raise BlockedURL(str(exc), url) from None
     if literal is not None:
-        reason = check_address(literal)
+        reason = rules.refusal(literal)
         if reason is not None:
-            raise BlockedURL(f"{host} is a {reason} address; use --allow-private-hosts "
-                             "to fetch internal hosts", url)
+            raise BlockedURL(f"{host} is a {reason} address; {ALLOW_HINT}", url)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -142,7 +218,7 @@ class ResolveError(httpcore.ConnectError):
     """The host name did not resolve (NXDOMAIN or resolver failure)."""
 
 
-def resolve_checked(host: str, port: int, resolver: Resolver, *, allow_private: bool) -> list[str]:
+def resolve_checked(host: str, port: int, resolver: Resolver, rules: HostRules) -> list[str]:
     """Resolve once and check every address; the returned list is what may be dialled.
 
     One bad address refuses the host: a name that resolves to both a public and
@@ -154,37 +230,44 @@ def resolve_checked(host: str, port: int, resolver: Resolver, *, allow_private: 
         raise ResolveError(f"cannot resolve {host!r}: {exc}") from exc
     if not addresses:
         raise ResolveError(f"cannot resolve {host!r}: no addresses")
-    if not allow_private:
+    if not rules.names_host(host):
         for address in addresses:
-            reason = check_address(address)
+            reason = rules.refusal(address)
             if reason is not None:
-                raise BlockedURL(f"{host} resolves to {address}, a {reason} address; use "
-                                 "--allow-private-hosts to fetch internal hosts", host)
+                raise BlockedURL(f"{host} resolves to {address}, a {reason} address; "
+                                 f"{ALLOW_HINT}", host)
     return addresses
 
 
 READ_SIZE = 1 << 20
 
 
-class _LargeReads(httpcore.NetworkStream):
-    """A stream that asks the socket for up to :data:`READ_SIZE` bytes per read.
+def _within_deadline(timeout: float | None, late: type[Exception]) -> float | None:
+    """``timeout`` cut to the attempt's deadline; ``late`` (an httpcore timeout) after it."""
+    try:
+        return bounded(timeout)
+    except DeadlinePassed as exc:
+        raise late(str(exc)) from None
 
-    httpcore reads 64 KiB at a time; on a fast link the per-read cost of h11's
-    parsing and of Python's loop then dominates (a 1 GiB download is 16,384
-    reads).  Reading up to 1 MiB when that much has arrived cuts the reads,
-    and the bytes copied per read, by up to 16: a loopback download ran about
-    twice as fast.  A read still returns whatever the socket holds, so a slow
-    server is not waited on any longer.
+
+class _GuardedStream(httpcore.NetworkStream):
+    """A connection whose every operation ends by the attempt's deadline.
+
+    Reads ask the socket for up to :data:`READ_SIZE` bytes: httpcore asks for
+    64 KiB, and on a fast link the per-read cost of h11's parsing and of the
+    Python loop would dominate.  A read still returns whatever the socket
+    holds, so a slow server is not waited on any longer.
     """
 
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max(max_bytes, READ_SIZE), timeout)
+        limit = _within_deadline(timeout, httpcore.ReadTimeout)
+        return self._inner.read(max(max_bytes, READ_SIZE), limit)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, timeout)
+        self._inner.write(buffer, _within_deadline(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._inner.close()
@@ -193,17 +276,18 @@ class _LargeReads(httpcore.NetworkStream):
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        return _LargeReads(self._inner.start_tls(ssl_context, server_hostname, timeout))
+        limit = _within_deadline(timeout, httpcore.ConnectTimeout)
+        return _GuardedStream(self._inner.start_tls(ssl_context, server_hostname, limit))
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
 class GuardBackend(httpcore.NetworkBackend):
-    """A sync network backend that dials only addresses it has checked."""
+    """A sync network backend that dials only addresses its rules allow."""
 
-    def __init__(self, *, allow_private: bool, resolver: Resolver = system_resolver) -> None:
-        self._allow_private = allow_private
+    def __init__(self, rules: HostRules, *, resolver: Resolver = system_resolver) -> None:
+        self._rules = rules
         self._resolver = resolver
         self._inner = httpcore.SyncBackend()
 
@@ -212,12 +296,13 @@ class GuardBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = resolve_checked(host, port, self._resolver, allow_private=self._allow_private)
+        addresses = resolve_checked(host, port, self._resolver, self._rules)
         last: Exception | None = None
         for address in addresses:  # each one was checked above; try them in order
+            limit = _within_deadline(timeout, httpcore.ConnectTimeout)
             try:
-                return _LargeReads(self._inner.connect_tcp(address, port, timeout,
-                                                           local_address, socket_options))
+                return _GuardedStream(self._inner.connect_tcp(address, port, limit,
+                                                              local_address, socket_options))
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
         assert last is not None
@@ -227,31 +312,54 @@ class GuardBackend(httpcore.NetworkBackend):
         self, path: str, timeout: float | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are not used for media")
+        raise httpcore.ConnectError("unix sockets are not used")
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
 
-class GuardTransport(httpx.HTTPTransport):
-    """``httpx.HTTPTransport`` (HTTP/1.1 only, no proxy) over :class:`GuardBackend`.
+def _pooled_transport(rules: HostRules, verify: ssl.SSLContext | str | bool,
+                      limits: httpx.Limits, resolver: Resolver) -> httpx.HTTPTransport:
+    """An HTTP/1.1 transport, no proxy, whose connections go through :class:`GuardBackend`."""
+    transport = httpx.HTTPTransport(verify=verify, trust_env=False, http1=True, http2=False,
+                                    limits=limits)
+    # httpx builds its own pool without a way to pass a network backend;
+    # replace it with one that has the same settings plus the guard.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        http1=True, http2=False,
+        network_backend=GuardBackend(rules, resolver=resolver),
+    )
+    return transport
 
-    >>> client = httpx.Client(transport=GuardTransport(allow_private=False), trust_env=False)
+
+class GuardTransport(httpx.BaseTransport):
+    """Every request through the guard: the host the user named, or every other.
+
+    A request whose extensions carry ``{TRUSTED_EXTENSION: True}`` (the host
+    the user typed) may reach any address; every other request is checked
+    against ``rules`` at connect time.  Two pools keep the two apart, so a
+    connection opened for a trusted host is never reused for an untrusted
+    request.
+
+    >>> client = httpx.Client(transport=GuardTransport(HostRules()), trust_env=False)
     """
 
     def __init__(
-        self, *, allow_private: bool, verify: ssl.SSLContext | str | bool = True,
+        self, rules: HostRules, *, verify: ssl.SSLContext | str | bool = True,
         limits: httpx.Limits | None = None, resolver: Resolver = system_resolver,
     ) -> None:
         limits = limits or httpx.Limits()
-        super().__init__(verify=verify, trust_env=False, http1=True, http2=False, limits=limits)
-        # httpx builds its own pool without a way to pass a network backend;
-        # replace it with one that has the same settings plus the guard.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True, http2=False,
-            network_backend=GuardBackend(allow_private=allow_private, resolver=resolver),
-        )
+        self._checked = _pooled_transport(rules, verify, limits, resolver)
+        self._trusted = _pooled_transport(TRUSTED, verify, limits, resolver)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        trusted = request.extensions.get(TRUSTED_EXTENSION) is True
+        return (self._trusted if trusted else self._checked).handle_request(request)
+
+    def close(self) -> None:
+        self._checked.close()
+        self._trusted.close()

@@ -1,4 +1,4 @@
-"""A per-host concurrency limit shared by every thread of one process.
+"""A per-host concurrency limit shared by every thread of one run.
 
 ``httpx.Limits`` caps connections per client, not per host, so a run with
 ``--concurrency 16`` over one site would open 16 connections to it.  A
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["HostLimiter", "host_key", "shared_limiter"]
+__all__ = ["HostLimiter", "host_key"]
 
 
 def host_key(host: str) -> str:
@@ -43,7 +43,7 @@ class HostLimiter:
     requests" can be slowed down for the rest of the run: :meth:`reduce`
     halves its limit (never below one) and :meth:`cool_down` marks it as not
     to be asked again before a time; :meth:`cooling` tells callers to defer
-    instead of sending a request (RELIABILITY.md R13, R14).
+    instead of sending a request.
     """
 
     def __init__(self, per_host: int) -> None:
@@ -116,21 +116,3 @@ class HostLimiter:
 
     def __repr__(self) -> str:
         return f"HostLimiter(per_host={self.per_host})"
-
-
-_SHARED: dict[int, HostLimiter] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def shared_limiter(per_host: int) -> HostLimiter:
-    """This process's limiter for ``per_host``: page fetches and robots.txt share it.
-
-    Callers that are not handed a limiter use this one, so every thread of a
-    run counts against the same per-host cap without threading it through
-    every signature.
-    """
-    with _SHARED_LOCK:
-        limiter = _SHARED.get(per_host)
-        if limiter is None:
-            limiter = _SHARED[per_host] = HostLimiter(per_host)
-        return limiter

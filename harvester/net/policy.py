@@ -1,31 +1,75 @@
-"""Which failures are worth another attempt, and how long to wait before it.
+"""The network policy: settings, which failures are worth another attempt, how long to wait.
 
-Follows curl's rules: timeouts, dropped connections, DNS errors, refused
-connections and 408/429/500/502/503/504 are retried with exponential backoff
-and jitter; ``Retry-After`` (seconds or an HTTP date) is honoured up to
-``retry_after_cap``; above the cap we do not sleep at all and the item is
-*deferred* (code ``http_<status>_deferred``) and the caller cools the host
-down for the rest of the run.  401/403/404/410 and every other
-4xx, TLS verification failures, redirect loops and decoding errors are final.
+One policy for pages, robots.txt and media alike:
+
+* transient (retried with backoff): timeouts, refused or dropped connections,
+  bodies cut short, and the statuses 408, 425, 429, 500, 502, 503 and 504;
+* final: a name that does not resolve (``dns_error``: asking again a second
+  later will not make it exist), TLS verification failures, every other
+  status, redirect loops, bodies that cannot be decoded or are too large;
+* ``Retry-After`` (seconds or an HTTP date) is honoured up to
+  ``retry_after_cap``; above it nothing is slept and the request is
+  *deferred* (code ``http_<status>_deferred``) for a later run.
+
+The wait between attempts is exponential with jitter, or what the server
+asked plus a little jitter, so that a herd of clients does not come back in
+the same second.
 """
 
 from __future__ import annotations
 
 import random
-import ssl
+import time
+from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 
 import httpx
 from tenacity import RetryCallState
 
 from harvester.config import Config
-from harvester.errors import DownloadError
-from harvester.net.guard import ResolveError
-from harvester.net.retry_after import parse_retry_after
+from harvester.errors import RemoteError
+
+__all__ = ["RETRY_STATUSES", "Backoff", "Deferred", "NetPolicy", "Transient", "is_transient",
+           "parse_retry_after", "status_error"]
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-class Transient(DownloadError):
+@dataclass(frozen=True, slots=True)
+class NetPolicy:
+    """How the network layer behaves for one run (times in seconds, sizes in bytes)."""
+
+    user_agent: str
+    timeout: float = 30.0
+    deadline: float = 3600.0
+    retries: int = 3
+    max_redirects: int = 10
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    retry_after_cap: float = 300.0
+    min_speed: int = 1024
+    min_speed_window: float = 30.0
+    concurrency: int = 4
+    per_host: int = 2
+    allow_private_hosts: bool = False
+    allow_hosts: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> NetPolicy:
+        """The network settings of ``cfg``, and nothing else of it."""
+        return cls(
+            user_agent=cfg.user_agent, timeout=cfg.timeout, deadline=cfg.deadline,
+            retries=cfg.retries, max_redirects=cfg.max_redirects,
+            backoff_base=cfg.backoff_base, backoff_max=cfg.backoff_max,
+            retry_after_cap=cfg.retry_after_cap, min_speed=cfg.min_speed,
+            min_speed_window=cfg.min_speed_window, concurrency=cfg.concurrency,
+            per_host=cfg.per_host, allow_private_hosts=cfg.allow_private_hosts,
+            allow_hosts=cfg.allow_hosts)
+
+
+class Transient(RemoteError):
     """A failure another attempt may fix; ``retry_after`` is the server's wish, if any."""
 
     def __init__(self, message: str, url: str, *, code: str,
@@ -34,11 +78,11 @@ class Transient(DownloadError):
         self.retry_after = retry_after
 
 
-class Deferred(DownloadError):
+class Deferred(RemoteError):
     """Not now: the server (or our memory of it) says to come back later.
 
-    The item is recorded as deferred for a later run; ``retry_after`` is how
-    long the server asked us to stay away, if it said.
+    Recorded as deferred for a later run; ``retry_after`` is how long the
+    server asked us to stay away, if it said.
     """
 
     def __init__(self, message: str, url: str, *, code: str,
@@ -47,65 +91,60 @@ class Deferred(DownloadError):
         self.retry_after = retry_after
 
 
-def status_error(response: httpx.Response, url: str, cfg: Config) -> DownloadError:
-    """The error for a final non-success status: transient, deferred or permanent."""
+def is_transient(exc: BaseException) -> bool:
+    """The retry predicate: only :class:`Transient` failures are tried again."""
+    return isinstance(exc, Transient)
+
+
+def status_error(response: httpx.Response, url: str, policy: NetPolicy) -> RemoteError:
+    """The error for a status that is neither success nor redirect."""
     status = response.status_code
+    said = f"server answered {status} {response.reason_phrase}".rstrip()
     code = f"http_{status}"
     if status not in RETRY_STATUSES:
-        return DownloadError(f"server answered {status} {response.reason_phrase}", url, code=code)
+        return RemoteError(f"{said}; check the URL", url, code=code)
     wait = parse_retry_after(response.headers.get("retry-after"))
-    if wait is not None and wait > cfg.retry_after_cap:
-        return Deferred(
-            f"server answered {status} and asks to wait {wait:.0f} s, more than the "
-            f"{cfg.retry_after_cap:.0f} s cap: deferred to a later run", url,
-            code=f"{code}_deferred", retry_after=wait)
-    return Transient(f"server answered {status} {response.reason_phrase}", url,
-                     code=code, retry_after=wait)
+    if wait is not None and wait > policy.retry_after_cap:
+        return Deferred(f"{said} and asks to wait {wait:.0f} s, more than the "
+                        f"{policy.retry_after_cap:.0f} s cap: try again in a later run",
+                        url, code=f"{code}_deferred", retry_after=wait)
+    return Transient(said, url, code=code, retry_after=wait)
 
 
-def _tls_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds asked for by ``Retry-After: 120`` or ``Retry-After: <HTTP-date>``.
 
+    ``now`` is a Unix time (default: the current time); a date in the past
+    gives 0.  A date without a zone is read as UTC, as HTTP dates are.  Only
+    ASCII digits count as seconds: ``²`` or ``٣`` are not a number here.
 
-def translate(exc: httpx.HTTPError, url: str, *, in_body: bool) -> DownloadError:
-    """An httpx error as a DownloadError with a stable code (Transient when retryable)."""
-    if isinstance(exc, httpx.TimeoutException):
-        return Transient(f"timed out: {exc}", url, code="timeout")
-    if isinstance(exc, httpx.ConnectError):
-        if _tls_failure(exc):
-            return DownloadError(f"TLS certificate not trusted: {exc}", url, code="tls_verify")
-        if isinstance(exc.__cause__, ResolveError):
-            return Transient(str(exc), url, code="dns_error")
-        return Transient(f"cannot connect: {exc}", url, code="connect_error")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        code = "truncated" if in_body else "protocol_error"
-        return Transient(f"connection broke: {exc}", url, code=code)
-    if isinstance(exc, httpx.DecodingError):
-        return DownloadError(f"body cannot be decoded: {exc}", url, code="bad_encoding")
-    if isinstance(exc, httpx.NetworkError):
-        return Transient(f"connection lost: {exc}", url, code="connection_lost")
-    if isinstance(exc, httpx.TooManyRedirects):
-        return DownloadError(str(exc), url, code="too_many_redirects")
-    return DownloadError(f"{type(exc).__name__}: {exc}", url, code="http_error")
-
-
-def is_transient(exc: BaseException) -> bool:
-    """tenacity's retry predicate."""
-    return isinstance(exc, Transient)
+    >>> parse_retry_after("7")
+    7.0
+    >>> parse_retry_after("soon") is None
+    True
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    if not value.isascii():
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        stamp = when.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, stamp - (time.time() if now is None else now))
 
 
 class Backoff:
     """tenacity wait: ``Retry-After`` plus a little jitter, else exponential with jitter."""
 
-    def __init__(self, cfg: Config, rng: random.Random | None = None) -> None:
-        self._cfg = cfg
+    def __init__(self, policy: NetPolicy, rng: random.Random | None = None) -> None:
+        self._policy = policy
         self._rng = rng or random.Random()
 
     def __call__(self, state: RetryCallState) -> float:
@@ -114,6 +153,6 @@ class Backoff:
         if wanted is not None:
             # Honour the server, and spread a herd of clients a little past it.
             return wanted + self._rng.uniform(0, min(1.0, 0.1 * wanted + 0.05))
-        ceiling = min(self._cfg.backoff_max,
-                      self._cfg.backoff_base * 2 ** (state.attempt_number - 1))
+        ceiling = min(self._policy.backoff_max,
+                      self._policy.backoff_base * 2 ** (state.attempt_number - 1))
         return self._rng.uniform(ceiling / 2, ceiling)

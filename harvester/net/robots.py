@@ -1,41 +1,39 @@
 """robots.txt, fetched once per origin and obeyed for the product token ``harvester``.
 
-Follows RFC 9309:
+Rules are read and matched by protego (RFC 9309: the longest matching rule
+wins, ``Allow`` wins a tie, ``*`` and ``$`` wildcards matched without
+backtracking, groups naming the same agent merged).  What an answer means is
+the harvester's policy, after RFC 9309:
 
-* 2xx: the rules apply; only the first 500 KiB are parsed (§2.5), a line cut
-  by that limit is dropped;
-* up to five redirects are followed (§2.3.1.2); more count as "unavailable";
+* 2xx: the rules apply; only the first 500 KiB are parsed, a line cut by that
+  limit is dropped;
+* up to five redirects are followed, each through the address guard; more,
+  or a hop the guard refuses, count as "unavailable";
 * 4xx ("unavailable"): everything is allowed; 429 is read as the server
   asking for less traffic and treated like a 5xx;
-* 5xx, a timeout or a refused connection ("unreachable"): everything is
-  disallowed for the rest of the run (§2.3.1.4);
-* the most specific (longest) matching rule wins and ``Allow`` wins a tie
-  (§2.2.2), with ``*`` and ``$`` wildcards.  :mod:`urllib.robotparser` reads
-  the groups; its first-match order and literal ``*`` are corrected here.
+* 5xx: everything is disallowed for the rest of the run;
+* no answer at all (the name does not resolve, the connection is refused,
+  the deadline passed): the site's pages fail with that same error code, so
+  the report says what is wrong with the host, not that robots.txt forbade
+  anything.
 
-``cfg.ignore_robots`` makes every URL allowed without fetching anything.
-
->>> robots = RobotsCache(client, cfg)          # doctest: +SKIP
->>> robots.allowed("https://example.org/news/1.html")  # doctest: +SKIP
-True
+>>> robots = RobotsCache(session)                    # doctest: +SKIP
+>>> robots.check("https://example.org/news/1.html")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urljoin, urlsplit
-from urllib.robotparser import RobotFileParser
+from dataclasses import dataclass, replace
 
 import httpx
+from protego import Protego
 
-from harvester.config import Config
-from harvester.errors import FetchError
-from harvester.inputs.fetch import REDIRECTS, BodyReader
-from harvester.net.limiter import HostLimiter, shared_limiter
+from harvester.errors import BlockedURL, FetchError, RemoteError
+from harvester.net.body import read_body
+from harvester.net.client import Session
+from harvester.net.exchange import Request, exchange, host_of
 
 __all__ = ["MAX_ROBOTS_BYTES", "PRODUCT_TOKEN", "RobotsCache", "parse_robots"]
 
@@ -46,91 +44,65 @@ MAX_ROBOTS_BYTES = 500 * 1024
 MAX_ROBOTS_REDIRECTS = 5
 
 
-class _Rule:
-    """A rule line matched the RFC 9309 way: ``*`` is any run, a final ``$`` anchors.
-
-    It stands in for ``urllib.robotparser.RuleLine`` (same attributes and
-    ``applies_to``) inside the parser's entries.
-    """
-
-    def __init__(self, path: str, allowance: bool) -> None:
-        self.path, self.allowance = path, allowance
-        # RuleLine percent-quoted the path, so '*' and '$' arrive as %2A and %24.
-        pattern, anchored = path, path.endswith("%24")
-        if anchored:
-            pattern = pattern[: -len("%24")]
-        regex = ".*".join(re.escape(part) for part in pattern.split("%2A"))
-        self._regex = re.compile(regex + ("$" if anchored else ""))
-
-    def applies_to(self, filename: str) -> bool:
-        return self._regex.match(filename) is not None
-
-    def __str__(self) -> str:
-        return ("Allow" if self.allowance else "Disallow") + ": " + self.path
-
-
-def parse_robots(text: str) -> RobotFileParser:
-    """A parser for ``text`` whose rules follow RFC 9309's precedence."""
-    parser = RobotFileParser()
-    parser.parse(text.splitlines())
-    # entries/default_entry/rulelines are undocumented but stable since Python 3.0.
-    entries: list[Any] = list(getattr(parser, "entries", []))
-    default = getattr(parser, "default_entry", None)
-    if default is not None:
-        entries.append(default)
-    for entry in entries:
-        rules = [_Rule(line.path, line.allowance) for line in entry.rulelines]
-        # Longest path first, and Allow before Disallow on equal length.
-        rules.sort(key=lambda r: (-len(r.path), not r.allowance))
-        entry.rulelines = rules
-    return parser
+def parse_robots(text: str) -> Protego:
+    """The rules of one robots.txt; ``.can_fetch(url, PRODUCT_TOKEN)`` answers."""
+    return Protego.parse(text)
 
 
 @dataclass(frozen=True, slots=True)
 class _Verdict:
-    """What one origin's robots.txt says: rules, or a blanket answer and why."""
+    """What one origin's robots.txt says: rules, a blanket answer, or why it is unreachable."""
 
-    parser: RobotFileParser | None
+    rules: Protego | None
     allow_all: bool
     reason: str
+    unreachable: RemoteError | None = None
 
     def allowed(self, url: str) -> bool:
-        if self.parser is None:
+        if self.rules is None:
             return self.allow_all
-        return self.parser.can_fetch(PRODUCT_TOKEN, url)
+        return bool(self.rules.can_fetch(url, PRODUCT_TOKEN))
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of ``url``, lower case."""
+    parts = httpx.URL(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.host}{port}".lower()
 
 
 class RobotsCache:
     """robots.txt verdicts per origin for one run (thread-safe, one fetch per origin)."""
 
-    def __init__(self, client: httpx.Client, cfg: Config, *,
-                 limiter: HostLimiter | None = None) -> None:
-        self._client, self._cfg = client, cfg
-        self._limiter = limiter or shared_limiter(cfg.per_host)
+    def __init__(self, session: Session) -> None:
+        self._session = session
         self._lock = threading.Lock()
         self._verdicts: dict[str, _Verdict] = {}
         self._loading: dict[str, threading.Lock] = {}
 
-    def allowed(self, url: str) -> bool:
-        """May harvester fetch ``url``?"""
-        return self.check(url)[0]
-
-    def check(self, url: str) -> tuple[bool, str]:
-        """``(allowed, reason)`` for ``url``; the reason explains a refusal."""
-        if self._cfg.ignore_robots:
-            return True, "robots.txt ignored"
-        verdict = self._verdict(_origin(url))
-        ok = verdict.allowed(url)
-        if not ok:
+    def check(self, url: str, *, trusted_host: str | None = None) -> None:
+        """Raise unless ``url`` may be fetched: ``robots_disallowed``, or the error
+        that made the host's robots.txt unreachable (``dns_error``, ``timeout`` ...)."""
+        verdict = self._verdict(origin_of(url), trusted_host)
+        if verdict.unreachable is not None:
+            error = verdict.unreachable
+            raise FetchError(f"{error.message} (while asking for robots.txt)", url,
+                             code=error.code)
+        if not verdict.allowed(url):
             log.warning("robots.txt disallows %s (%s)", url, verdict.reason)
-        return ok, verdict.reason
+            raise FetchError(f"robots.txt disallows this page for harvester ({verdict.reason});"
+                             " fetch it only with the site's permission (--ignore-robots)",
+                             url, code="robots_disallowed")
 
-    def _verdict(self, origin: str) -> _Verdict:
+    def allowed(self, url: str) -> bool:
+        """May harvester fetch ``url``?  (False also when the host is unreachable.)"""
+        try:
+            self.check(url)
+        except FetchError:
+            return False
+        return True
+
+    def _verdict(self, origin: str, trusted_host: str | None) -> _Verdict:
         with self._lock:
             verdict = self._verdicts.get(origin)
             if verdict is not None:
@@ -140,52 +112,38 @@ class RobotsCache:
             with self._lock:
                 verdict = self._verdicts.get(origin)
             if verdict is None:
-                verdict = self._load(origin)
+                verdict = self._load(origin, trusted_host)
                 with self._lock:
                     self._verdicts[origin] = verdict
         return verdict
 
-    def _load(self, origin: str) -> _Verdict:
+    def _load(self, origin: str, trusted_host: str | None) -> _Verdict:
         url = f"{origin}/robots.txt"
-        for _ in range(MAX_ROBOTS_REDIRECTS + 1):
-            try:
-                status, location, text = self._get(url)
-            except (httpx.HTTPError, FetchError) as exc:
-                return _Verdict(None, False, f"{url} is unreachable ({exc}), so RFC 9309 "
-                                "disallows the whole site; try again later")
-            if status in REDIRECTS and location:
-                url = urljoin(url, location)
-                if urlsplit(url).scheme not in ("http", "https"):
-                    break
-                continue
-            return _verdict_for(url, status, text)
-        return _Verdict(None, True, f"{origin}/robots.txt redirects too often: "
-                        "treated as absent")
+        session = self._session
+        request = Request(url, handle=self._read, accept=lambda status: True,
+                          trusted_host=trusted_host if host_of(url) == trusted_host else None,
+                          max_redirects=MAX_ROBOTS_REDIRECTS)
+        try:
+            return exchange(session, request)[0]
+        except BlockedURL as exc:
+            return _Verdict(None, True, f"{url} may not be fetched ({exc.message}): "
+                            "treated as absent")
+        except RemoteError as exc:
+            if exc.code == "too_many_redirects":
+                return _Verdict(None, True, f"{url} redirects too often: treated as absent")
+            return _Verdict(None, False, f"{url} is unreachable ({exc.message})",
+                            unreachable=exc)
 
-    def _get(self, url: str) -> tuple[int, str | None, str]:
-        host = urlsplit(url).hostname or ""
-        with self._limiter.slot(host), self._client.stream("GET", url) as response:
-            status = response.status_code
-            if not 200 <= status < 300:
-                return status, response.headers.get("location"), ""
-            reader = BodyReader(response.headers.get("content-encoding"),
-                                MAX_ROBOTS_BYTES, url)
-            try:
-                for chunk in response.iter_raw():
-                    reader.feed(chunk)
-                data = reader.body()
-            except FetchError as exc:
-                if exc.code != "too_large":
-                    raise
-                # Parse only the first 500 KiB; drop the line the limit cut.
-                data = reader.prefix().rsplit(b"\n", 1)[0]
-            return status, None, data.decode("utf-8", errors="replace")
-
-
-def _verdict_for(url: str, status: int, text: str) -> _Verdict:
-    if 200 <= status < 300:
-        return _Verdict(parse_robots(text), True, f"rules of {url}")
-    if status == 429 or status >= 500:
-        return _Verdict(None, False, f"{url} answered {status}, so RFC 9309 disallows "
-                        "the whole site; try again later")
-    return _Verdict(None, True, f"{url} answered {status}: no rules")
+    def _read(self, response: httpx.Response, url: str) -> _Verdict:
+        status = response.status_code
+        if 200 <= status < 300:
+            policy = replace(self._session.policy, min_speed=0)
+            data = read_body(response, url, policy, limit=MAX_ROBOTS_BYTES, keep_prefix=True)
+            if len(data) >= MAX_ROBOTS_BYTES:
+                data = data.rsplit(b"\n", 1)[0]  # drop the line the limit cut
+            return _Verdict(parse_robots(data.decode("utf-8", errors="replace")), True,
+                            f"rules of {url}")
+        if status == 429 or status >= 500:
+            return _Verdict(None, False, f"{url} answered {status}, so the whole site is "
+                            "disallowed for this run; try again later")
+        return _Verdict(None, True, f"{url} answered {status}: no rules")

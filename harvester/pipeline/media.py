@@ -15,14 +15,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from harvester.config import Config
-from harvester.download import download, make_media_client, result_from_error
+from harvester.download import download, result_from_error
 from harvester.errors import HarvesterError
 from harvester.measure.checks import check
 from harvester.measure.probe import probe, probe_available
-from harvester.net.limiter import HostLimiter
+from harvester.net.client import Session, open_session
 from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, Probe, Video
 
 if TYPE_CHECKING:
@@ -45,37 +43,36 @@ def media_urls(videos: Iterable[Video]) -> list[tuple[str, str]]:
 
 def run_media(
     videos: list[Video], config: Config, *, state: State | None = None,
-    progress: Progress | None = None, client: httpx.Client | None = None,
+    progress: Progress | None = None, session: Session | None = None,
 ) -> dict[str, Media]:
     """Download, probe and check the media of ``videos``; keyed by video id."""
     dest = Path(config.dir)
     dest.mkdir(parents=True, exist_ok=True)
-    limiter = HostLimiter(config.per_host)
-    own = client is None
-    media_client = client or make_media_client(config)
+    own = session is None
+    net = session or open_session(config)
     try:
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
             jobs = media_urls(videos)
             fetched = dict(zip([u for u, _ in jobs], pool.map(
-                lambda job: fetch_one(job[0], job[1], config, media_client, dest, limiter,
+                lambda job: fetch_one(job[0], job[1], config, net, dest,
                                       state, progress), jobs), strict=True))
     finally:
         if own:
-            media_client.close()
+            net.close()
     measured = measure_all(fetched, config, dest, state)
     return {v.id: media_for(v, measured) for v in videos
             if v.declared.content_url or v.declared.thumbnail_urls}
 
 
 def fetch_one(
-    url: str, kind: str, config: Config, client: httpx.Client, dest: Path,
-    limiter: HostLimiter, state: State | None, progress: Progress | None,
+    url: str, kind: str, config: Config, session: Session, dest: Path,
+    state: State | None, progress: Progress | None,
 ) -> MediaResult:
     """One download; every failure becomes a MediaResult with a stable code."""
     previous = state.media(url) if state is not None else None
     on_bytes = _byte_reporter(url, progress)
     try:
-        result = download(url, config, client, dest_dir=dest, kind=kind, limiter=limiter,
+        result = download(url, session, dest_dir=dest, max_bytes=config.max_bytes, kind=kind,
                           previous=previous, progress=on_bytes)
     except HarvesterError as exc:
         result = result_from_error(url, exc)

@@ -15,13 +15,12 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-import httpx
-
 from harvester.config import Config
 from harvester.errors import HarvesterError
 from harvester.extract import extract
-from harvester.inputs.fetch import fetch, make_client, read_file
+from harvester.inputs.fetch import fetch, read_file
 from harvester.inputs.sources import iter_sources
+from harvester.net.client import Session, open_session
 from harvester.net.robots import RobotsCache
 from harvester.records import ErrorInfo, Page, PageResult, Source, SourceKind
 from harvester.store.manifest import Manifest, utc_now
@@ -55,40 +54,41 @@ class Event:
 Progress = Callable[[Event], None]
 
 #: Options copied into the manifest's run record (what shaped the results).
-RUN_OPTIONS = ("download", "dir", "allow_private_hosts", "ignore_robots", "concurrency",
-               "per_host", "retries", "timeout", "max_bytes", "probe")
+RUN_OPTIONS = ("download", "dir", "allow_private_hosts", "allow_hosts", "ignore_robots",
+               "concurrency", "per_host", "retries", "timeout", "max_bytes", "probe")
 
 
 def harvest(
     pages: Iterable[str],
     config: Config,
     *,
-    client: httpx.Client | None = None,
+    session: Session | None = None,
     state: State | None = None,
     progress: Progress | None = None,
     stdin: TextIO | None = None,
 ) -> Manifest:
     """Run the whole pipeline over ``pages`` and return the manifest.
 
-    ``client`` is used for page fetches when given (the caller keeps it open);
-    otherwise one is made and closed here.  Nothing is written to disk except
-    downloads; writing the manifest is the caller's choice
+    ``session`` carries every request of the run, pages and media, when given
+    (the caller keeps it open); otherwise one is made and closed here.  Nothing
+    is written to disk except downloads; writing the manifest is the caller's choice
     (:func:`harvester.store.manifest.write_manifest`).
     """
     manifest = Manifest(started=utc_now(),
                         options={k: getattr(config, k) for k in RUN_OPTIONS})
-    own_client = client is None
-    page_client = client or make_client(config)
+    own_session = session is None
+    net = session or open_session(config)
     try:
         sources = iter_sources(pages, config.inputs, stdin)
-        manifest.pages = list(run_pages(sources, config, page_client, state, progress))
+        manifest.pages = list(run_pages(sources, config, net, state, progress))
         if config.download:
             from harvester.pipeline.media import run_media
 
-            manifest.media = run_media(manifest.videos, config, state=state, progress=progress)
+            manifest.media = run_media(manifest.videos, config, state=state, progress=progress,
+                                       session=net)
     finally:
-        if own_client:
-            page_client.close()
+        if own_session:
+            net.close()
     if state is not None:
         manifest.seen, manifest.changes = state.finish_run(manifest)
     manifest.finished = utc_now()
@@ -96,15 +96,15 @@ def harvest(
 
 
 def run_pages(
-    sources: Iterable[Source], config: Config, client: httpx.Client,
+    sources: Iterable[Source], config: Config, session: Session,
     state: State | None = None, progress: Progress | None = None,
     executor: Executor | None = None,
 ) -> Iterator[PageResult]:
     """Process every page, up to ``config.concurrency`` at a time, in input order."""
-    robots = None if config.ignore_robots else RobotsCache(client, config)
+    robots = None if config.ignore_robots else RobotsCache(session)
     pool = executor or ThreadPoolExecutor(max_workers=config.concurrency)
     try:
-        results = pool.map(lambda s: process_source(s, config, client, robots, state), sources)
+        results = pool.map(lambda s: process_source(s, config, session, robots, state), sources)
         for group in results:
             for result in group:
                 if progress is not None:
@@ -116,7 +116,7 @@ def run_pages(
 
 
 def process_source(
-    source: Source, config: Config, client: httpx.Client | None,
+    source: Source, config: Config, session: Session | None,
     robots: RobotsCache | None = None, state: State | None = None,
 ) -> list[PageResult]:
     """All page results of one source (a WARC file holds many pages)."""
@@ -130,24 +130,24 @@ def process_source(
         except HarvesterError as exc:  # lost records are reported after the good ones
             results.append(PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message)))
         return results
-    return [load_and_process(source, config, client, robots, state)]
+    return [load_and_process(source, config, session, robots, state)]
 
 
 def load_and_process(
-    source: Source, config: Config, client: httpx.Client | None,
+    source: Source, config: Config, session: Session | None,
     robots: RobotsCache | None = None, state: State | None = None,
 ) -> PageResult:
     """Read or fetch one page and extract its videos; failures become a result."""
     previous = state.page(source.ref) if state is not None else None
     try:
         if source.kind is SourceKind.URL:
-            if client is None:
-                raise HarvesterError("no HTTP client for a URL source")
-            page = fetch(source, config, client, robots=robots,
+            if session is None:
+                raise HarvesterError("no network session for a URL source")
+            page = fetch(source, session, max_bytes=config.max_page_bytes, robots=robots,
                          etag=previous.etag if previous else None,
                          last_modified=previous.last_modified if previous else None)
         else:
-            page = read_file(source, config)
+            page = read_file(source, config.max_page_bytes)
         if previous is not None and state is not None:
             reused = state.reuse(previous, page)
             if reused is not None:

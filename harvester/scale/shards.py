@@ -160,10 +160,10 @@ def _warc_results(source: Source, config: Config) -> tuple[list[PageResult], int
 
 
 def _page_results(sources: tuple[Source, ...], config: Config) -> list[PageResult]:
-    from harvester.inputs.fetch import make_client
+    from harvester.net.client import open_session
 
-    with make_client(config) as client:
-        return list(run_pages(sources, config, client))
+    with open_session(config) as session:
+        return list(run_pages(sources, config, session))
 
 
 def harvest_sharded(

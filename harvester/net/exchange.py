@@ -1,0 +1,195 @@
+"""One GET, as every part of the harvester makes it: retries, redirects, guard, deadline.
+
+:func:`exchange` promises, for pages, robots.txt and media alike:
+
+* the whole exchange (every redirect hop, headers and the body read by the
+  caller's ``handle``) is one attempt, retried by tenacity on the failures
+  :mod:`harvester.net.policy` calls transient, with its backoff;
+* each attempt ends by ``policy.deadline``, connect, headers and body
+  included (:mod:`harvester.net.deadline`);
+* redirects are followed by hand, at most ``policy.max_redirects`` hops,
+  a loop fails at once; every hop passes the address guard
+  (:mod:`harvester.net.guard`): only the host the caller marks as named by
+  the user (``trusted_host``) skips the address check;
+* at most ``policy.per_host`` requests run against one host at a time; a
+  host that answers 429 gets fewer slots for the rest of the run, and one
+  that asks to wait longer than the cap is left alone until then (later
+  requests to it are deferred without being sent);
+* every failure is a :class:`~harvester.errors.RemoteError` with a stable
+  ``code`` and ``attempts``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+from harvester.errors import BlockedURL, RemoteError
+from harvester.net.client import Session
+from harvester.net.deadline import attempt_deadline
+from harvester.net.guard import TRUSTED_EXTENSION, check_url
+from harvester.net.policy import REDIRECTS, Backoff, Deferred, Transient, is_transient, status_error
+from harvester.net.translate import translate
+
+__all__ = ["COOLING", "Request", "exchange", "is_success"]
+
+T = TypeVar("T")
+
+#: The code of a request deferred because its host asked us to stay away earlier in the run.
+COOLING = "host_cooling_down"
+
+
+def is_success(status: int) -> bool:
+    """2xx: the statuses a plain GET hands to its body reader."""
+    return 200 <= status < 300
+
+
+@dataclass(frozen=True)
+class Request(Generic[T]):
+    """What to ask for and how to read the answer.
+
+    ``handle(response, url)`` reads an accepted response (``url`` is the final
+    hop); ``headers()`` gives each attempt's headers (a resume changes them);
+    ``check_hop(url)`` may veto a hop before it is sent (robots.txt).
+    """
+
+    url: str
+    handle: Callable[[httpx.Response, str], T]
+    headers: Callable[[], Mapping[str, str]] = field(default=dict)
+    accept: Callable[[int], bool] = is_success
+    trusted_host: str | None = None
+    check_hop: Callable[[str], None] | None = None
+    max_redirects: int | None = None  # the policy's when None
+
+
+def exchange(session: Session, request: Request[T]) -> tuple[T, int]:
+    """``request`` with retries; returns what ``handle`` returned and the attempts made."""
+    policy = session.policy
+    retrying = Retrying(stop=stop_after_attempt(policy.retries + 1), wait=Backoff(policy),
+                        retry=retry_if_exception(is_transient), reraise=True)
+    attempts = 0
+    _check_cooling(session, host_of(request.url), request.url)  # deferred without a request
+    try:
+        for attempt in retrying:
+            with attempt:
+                attempts += 1
+                with attempt_deadline(policy.deadline):
+                    result = _attempt(session, request)
+    except RemoteError as exc:
+        exc.attempts = attempts
+        raise
+    return result, attempts
+
+
+def host_of(url: str) -> str:
+    """The host a URL names, lower case, without a trailing dot ('' when unreadable)."""
+    try:
+        return (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return ""
+
+
+def _attempt(session: Session, request: Request[T]) -> T:
+    """Follow the redirect chain from the start and read the final answer."""
+    current, seen = request.url, [request.url]
+    hops = session.policy.max_redirects if request.max_redirects is None \
+        else request.max_redirects
+    for _ in range(hops + 1):
+        host = host_of(current)
+        trusted = request.trusted_host is not None and host == request.trusted_host
+        _guard(session, request.url, current, trusted)
+        if request.check_hop is not None:
+            request.check_hop(current)
+        _check_cooling(session, host, request.url)
+        with session.limiter.slot(host):
+            outcome = _hop(session, request, current, host, trusted)
+        if not isinstance(outcome, _Redirect):
+            return outcome
+        current = _next_hop(current, outcome.location, seen, request.url)
+    raise RemoteError(f"more than {hops} redirects (last to "
+                      f"{current}); raise max_redirects if the chain is legitimate",
+                      request.url, code="too_many_redirects")
+
+
+def _guard(session: Session, url: str, current: str, trusted: bool) -> None:
+    try:
+        check_url(current, session.rules, trusted=trusted)
+    except BlockedURL as exc:
+        hop = "" if current == url else f"redirect to {current}: "
+        raise BlockedURL(hop + exc.message, url, code=exc.code) from None
+
+
+def _check_cooling(session: Session, host: str, url: str) -> None:
+    """Defer at once, without a request, while ``host`` is cooling down."""
+    left = session.limiter.cooling(host)
+    if left is not None:
+        raise Deferred(f"{host} asked us to stay away for {left:.0f} s more: deferred to a "
+                       "later run", url, code=COOLING, retry_after=left)
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    location: str
+
+
+def _next_hop(current: str, location: str, seen: list[str], url: str) -> str:
+    target = urljoin(current, location.strip())
+    if target in seen:
+        raise RemoteError(f"redirect loop: {current} leads back to {target}", url,
+                          code="too_many_redirects")
+    seen.append(target)
+    return target
+
+
+def _hop(session: Session, request: Request[T], current: str, host: str,
+         trusted: bool) -> T | _Redirect:
+    """One request: what ``handle`` made of the answer, or where it redirects."""
+    response = _send(session, request, current, trusted)
+    try:
+        status = response.status_code
+        location = response.headers.get("location")
+        if status in REDIRECTS and location:
+            return _Redirect(location)
+        if not request.accept(status):
+            raise _remember(session, host, status_error(response, request.url, session.policy))
+        try:
+            return request.handle(response, current)
+        except (httpx.HTTPError, OSError) as exc:
+            raise translate(exc, request.url, in_body=True) from exc
+    finally:
+        response.close()
+
+
+def _send(session: Session, request: Request[T], current: str,
+          trusted: bool) -> httpx.Response:
+    extensions = {TRUSTED_EXTENSION: True} if trusted else None
+    try:
+        built = session.client.build_request("GET", current, headers=dict(request.headers()),
+                                             extensions=extensions)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise BlockedURL(f"unusable URL {current}: {exc}", request.url, code="bad_url") from None
+    try:
+        return session.client.send(built, stream=True)
+    except BlockedURL as exc:  # raised at connect time by the guard
+        raise BlockedURL(exc.message, request.url, code=exc.code) from None
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        # httpx reads a redirect's Location even though it will not follow it.
+        raise BlockedURL(f"{current} redirects to an unusable URL: {exc}", request.url,
+                         code="bad_redirect") from None
+    except (httpx.HTTPError, OSError) as exc:
+        raise translate(exc, request.url, in_body=False) from exc
+
+
+def _remember(session: Session, host: str, error: RemoteError) -> RemoteError:
+    """A host that says "too many requests" gets fewer slots, or a rest."""
+    if isinstance(error, Deferred) and error.retry_after is not None:
+        session.limiter.cool_down(host, time.monotonic() + error.retry_after)
+    elif isinstance(error, Transient) and error.code == "http_429":
+        session.limiter.reduce(host)
+    return error
