@@ -86,8 +86,8 @@ class RobotsCache:
         verdict = self._verdict(origin_of(url), trusted_host)
         if verdict.unreachable is not None:
             error = verdict.unreachable
-            raise FetchError(f"{error.message} (while asking for robots.txt)", url,
-                             code=error.code)
+            # The host is what fails: say so, as a fetch of the page itself would.
+            raise FetchError(error.message, url, code=error.code, attempts=error.attempts)
         if not verdict.allowed(url):
             log.warning("robots.txt disallows %s (%s)", url, verdict.reason)
             raise FetchError(f"robots.txt disallows this page for harvester ({verdict.reason});"

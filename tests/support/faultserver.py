@@ -1,10 +1,11 @@
 """A scriptable HTTP/1.1 fault server on 127.0.0.1 (port 0) for download tests.
 
 Each path has a script: a list of :class:`Reply` consumed one per request (the
-last one repeats).  A reply can misbehave in the ways RELIABILITY.md lists:
+last one repeats).  A reply can misbehave in the ways real servers do:
 cut the body short, lie about Content-Length, trickle, ignore or misplace
 Range, change its ETag, answer 416, ask for Retry-After, redirect anywhere,
-compress, send Content-Disposition tricks, or hang before the headers::
+compress, send Content-Disposition tricks, hang before the headers, or send
+its headers one byte at a time::
 
     with FaultServer() as srv:
         srv.script("/v.mp4", Reply(body=data, etag='"a"', cut_after=4000),
@@ -53,6 +54,7 @@ class Reply:
     extra: bytes = b""              # sent after the body, beyond Content-Length (R10)
     hang: float | None = None       # accept, then say nothing for this long, then close
     gzip: bool = False              # compress the body, Content-Encoding: gzip
+    dribble: float | None = None    # send the status line and headers one byte at a time
 
 
 def redirect(location: str, status: int = 302) -> Reply:
@@ -115,9 +117,27 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.cut_after is not None or reply.extra:
             self.close_connection = True
             self.send_header("Connection", "close")
+        if reply.dribble is not None:
+            self._dribble_headers(reply.dribble)
+            return
         self.end_headers()
         if self.command != "HEAD":
             self._body(reply, body)
+
+    def _dribble_headers(self, pause: float) -> None:
+        """Send the head one byte every ``pause`` seconds, until the client gives up."""
+        self._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
+        head = b"".join(self._headers_buffer)  # type: ignore[attr-defined]
+        self._headers_buffer = []  # type: ignore[attr-defined]
+        self.close_connection = True
+        try:
+            for i in range(len(head)):
+                self.wfile.write(head[i:i + 1])
+                self.wfile.flush()
+                if self.server.owner.stopping.wait(pause):
+                    return
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            return
 
     def _body(self, reply: Reply, body: bytes) -> None:
         cut = reply.cut_after is not None and reply.cut_after < len(body)
