@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from harvester.config import Config
 from harvester.errors import ConfigError
-from harvester.records import ErrorInfo, PageResult
-from harvester.store.manifest import video_from_dict, video_to_dict
+from harvester.records import PageResult
+from harvester.store.serial import page_result_from_dict, page_result_to_dict
 
 if TYPE_CHECKING:
     from harvester.scale.shards import Shard, ShardResult
@@ -44,24 +44,6 @@ def shard_root(config: Config) -> str:
     if config.output and config.output != "-":
         return config.output + ".shards"
     return "harvester-shards"
-
-
-def result_to_dict(result: PageResult) -> dict[str, Any]:
-    """A page result with everything the merge and the state need."""
-    return {"ref": result.ref, "status": result.status, "etag": result.etag,
-            "last_modified": result.last_modified, "content_sha256": result.content_sha256,
-            "skipped": result.skipped,
-            "error": None if result.error is None else asdict(result.error),
-            "videos": [video_to_dict(v) for v in result.videos]}
-
-
-def result_from_dict(d: dict[str, Any]) -> PageResult:
-    """Inverse of :func:`result_to_dict`."""
-    return PageResult(
-        ref=d["ref"], videos=tuple(video_from_dict(v) for v in d["videos"]),
-        error=None if d["error"] is None else ErrorInfo(**d["error"]), status=d["status"],
-        etag=d["etag"], last_modified=d["last_modified"],
-        content_sha256=d["content_sha256"], skipped=d["skipped"])
 
 
 class ShardStore:
@@ -83,7 +65,7 @@ class ShardStore:
         """Write the part, then the marker that declares the shard complete."""
         document = {"format": PART_FORMAT, "shard": shard.id,
                     "sources": [s.ref for s in shard.sources],
-                    "pages": [result_to_dict(r) for r in results]}
+                    "pages": [page_result_to_dict(r) for r in results]}
         text = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         part = gzip.compress(text, compresslevel=6, mtime=0)
         marker = {**asdict(summary), "part_sha256": hashlib.sha256(part).hexdigest()}
@@ -137,7 +119,7 @@ class ShardStore:
             if hashlib.sha256(part).hexdigest() != marker.get("part_sha256"):
                 return None
             document = json.loads(gzip.decompress(part))
-            return [result_from_dict(d) for d in document["pages"]]
+            return [page_result_from_dict(d) for d in document["pages"]]
         except (OSError, ValueError, KeyError, TypeError, EOFError):
             return None
 

@@ -8,7 +8,7 @@ flight and never half of one.  The schema is versioned with
 rewritten.  Tables::
 
     pages   ref → validators (ETag, Last-Modified), content hash, outcome and the
-            stored extraction (the page's videos, serialised by harvester.store.manifest)
+            stored extraction (the page's videos, serialised by harvester.store.serial)
     media   url → validators, sha256, path, size, content type, probe
     videos  id → page, first_seen, last_seen, fingerprint, present
     runs    started, finished, counts of every completed run
@@ -41,13 +41,8 @@ from typing import TYPE_CHECKING, Any
 from harvester import __version__
 from harvester.errors import ConfigError
 from harvester.records import MediaResult, MediaStatus, Page, PageResult, Video
-from harvester.store.manifest import (
-    probe_from_dict,
-    probe_to_dict,
-    utc_now,
-    video_from_dict,
-    video_to_dict,
-)
+from harvester.store.manifest import utc_now
+from harvester.store.serial import probe_from_dict, probe_to_dict, video_from_dict, video_to_dict
 
 if TYPE_CHECKING:
     from harvester.store.manifest import Manifest
