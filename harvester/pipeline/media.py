@@ -23,11 +23,11 @@ from harvester.errors import HarvesterError
 from harvester.measure.checks import check
 from harvester.measure.probe import probe, probe_available
 from harvester.net.limiter import HostLimiter
+from harvester.pipeline.events import Event, Progress
 from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, Probe, Video
 
 if TYPE_CHECKING:
-    from harvester.pipeline.run import Progress
-    from harvester.store.state import State
+    from harvester.store.view import StateView
 
 _HAVE_FILE = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
 
@@ -44,7 +44,7 @@ def media_urls(videos: Iterable[Video]) -> list[tuple[str, str]]:
 
 
 def run_media(
-    videos: list[Video], config: Config, *, state: State | None = None,
+    videos: list[Video], config: Config, *, state: StateView | None = None,
     progress: Progress | None = None, client: httpx.Client | None = None,
 ) -> dict[str, Media]:
     """Download, probe and check the media of ``videos``; keyed by video id."""
@@ -69,7 +69,7 @@ def run_media(
 
 def fetch_one(
     url: str, kind: str, config: Config, client: httpx.Client, dest: Path,
-    limiter: HostLimiter, state: State | None, progress: Progress | None,
+    limiter: HostLimiter, state: StateView | None, progress: Progress | None,
 ) -> MediaResult:
     """One download; every failure becomes a MediaResult with a stable code."""
     previous = state.media(url) if state is not None else None
@@ -85,8 +85,6 @@ def fetch_one(
     if state is not None and result.status in _HAVE_FILE:
         state.save_media(result)
     if progress is not None:
-        from harvester.pipeline.run import Event
-
         progress(Event("media-done", url, result.bytes or 0))
     return result
 
@@ -94,13 +92,11 @@ def fetch_one(
 def _byte_reporter(url: str, progress: Progress | None) -> Callable[[int], None] | None:
     if progress is None:
         return None
-    from harvester.pipeline.run import Event
-
     return lambda n: progress(Event("media-bytes", url, n))
 
 
 def measure_all(
-    fetched: dict[str, MediaResult], config: Config, dest: Path, state: State | None,
+    fetched: dict[str, MediaResult], config: Config, dest: Path, state: StateView | None,
 ) -> dict[str, MediaResult]:
     """Attach a probe to every file on disk; the same content is probed once."""
     if not config.probe:

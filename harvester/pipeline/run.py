@@ -10,10 +10,9 @@ state and the manifest.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import httpx
 
@@ -23,36 +22,15 @@ from harvester.extract import extract
 from harvester.inputs.fetch import fetch, make_client, read_file
 from harvester.inputs.sources import iter_sources
 from harvester.net.robots import RobotsCache
+from harvester.pipeline.events import Event, Progress
 from harvester.records import ErrorInfo, Page, PageResult, Source, SourceKind
 from harvester.store.manifest import Manifest, utc_now
 
 if TYPE_CHECKING:
-    # The state store (harvester.store.state.State) is called at these points only:
-    #   state.page(ref) -> stored page facts with .etag and .last_modified, or None
-    #   state.reuse(previous, page) -> PageResult when the page is unchanged (a 304
-    #       or the same content hash), rebuilt from the stored extraction; else None
-    #   state.save_page(page, result)            after a page was processed anew
-    #   state.media(url) -> MediaResult | None    previous download, passed to download()
-    #   state.save_media(result)                 after a media file was fetched/probed
-    #   state.finish_run(manifest) -> (seen, changes): seen maps video id to
-    #       (first_seen, last_seen); changes is {"new": [...], "changed": [...], "gone": [...]}
     from harvester.store.state import State
+    from harvester.store.view import StateView
 
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A progress event: ``kind`` is "page", "media-start", "media-bytes", "media-done"
-    or "shard" (a sharded run finished or skipped one shard: ``amount`` pages,
-    ``total`` shards, ``videos`` found)."""
-
-    kind: str
-    ref: str
-    amount: int = 0
-    total: int | None = None
-    videos: int = 0
-
-
-Progress = Callable[[Event], None]
+__all__ = ["RUN_OPTIONS", "Event", "Progress", "harvest", "process_page", "run_pages"]
 
 #: Options copied into the manifest's run record (what shaped the results).
 RUN_OPTIONS = ("download", "dir", "allow_private_hosts", "ignore_robots", "concurrency",
@@ -97,7 +75,7 @@ def harvest(
 
 def run_pages(
     sources: Iterable[Source], config: Config, client: httpx.Client,
-    state: State | None = None, progress: Progress | None = None,
+    state: StateView | None = None, progress: Progress | None = None,
     executor: Executor | None = None,
 ) -> Iterator[PageResult]:
     """Process every page, up to ``config.concurrency`` at a time, in input order."""
@@ -117,7 +95,7 @@ def run_pages(
 
 def process_source(
     source: Source, config: Config, client: httpx.Client | None,
-    robots: RobotsCache | None = None, state: State | None = None,
+    robots: RobotsCache | None = None, state: StateView | None = None,
 ) -> list[PageResult]:
     """All page results of one source (a WARC file holds many pages)."""
     if source.kind is SourceKind.WARC:
@@ -135,7 +113,7 @@ def process_source(
 
 def load_and_process(
     source: Source, config: Config, client: httpx.Client | None,
-    robots: RobotsCache | None = None, state: State | None = None,
+    robots: RobotsCache | None = None, state: StateView | None = None,
 ) -> PageResult:
     """Read or fetch one page and extract its videos; failures become a result."""
     previous = state.page(source.ref) if state is not None else None
@@ -178,7 +156,3 @@ def process_page(page: Page, config: Config) -> PageResult:
         content_sha256=hashlib.sha256(page.body).hexdigest(),
     )
 
-
-def options_dict(config: Config) -> dict[str, Any]:
-    """Every option of a run, for logs."""
-    return asdict(config)
