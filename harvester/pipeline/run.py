@@ -5,6 +5,11 @@ only place that catches per-page and per-download errors: each is recorded in
 the manifest with a stable code and the run goes on.  Stages stay pure
 functions of one page or one media item; this module owns concurrency, the
 state and the manifest.
+
+:func:`run_sources` is the body of every run, serial or sharded, and
+:func:`manifest_of_run` the one place a run's manifest is begun and finished.
+The state is reached only through :class:`harvester.store.view.StateView`: the
+SQLite state itself in this process, a snapshot of it in a shard worker.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import httpx
@@ -21,16 +28,19 @@ from harvester.errors import HarvesterError
 from harvester.extract import extract
 from harvester.inputs.fetch import fetch, make_client, read_file
 from harvester.inputs.sources import iter_sources
+from harvester.inputs.warc import iter_warc_pages
 from harvester.net.robots import RobotsCache
 from harvester.pipeline.events import Event, Progress
-from harvester.records import ErrorInfo, Page, PageResult, Source, SourceKind
+from harvester.pipeline.media import run_media
+from harvester.records import ErrorInfo, Media, Page, PageResult, Source, SourceKind
 from harvester.store.manifest import Manifest, utc_now
 
 if TYPE_CHECKING:
     from harvester.store.state import State
     from harvester.store.view import StateView
 
-__all__ = ["RUN_OPTIONS", "Event", "Progress", "harvest", "process_page", "run_pages"]
+__all__ = ["RUN_OPTIONS", "Event", "Progress", "harvest", "manifest_of_run", "process_page",
+           "run_pages", "run_sources"]
 
 #: Options copied into the manifest's run record (what shaped the results).
 RUN_OPTIONS = ("download", "dir", "allow_private_hosts", "ignore_robots", "concurrency",
@@ -53,24 +63,51 @@ def harvest(
     downloads; writing the manifest is the caller's choice
     (:func:`harvester.store.manifest.write_manifest`).
     """
+    with manifest_of_run(config, state) as manifest:
+        own_client = client is None
+        page_client = client or make_client(config)
+        try:
+            sources = iter_sources(pages, config.inputs, stdin)
+            manifest.pages, manifest.media = run_sources(
+                sources, config, page_client, state=state, progress=progress)
+        finally:
+            if own_client:
+                page_client.close()
+    return manifest
+
+
+@contextmanager
+def manifest_of_run(config: Config, state: State | None) -> Iterator[Manifest]:
+    """The manifest of one run, serial or sharded: started now, finished on leaving.
+
+    The caller fills in pages and media; on leaving without an error the state
+    (when given) says what each video's first and last sighting is and what
+    changed, and the finish time is set.
+    """
     manifest = Manifest(started=utc_now(),
                         options={k: getattr(config, k) for k in RUN_OPTIONS})
-    own_client = client is None
-    page_client = client or make_client(config)
-    try:
-        sources = iter_sources(pages, config.inputs, stdin)
-        manifest.pages = list(run_pages(sources, config, page_client, state, progress))
-        if config.download:
-            from harvester.pipeline.media import run_media
-
-            manifest.media = run_media(manifest.videos, config, state=state, progress=progress)
-    finally:
-        if own_client:
-            page_client.close()
+    yield manifest
     if state is not None:
         manifest.seen, manifest.changes = state.finish_run(manifest)
     manifest.finished = utc_now()
-    return manifest
+
+
+def run_sources(
+    sources: Iterable[Source], config: Config, client: httpx.Client, *,
+    state: StateView | None = None, progress: Progress | None = None,
+    lock_dir: Path | None = None,
+) -> tuple[list[PageResult], dict[str, Media]]:
+    """Every page of ``sources``, then (with ``config.download``) their videos' media.
+
+    The body of every run: :func:`harvest` runs it over all the pages, a shard
+    worker over the pages of its shard (with a snapshot of the state, and a
+    ``lock_dir`` for the download directory it shares with other workers).
+    """
+    pages = list(run_pages(sources, config, client, state, progress))
+    if not config.download:
+        return pages, {}
+    videos = [v for p in pages for v in p.videos]
+    return pages, run_media(videos, config, state=state, progress=progress, lock_dir=lock_dir)
 
 
 def run_pages(
@@ -99,8 +136,6 @@ def process_source(
 ) -> list[PageResult]:
     """All page results of one source (a WARC file holds many pages)."""
     if source.kind is SourceKind.WARC:
-        from harvester.inputs.warc import iter_warc_pages
-
         results: list[PageResult] = []
         try:
             for page in iter_warc_pages(source, config):
