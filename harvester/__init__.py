@@ -27,7 +27,7 @@ _EXPORTS = {
     "extract": "harvester.extract",
     "Manifest": "harvester.store.manifest", "manifest_problems": "harvester.store.manifest",
     "manifest_schema": "harvester.store.manifest", "write_manifest": "harvester.store.manifest",
-    "Event": "harvester.pipeline.run", "harvest": "harvester.pipeline.run",
+    "Event": "harvester.pipeline.events", "harvest": "harvester.pipeline.run",
     "Declared": "harvester.records", "Finding": "harvester.records",
     "MediaResult": "harvester.records", "MediaStatus": "harvester.records",
     "Probe": "harvester.records", "Syntax": "harvester.records",
@@ -51,7 +51,8 @@ if TYPE_CHECKING:
         TooLarge,
     )
     from harvester.extract import extract
-    from harvester.pipeline.run import Event, harvest
+    from harvester.pipeline.events import Event
+    from harvester.pipeline.run import harvest
     from harvester.records import (
         Declared,
         Finding,

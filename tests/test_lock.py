@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harvester.errors import StateLocked
-from harvester.store.lock import RunLock, lock_path_for
+from harvester.store.lock import RunLock, lock_path_for, waiting_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,3 +92,28 @@ def test_garbage_in_lock_file_does_not_hide_contention(tmp_path: Path) -> None:
         lock.path.write_text("not json")
         with pytest.raises(StateLocked, match="holder details not yet written"):
             RunLock.for_state(state).acquire()
+
+
+def test_waiting_lock_admits_one_holder_at_a_time_and_cleans_up(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    path = tmp_path / "locks" / "one-url.lock"
+    inside: list[int] = []
+    most = [0]
+
+    def work() -> None:
+        for _ in range(20):
+            with waiting_lock(path):
+                inside.append(1)
+                most[0] = max(most[0], len(inside))
+                time.sleep(0.001)
+                inside.pop()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert most[0] == 1
+    assert list(path.parent.iterdir()) == []

@@ -25,15 +25,12 @@ from harvester.records import (
 from harvester.store.manifest import (
     Manifest,
     manifest_problems,
-    media_from_dict,
-    media_to_dict,
     to_json,
     utc_now,
-    video_from_dict,
-    video_to_dict,
     write_atomic,
     write_manifest,
 )
+from harvester.store.serial import media_from_dict, media_to_dict, video_from_dict, video_to_dict
 
 
 def make_video(vid: str = "0123456789abcdef", **kw: object) -> Video:

@@ -198,7 +198,7 @@ def test_fsspec_urls_for_input_and_shards(warcs: list[str]) -> None:
     assert _document(again) == _document(manifest)
 
 
-def test_downloads_run_one_task_per_host(tmp_path: Path) -> None:
+def test_downloads_run_inside_the_shard_and_resume_from_its_part(tmp_path: Path) -> None:
     from harvester.store.state import State
     from tests.support.server import LoopbackServer
     from tests.support.warcgen import GenPage
@@ -223,10 +223,15 @@ def test_downloads_run_one_task_per_host(tmp_path: Path) -> None:
                          dir=str(tmp_path / "downloads"))
         with CountingExecutor() as pool, State.open(tmp_path / "state.db") as state:
             first = harvest_sharded([str(warc)], config, executor=pool, state=state)
-            assert pool.submitted == 1 + 2  # one shard, then one task per media host
+            assert pool.submitted == 1  # the shard downloads its own media
+            kept = {url: state.media(url) for url in (one.url("/night-tram.mp4"),
+                                                      two.url("/city-lights.jpg"))}
             again = harvest_sharded([str(warc)], config, executor=pool, state=state)
+            assert pool.submitted == 1  # resumed: the part holds the media too
         assert len(one.requests_to("/night-tram.mp4")) == 1  # two pages, one download
     statuses = [first.media[v.id].video.status.value for v in first.videos]  # type: ignore[union-attr]
     assert statuses == ["downloaded"] * 4
-    assert {m.video.status.value for m in again.media.values()} == {"cached"}  # type: ignore[union-attr]
+    assert all(r is not None and r.status.value == "cached" for r in kept.values())
+    assert again.media == first.media
     assert len(list((tmp_path / "downloads").rglob("*.mp4"))) == 3
+    assert list((tmp_path / "downloads" / ".locks").iterdir()) == []

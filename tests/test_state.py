@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -28,7 +30,9 @@ from harvester.records import (
     Video,
 )
 from harvester.store.manifest import Manifest
+from harvester.store.snapshot import take_snapshot
 from harvester.store.state import GENERATOR, SCHEMA_VERSION, State, fingerprint
+from harvester.store.view import StateView
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,6 +55,17 @@ def result_for(p: Page, *videos: Video) -> PageResult:
     return PageResult(ref=p.ref, videos=videos, status=p.status, etag=p.etag,
                       last_modified=p.last_modified,
                       content_sha256=hashlib.sha256(p.body).hexdigest())
+
+
+def last_run(st: State) -> tuple[str, str, dict[str, object]] | None:
+    """(started, finished, counts) of the last run the state file records, or None."""
+    conn = sqlite3.connect(st.path)
+    try:
+        row = conn.execute("SELECT started, finished, counts_json FROM runs"
+                           " ORDER BY id DESC LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    return None if row is None else (row[0], row[1], json.loads(row[2]))
 
 
 @pytest.fixture
@@ -171,6 +186,60 @@ def test_media_failure_and_failed_probe_not_remembered(state: State) -> None:
     assert got is not None and got.probe is None
 
 
+def _rows(st: State) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Pages and media rows without their write times."""
+    conn = sqlite3.connect(st.path)
+    try:
+        pages = conn.execute("SELECT ref, etag, last_modified, content_sha256, outcome,"
+                             " generator, videos_json FROM pages ORDER BY ref").fetchall()
+        media = conn.execute("SELECT url, etag, last_modified, sha256, path, bytes,"
+                             " content_type, probe_json FROM media ORDER BY url").fetchall()
+    finally:
+        conn.close()
+    return pages, media
+
+
+def _seed(st: State) -> None:
+    a = page()
+    st.save_page(a, result_for(a, video("a1")))
+    st.save_media(media_result(url="https://x/t.jpg", content_type="image/jpeg"))
+    st.save_media(media_result(url="https://x/other.mp4"))
+
+
+def _writes(view: StateView) -> None:
+    """The writes one run makes: a 304, a new page, a failed page, two downloads."""
+    previous = view.page("https://x/a.html")
+    assert previous is not None
+    assert view.reuse(previous, page(body=b"", status=304, etag='"v2"')) is not None
+    b = page("https://x/b.html", b"<html>b</html>")
+    view.save_page(b, result_for(b, video("b1", page=b.ref)))
+    c = page("https://x/c.html")
+    view.save_page(c, PageResult(ref=c.ref, error=ErrorInfo("http_500", "down")))
+    view.save_media(media_result(url="https://x/new.mp4"))
+    view.save_media(media_result(url="https://x/bad.mp4", status=MediaStatus.FAILED))
+
+
+def test_snapshot_answers_reads_and_its_replayed_writes_equal_direct_ones(
+    tmp_path: Path,
+) -> None:
+    with State.open(tmp_path / "direct.db") as direct, \
+            State.open(tmp_path / "replayed.db") as replayed:
+        _seed(direct)
+        _seed(replayed)
+        snapshot = take_snapshot(replayed, ["https://x/a.html", "https://x/b.html"])
+        snapshot = pickle.loads(pickle.dumps(snapshot))  # as a worker receives it
+        assert snapshot.page("https://x/b.html") is None
+        assert snapshot.media("https://x/t.jpg") == replayed.media("https://x/t.jpg")
+        assert snapshot.media("https://x/other.mp4") is None  # no stored page names it
+        _writes(direct)
+        _writes(snapshot)
+        before = _rows(replayed)
+        writes = pickle.loads(pickle.dumps(snapshot.writes()))
+        assert _rows(replayed) == before  # nothing reached the state yet
+        replayed.apply(writes)
+        assert _rows(replayed) == _rows(direct)
+
+
 def test_observe_new_changed_gone_and_seen(state: State) -> None:
     first = state.observe_videos("T1", [("a", "p1", "f1"), ("b", "p1", "f1"), ("c", "p2", "f1")])
     assert first.changes.new == ("a", "b", "c") and first.changes.gone == ()
@@ -211,9 +280,9 @@ def test_finish_run_records_run_and_returns_seen_and_changes(state: State) -> No
     seen, changes = state.finish_run(m)
     assert changes == {"new": ["a1"], "changed": [], "gone": []}
     assert seen == {"a1": ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")}
-    assert state.last_run() is None  # recorded only once the manifest is out
+    assert last_run(state) is None  # recorded only once the manifest is out
     state.commit_run()
-    last = state.last_run()
+    last = last_run(state)
     assert last is not None and last[0] == "2026-01-01T00:00:00Z"
     assert last[2]["pages_failed"] == 1
 
@@ -248,7 +317,7 @@ def test_kill_9_mid_writes_leaves_consistent_db(tmp_path: Path) -> None:
     assert conn.execute("SELECT COUNT(DISTINCT last_seen) FROM videos").fetchone()[0] == 1
     conn.close()
     with State.open(db) as st:
-        assert st.last_run() is not None
+        assert last_run(st) is not None
 
 
 def test_run_killed_before_commit_is_reported_again(tmp_path: Path) -> None:
@@ -273,4 +342,4 @@ def test_error_inside_with_block_does_not_commit(tmp_path: Path) -> None:
         st.finish_run(m)
         raise RuntimeError("manifest could not be written")
     with State.open(tmp_path / "s.db") as st:
-        assert st.last_run() is None
+        assert last_run(st) is None

@@ -4,14 +4,20 @@ Downloads run on a thread pool of ``config.concurrency`` workers with a
 per-host cap; each distinct URL is fetched once even when several videos (or
 several pages) point at it.  Probes are cached by content hash.  Only
 ``harvester.pipeline.run`` calls this.
+
+Shard workers run this stage side by side over one download directory, and
+two shards may name the same URL: with ``lock_dir`` each URL is fetched by
+one of them at a time, so two never write the same ``.part`` file at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,11 +27,12 @@ from harvester.errors import HarvesterError
 from harvester.measure.checks import check
 from harvester.measure.probe import probe, probe_available
 from harvester.net.client import Session, open_session
+from harvester.pipeline.events import Event, Progress
 from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, Probe, Video
+from harvester.store.lock import waiting_lock
 
 if TYPE_CHECKING:
-    from harvester.pipeline.run import Progress
-    from harvester.store.state import State
+    from harvester.store.view import StateView
 
 _HAVE_FILE = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
 
@@ -42,20 +49,25 @@ def media_urls(videos: Iterable[Video]) -> list[tuple[str, str]]:
 
 
 def run_media(
-    videos: list[Video], config: Config, *, state: State | None = None,
+    videos: list[Video], config: Config, *, state: StateView | None = None,
     progress: Progress | None = None, session: Session | None = None,
+    lock_dir: Path | None = None,
 ) -> dict[str, Media]:
-    """Download, probe and check the media of ``videos``; keyed by video id."""
+    """Download, probe and check the media of ``videos``; keyed by video id.
+
+    ``lock_dir`` (for runs that share the download directory with other
+    processes) holds a lock file per URL while it is being fetched.
+    """
     dest = Path(config.dir)
     dest.mkdir(parents=True, exist_ok=True)
     own = session is None
     net = session or open_session(config)
+    fetcher = Fetcher(config, net, dest, state, progress, lock_dir)
     try:
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
             jobs = media_urls(videos)
             fetched = dict(zip([u for u, _ in jobs], pool.map(
-                lambda job: fetch_one(job[0], job[1], config, net, dest,
-                                      state, progress), jobs), strict=True))
+                lambda job: fetcher.fetch(*job), jobs), strict=True))
     finally:
         if own:
             net.close()
@@ -64,40 +76,58 @@ def run_media(
             if v.declared.content_url or v.declared.thumbnail_urls}
 
 
-def fetch_one(
-    url: str, kind: str, config: Config, session: Session, dest: Path,
-    state: State | None, progress: Progress | None,
-) -> MediaResult:
-    """One download; every failure becomes a MediaResult with a stable code."""
-    previous = state.media(url) if state is not None else None
-    on_bytes = _byte_reporter(url, progress)
-    try:
-        result = download(url, session, dest_dir=dest, max_bytes=config.max_bytes, kind=kind,
-                          previous=previous, progress=on_bytes)
-    except HarvesterError as exc:
-        result = result_from_error(url, exc)
-    except Exception as exc:  # a bug must cost one download, never the run
-        result = MediaResult(url=url, status=MediaStatus.FAILED,
-                             error=ErrorInfo("internal_error", repr(exc)[:300]))
-    if state is not None and result.status in _HAVE_FILE:
-        state.save_media(result)
-    if progress is not None:
-        from harvester.pipeline.run import Event
+@dataclass(frozen=True)
+class Fetcher:
+    """Everything one run's downloads share: session, state and progress."""
 
-        progress(Event("media-done", url, result.bytes or 0))
-    return result
+    config: Config
+    session: Session
+    dest: Path
+    state: StateView | None = None
+    progress: Progress | None = None
+    lock_dir: Path | None = None
+
+    def fetch(self, url: str, kind: str) -> MediaResult:
+        """One download; every failure becomes a MediaResult with a stable code."""
+        with self._only_fetcher_of(url):
+            result = self._download(url, kind)
+        if self.state is not None and result.status in _HAVE_FILE:
+            self.state.save_media(result)
+        if self.progress is not None:
+            self.progress(Event("media-done", url, result.bytes or 0))
+        return result
+
+    def _download(self, url: str, kind: str) -> MediaResult:
+        previous = self.state.media(url) if self.state is not None else None
+        try:
+            return download(url, self.session, dest_dir=self.dest,
+                            max_bytes=self.config.max_bytes, kind=kind, previous=previous,
+                            progress=_byte_reporter(url, self.progress))
+        except HarvesterError as exc:
+            return result_from_error(url, exc)
+        except Exception as exc:  # a bug must cost one download, never the run
+            return MediaResult(url=url, status=MediaStatus.FAILED,
+                               error=ErrorInfo("internal_error", repr(exc)[:300]))
+
+    @contextmanager
+    def _only_fetcher_of(self, url: str) -> Iterator[None]:
+        """The URL's lock, when other processes download into the same directory."""
+        if self.lock_dir is None:
+            yield
+            return
+        key = hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()
+        with waiting_lock(self.lock_dir / f"{key}.lock"):
+            yield
 
 
 def _byte_reporter(url: str, progress: Progress | None) -> Callable[[int], None] | None:
     if progress is None:
         return None
-    from harvester.pipeline.run import Event
-
     return lambda n: progress(Event("media-bytes", url, n))
 
 
 def measure_all(
-    fetched: dict[str, MediaResult], config: Config, dest: Path, state: State | None,
+    fetched: dict[str, MediaResult], config: Config, dest: Path, state: StateView | None,
 ) -> dict[str, MediaResult]:
     """Attach a probe to every file on disk; the same content is probed once."""
     if not config.probe:

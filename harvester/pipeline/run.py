@@ -5,53 +5,41 @@ only place that catches per-page and per-download errors: each is recorded in
 the manifest with a stable code and the run goes on.  Stages stay pure
 functions of one page or one media item; this module owns concurrency, the
 state and the manifest.
+
+:func:`run_sources` is the body of every run, serial or sharded, and
+:func:`manifest_of_run` the one place a run's manifest is begun and finished.
+The state is reached only through :class:`harvester.store.view.StateView`: the
+SQLite state itself in this process, a snapshot of it in a shard worker.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from harvester.config import Config
 from harvester.errors import HarvesterError
 from harvester.extract import extract
 from harvester.inputs.fetch import fetch, read_file
 from harvester.inputs.sources import iter_sources
+from harvester.inputs.warc import iter_warc_pages
 from harvester.net.client import Session, open_session
 from harvester.net.robots import RobotsCache
-from harvester.records import ErrorInfo, Page, PageResult, Source, SourceKind
+from harvester.pipeline.events import Event, Progress
+from harvester.pipeline.media import run_media
+from harvester.records import ErrorInfo, Media, Page, PageResult, Source, SourceKind
 from harvester.store.manifest import Manifest, utc_now
 
 if TYPE_CHECKING:
-    # The state store (harvester.store.state.State) is called at these points only:
-    #   state.page(ref) -> stored page facts with .etag and .last_modified, or None
-    #   state.reuse(previous, page) -> PageResult when the page is unchanged (a 304
-    #       or the same content hash), rebuilt from the stored extraction; else None
-    #   state.save_page(page, result)            after a page was processed anew
-    #   state.media(url) -> MediaResult | None    previous download, passed to download()
-    #   state.save_media(result)                 after a media file was fetched/probed
-    #   state.finish_run(manifest) -> (seen, changes): seen maps video id to
-    #       (first_seen, last_seen); changes is {"new": [...], "changed": [...], "gone": [...]}
     from harvester.store.state import State
+    from harvester.store.view import StateView
 
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A progress event: ``kind`` is "page", "media-start", "media-bytes", "media-done"
-    or "shard" (a sharded run finished or skipped one shard: ``amount`` pages,
-    ``total`` shards, ``videos`` found)."""
-
-    kind: str
-    ref: str
-    amount: int = 0
-    total: int | None = None
-    videos: int = 0
-
-
-Progress = Callable[[Event], None]
+__all__ = ["RUN_OPTIONS", "Event", "Progress", "harvest", "manifest_of_run", "process_page",
+           "run_pages", "run_sources"]
 
 #: Options copied into the manifest's run record (what shaped the results).
 RUN_OPTIONS = ("download", "dir", "allow_private_hosts", "allow_hosts", "ignore_robots",
@@ -74,30 +62,57 @@ def harvest(
     is written to disk except downloads; writing the manifest is the caller's choice
     (:func:`harvester.store.manifest.write_manifest`).
     """
+    with manifest_of_run(config, state) as manifest:
+        own_session = session is None
+        net = session or open_session(config)
+        try:
+            sources = iter_sources(pages, config.inputs, stdin)
+            manifest.pages, manifest.media = run_sources(
+                sources, config, net, state=state, progress=progress)
+        finally:
+            if own_session:
+                net.close()
+    return manifest
+
+
+@contextmanager
+def manifest_of_run(config: Config, state: State | None) -> Iterator[Manifest]:
+    """The manifest of one run, serial or sharded: started now, finished on leaving.
+
+    The caller fills in pages and media; on leaving without an error the state
+    (when given) says what each video's first and last sighting is and what
+    changed, and the finish time is set.
+    """
     manifest = Manifest(started=utc_now(),
                         options={k: getattr(config, k) for k in RUN_OPTIONS})
-    own_session = session is None
-    net = session or open_session(config)
-    try:
-        sources = iter_sources(pages, config.inputs, stdin)
-        manifest.pages = list(run_pages(sources, config, net, state, progress))
-        if config.download:
-            from harvester.pipeline.media import run_media
-
-            manifest.media = run_media(manifest.videos, config, state=state, progress=progress,
-                                       session=net)
-    finally:
-        if own_session:
-            net.close()
+    yield manifest
     if state is not None:
         manifest.seen, manifest.changes = state.finish_run(manifest)
     manifest.finished = utc_now()
-    return manifest
+
+
+def run_sources(
+    sources: Iterable[Source], config: Config, session: Session, *,
+    state: StateView | None = None, progress: Progress | None = None,
+    lock_dir: Path | None = None,
+) -> tuple[list[PageResult], dict[str, Media]]:
+    """Every page of ``sources``, then (with ``config.download``) their videos' media.
+
+    The body of every run: :func:`harvest` runs it over all the pages, a shard
+    worker over the pages of its shard (with a snapshot of the state, and a
+    ``lock_dir`` for the download directory it shares with other workers).
+    """
+    pages = list(run_pages(sources, config, session, state, progress))
+    if not config.download:
+        return pages, {}
+    videos = [v for p in pages for v in p.videos]
+    return pages, run_media(videos, config, state=state, progress=progress, session=session,
+                            lock_dir=lock_dir)
 
 
 def run_pages(
     sources: Iterable[Source], config: Config, session: Session,
-    state: State | None = None, progress: Progress | None = None,
+    state: StateView | None = None, progress: Progress | None = None,
     executor: Executor | None = None,
 ) -> Iterator[PageResult]:
     """Process every page, up to ``config.concurrency`` at a time, in input order."""
@@ -117,12 +132,10 @@ def run_pages(
 
 def process_source(
     source: Source, config: Config, session: Session | None,
-    robots: RobotsCache | None = None, state: State | None = None,
+    robots: RobotsCache | None = None, state: StateView | None = None,
 ) -> list[PageResult]:
     """All page results of one source (a WARC file holds many pages)."""
     if source.kind is SourceKind.WARC:
-        from harvester.inputs.warc import iter_warc_pages
-
         results: list[PageResult] = []
         try:
             for page in iter_warc_pages(source, config):
@@ -135,7 +148,7 @@ def process_source(
 
 def load_and_process(
     source: Source, config: Config, session: Session | None,
-    robots: RobotsCache | None = None, state: State | None = None,
+    robots: RobotsCache | None = None, state: StateView | None = None,
 ) -> PageResult:
     """Read or fetch one page and extract its videos; failures become a result."""
     previous = state.page(source.ref) if state is not None else None
@@ -178,7 +191,3 @@ def process_page(page: Page, config: Config) -> PageResult:
         content_sha256=hashlib.sha256(page.body).hexdigest(),
     )
 
-
-def options_dict(config: Config) -> dict[str, Any]:
-    """Every option of a run, for logs."""
-    return asdict(config)

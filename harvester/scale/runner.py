@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from harvester.config import Config
-from harvester.pipeline.run import Progress, harvest
+from harvester.pipeline.events import Progress
+from harvester.pipeline.run import harvest
 from harvester.store.manifest import Manifest, to_json, write_atomic, write_jsonl_line
 
 if TYPE_CHECKING:

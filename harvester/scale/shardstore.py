@@ -3,7 +3,8 @@
 Layout under the shard root (a local path by default, or ``s3://bucket/run/``
 and the like when the matching fsspec backend is installed)::
 
-    <shard id>.part.json.gz   the shard's page results (gzip JSON, deterministic bytes)
+    <shard id>.part.json.gz   the shard's page results and, when it downloaded, the media
+                              of its videos (gzip JSON, deterministic bytes)
     <shard id>.done           its summary and the part's sha256, written after the part
 
 Each file is written atomically: locally to a temporary name then
@@ -20,21 +21,32 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from harvester.config import Config
 from harvester.errors import ConfigError
-from harvester.records import ErrorInfo, PageResult
-from harvester.store.manifest import video_from_dict, video_to_dict
-
-if TYPE_CHECKING:
-    from harvester.scale.shards import Shard, ShardResult
+from harvester.records import Media, PageResult
+from harvester.scale.plan import Shard, ShardResult
+from harvester.store.serial import (
+    media_from_dict,
+    media_to_dict,
+    page_result_from_dict,
+    page_result_to_dict,
+)
 
 PART = ".part.json.gz"
 MARKER = ".done"
-PART_FORMAT = 1
+PART_FORMAT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ShardPart:
+    """What a shard's part holds: its page results and the media of its videos by id."""
+
+    pages: list[PageResult]
+    media: dict[str, Media] = field(default_factory=dict)
 
 
 def shard_root(config: Config) -> str:
@@ -44,24 +56,6 @@ def shard_root(config: Config) -> str:
     if config.output and config.output != "-":
         return config.output + ".shards"
     return "harvester-shards"
-
-
-def result_to_dict(result: PageResult) -> dict[str, Any]:
-    """A page result with everything the merge and the state need."""
-    return {"ref": result.ref, "status": result.status, "etag": result.etag,
-            "last_modified": result.last_modified, "content_sha256": result.content_sha256,
-            "skipped": result.skipped,
-            "error": None if result.error is None else asdict(result.error),
-            "videos": [video_to_dict(v) for v in result.videos]}
-
-
-def result_from_dict(d: dict[str, Any]) -> PageResult:
-    """Inverse of :func:`result_to_dict`."""
-    return PageResult(
-        ref=d["ref"], videos=tuple(video_from_dict(v) for v in d["videos"]),
-        error=None if d["error"] is None else ErrorInfo(**d["error"]), status=d["status"],
-        etag=d["etag"], last_modified=d["last_modified"],
-        content_sha256=d["content_sha256"], skipped=d["skipped"])
 
 
 class ShardStore:
@@ -79,14 +73,16 @@ class ShardStore:
     def _name(self, shard_id: str, suffix: str) -> str:
         return f"{self.path}/{shard_id}{suffix}"
 
-    def write(self, shard: Shard, results: Sequence[PageResult], summary: ShardResult) -> None:
+    def write(self, shard: Shard, results: Sequence[PageResult], media: Mapping[str, Media],
+              summary: ShardResult) -> None:
         """Write the part, then the marker that declares the shard complete."""
         document = {"format": PART_FORMAT, "shard": shard.id,
                     "sources": [s.ref for s in shard.sources],
-                    "pages": [result_to_dict(r) for r in results]}
+                    "pages": [page_result_to_dict(r) for r in results],
+                    "media": {vid: media_to_dict(m) for vid, m in media.items()}}
         text = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         part = gzip.compress(text, compresslevel=6, mtime=0)
-        marker = {**asdict(summary), "part_sha256": hashlib.sha256(part).hexdigest()}
+        marker = {**summary.marker(), "part_sha256": hashlib.sha256(part).hexdigest()}
         self.fs.makedirs(self.path, exist_ok=True)
         self._put(self._name(shard.id, PART), part)
         self._put(self._name(shard.id, MARKER), json.dumps(marker, sort_keys=True).encode())
@@ -110,8 +106,6 @@ class ShardStore:
 
     def completed(self) -> dict[str, ShardResult]:
         """Summaries of the shards whose marker exists, by shard id."""
-        from harvester.scale.shards import ShardResult
-
         try:
             names = [n for n in self.fs.ls(self.path, detail=False) if n.endswith(MARKER)]
         except FileNotFoundError:
@@ -121,24 +115,26 @@ class ShardStore:
             return done
         for blob in self.fs.cat(names, on_error="omit").values():
             try:
-                fields = json.loads(blob)
-                fields.pop("part_sha256", None)
-                summary = ShardResult(**fields)
-            except (ValueError, TypeError):
+                summary = ShardResult.from_marker(json.loads(blob))
+            except (ValueError, TypeError, AttributeError):
                 continue  # an unreadable marker: the shard is redone
             done[summary.shard_id] = summary
         return done
 
-    def read(self, shard: Shard) -> list[PageResult] | None:
-        """The page results of a complete shard, or None when its part is missing or bad."""
+    def read(self, shard: Shard) -> ShardPart | None:
+        """The part of a complete shard, or None when it is missing, bad or of another format."""
         try:
             marker = json.loads(self.fs.cat_file(self._name(shard.id, MARKER)))
             part = self.fs.cat_file(self._name(shard.id, PART))
             if hashlib.sha256(part).hexdigest() != marker.get("part_sha256"):
                 return None
             document = json.loads(gzip.decompress(part))
-            return [result_from_dict(d) for d in document["pages"]]
-        except (OSError, ValueError, KeyError, TypeError, EOFError):
+            if document.get("format") != PART_FORMAT:
+                return None
+            return ShardPart(
+                pages=[page_result_from_dict(d) for d in document["pages"]],
+                media={vid: media_from_dict(m) for vid, m in document["media"].items()})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
             return None
 
     def forget(self, shard: Shard) -> None:

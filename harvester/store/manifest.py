@@ -1,8 +1,8 @@
 """Build, serialise and atomically write the manifest.
 
-This module is the only serialiser of records: ``video_to_dict`` and
-``video_from_dict`` are inverse, so a stored extraction (state) and a manifest
-agree byte for byte.  ``write_manifest`` writes to a temporary file in the
+Records become JSON through :mod:`harvester.store.serial`, the serialiser the
+state and the shard parts use too, so a stored extraction and a manifest agree
+byte for byte.  ``write_manifest`` writes to a temporary file in the
 target directory, fsyncs and renames it into place, so a crash never leaves
 a half-written manifest.  The manifest's JSON Schema ships in
 ``harvester/schemas/manifest.schema.json``.
@@ -13,28 +13,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from harvester import __version__
-from harvester.records import (
-    Checks,
-    Declared,
-    ErrorInfo,
-    Finding,
-    Media,
-    MediaResult,
-    MediaStatus,
-    PageResult,
-    Probe,
-    Syntax,
-    Validation,
-    Verdict,
-    Video,
-)
+from harvester.records import Media, MediaStatus, PageResult, Video
+from harvester.store.serial import media_to_dict, page_to_dict, video_to_dict
 
 MANIFEST_VERSION = 1
 
@@ -42,126 +29,6 @@ MANIFEST_VERSION = 1
 def utc_now() -> str:
     """The current time as RFC 3339 UTC with seconds precision."""
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def _findings(items: Iterable[Finding]) -> list[dict[str, str]]:
-    return [{"pointer": f.pointer, "message": f.message} for f in items]
-
-
-def video_to_dict(video: Video) -> dict[str, Any]:
-    """The manifest form of one video record (without media or run facts)."""
-    return {
-        "id": video.id,
-        "page": video.page,
-        "syntax": video.syntax.value,
-        "pointer": video.pointer,
-        "offset": video.offset,
-        "repairs": list(video.repairs),
-        "partial": video.partial,
-        "duplicate_of": video.duplicate_of,
-        "raw": video.raw,
-        "data": video.data,
-        "declared": {**asdict(video.declared),
-                     "thumbnail_urls": list(video.declared.thumbnail_urls)},
-        "validation": {
-            "valid": video.validation.valid,
-            "errors": _findings(video.validation.errors),
-            "warnings": _findings(video.validation.warnings),
-        },
-    }
-
-
-def video_from_dict(d: Mapping[str, Any]) -> Video:
-    """Inverse of :func:`video_to_dict`."""
-    declared = dict(d["declared"])
-    declared["thumbnail_urls"] = tuple(declared.get("thumbnail_urls") or ())
-    val = d["validation"]
-    return Video(
-        id=d["id"],
-        page=d["page"],
-        syntax=Syntax(d["syntax"]),
-        raw=d["raw"],
-        data=d["data"],
-        declared=Declared(**declared),
-        validation=Validation(
-            valid=val["valid"],
-            errors=tuple(Finding(**f) for f in val["errors"]),
-            warnings=tuple(Finding(**f) for f in val["warnings"]),
-        ),
-        repairs=tuple(d["repairs"]),
-        partial=d["partial"],
-        pointer=d.get("pointer", ""),
-        offset=d.get("offset", 0),
-        duplicate_of=d.get("duplicate_of"),
-    )
-
-
-def _error(error: ErrorInfo | None) -> dict[str, str] | None:
-    return None if error is None else {"code": error.code, "message": error.message}
-
-
-def probe_to_dict(probe: Probe | None) -> dict[str, Any] | None:
-    return None if probe is None else asdict(probe)
-
-
-def probe_from_dict(d: Mapping[str, Any] | None) -> Probe | None:
-    return None if d is None else Probe(**d)
-
-
-def media_result_to_dict(result: MediaResult | None) -> dict[str, Any] | None:
-    if result is None:
-        return None
-    return {
-        "url": result.url,
-        "status": result.status.value,
-        "path": result.path,
-        "bytes": result.bytes,
-        "sha256": result.sha256,
-        "attempts": result.attempts,
-        "content_type": result.content_type,
-        "error": _error(result.error),
-        "probe": probe_to_dict(result.probe),
-    }
-
-
-def media_result_from_dict(d: Mapping[str, Any] | None) -> MediaResult | None:
-    if d is None:
-        return None
-    err = d.get("error")
-    return MediaResult(
-        url=d["url"], status=MediaStatus(d["status"]), path=d.get("path"), bytes=d.get("bytes"),
-        sha256=d.get("sha256"), attempts=d.get("attempts", 0),
-        error=ErrorInfo(**err) if err else None, content_type=d.get("content_type"),
-        probe=probe_from_dict(d.get("probe")),
-    )
-
-
-def media_to_dict(media: Media) -> dict[str, Any]:
-    return {
-        "video": media_result_to_dict(media.video),
-        "thumbnail": media_result_to_dict(media.thumbnail),
-        "checks": {k: v.value for k, v in asdict(media.checks).items()},
-    }
-
-
-def media_from_dict(d: Mapping[str, Any]) -> Media:
-    checks = {k: Verdict(v) for k, v in d.get("checks", {}).items()}
-    return Media(
-        video=media_result_from_dict(d.get("video")),
-        thumbnail=media_result_from_dict(d.get("thumbnail")),
-        checks=Checks(**checks),
-    )
-
-
-def page_to_dict(result: PageResult) -> dict[str, Any]:
-    if result.error is not None:
-        status = "failed"
-    elif result.skipped:
-        status = result.skipped
-    else:
-        status = "ok"
-    return {"page": result.ref, "status": status, "videos": len(result.videos),
-            "error": _error(result.error)}
 
 
 @dataclass

@@ -8,7 +8,7 @@ flight and never half of one.  The schema is versioned with
 rewritten.  Tables::
 
     pages   ref → validators (ETag, Last-Modified), content hash, outcome and the
-            stored extraction (the page's videos, serialised by harvester.store.manifest)
+            stored extraction (the page's videos, serialised by harvester.store.serial)
     media   url → validators, sha256, path, size, content type, probe
     videos  id → page, first_seen, last_seen, fingerprint, present
     runs    started, finished, counts of every completed run
@@ -21,7 +21,9 @@ before its manifest is out is reported again by the next one, never lost.
 A stored extraction is only offered back to the harvester version that wrote
 it: after an upgrade each page is fetched and extracted afresh once.  Only the
 coordinating process opens the state (see "Beyond one machine"); a lock makes
-the connection safe for the pipeline's worker threads.  Take
+the connection safe for the pipeline's worker threads.  A shard worker gets a
+:class:`harvester.store.snapshot.StateSnapshot` instead, and the coordinator
+replays what it wrote with :meth:`State.apply`.  Take
 :class:`harvester.store.lock.RunLock` before opening, so one run owns the file.
 """
 
@@ -33,7 +35,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -41,12 +43,15 @@ from typing import TYPE_CHECKING, Any
 from harvester import __version__
 from harvester.errors import ConfigError
 from harvester.records import MediaResult, MediaStatus, Page, PageResult, Video
-from harvester.store.manifest import (
-    probe_from_dict,
-    probe_to_dict,
-    utc_now,
-    video_from_dict,
-    video_to_dict,
+from harvester.store.manifest import utc_now
+from harvester.store.serial import probe_from_dict, probe_to_dict, video_to_dict
+from harvester.store.view import (
+    PageState,
+    Revalidated,
+    SavedPage,
+    StateWrites,
+    reused,
+    saved_page,
 )
 
 if TYPE_CHECKING:
@@ -74,23 +79,6 @@ CREATE TABLE runs (
 GENERATOR = __version__
 
 _KEPT_MEDIA = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
-
-
-@dataclass(frozen=True, slots=True)
-class PageState:
-    """One page as the last successful fetch left it."""
-
-    ref: str
-    etag: str | None
-    last_modified: str | None
-    content_sha256: str | None
-    outcome: str
-    fetched_at: str
-    videos_json: str = field(repr=False)
-
-    def videos(self) -> tuple[Video, ...]:
-        """The stored extraction, as records."""
-        return tuple(video_from_dict(d) for d in json.loads(self.videos_json))
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,40 +183,22 @@ class State:
         return None if row is None else PageState(*row)
 
     def save_page(self, page: Page, result: PageResult) -> None:
-        """Remember a successfully processed page; a failure leaves the old row alone.
-
-        Keeping the old row on failure keeps its validators and extraction, so a
-        transient error does not cost the next run a full fetch.
-        """
-        if result.error is not None:
-            return
-        videos = json.dumps([video_to_dict(v) for v in result.videos], ensure_ascii=False)
-        sha = result.content_sha256 or hashlib.sha256(page.body).hexdigest()
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.ref, page.etag, page.last_modified, sha, "ok", utc_now(),
-                 GENERATOR, videos))
+        """Remember a successfully processed page; a failure leaves the old row alone."""
+        row = saved_page(page, result)
+        if row is not None:
+            with self._tx() as db:
+                _put_page(db, row)
 
     def reuse(self, previous: PageState, page: Page) -> PageResult | None:
         """The stored extraction when ``page`` is a 304 or has the same bytes, else None.
 
         Fresh validators from the response are stored for the next run.
         """
-        unchanged = page.status == 304 or (
-            previous.content_sha256 is not None
-            and hashlib.sha256(page.body).hexdigest() == previous.content_sha256)
-        if not unchanged:
-            return None
-        etag = page.etag or previous.etag
-        last_modified = page.last_modified or previous.last_modified
-        with self._tx() as db:
-            db.execute("UPDATE pages SET etag = ?, last_modified = ?, fetched_at = ?"
-                       " WHERE ref = ?", (etag, last_modified, utc_now(), previous.ref))
-        return PageResult(
-            ref=previous.ref, videos=previous.videos(), status=page.status, etag=etag,
-            last_modified=last_modified, content_sha256=previous.content_sha256,
-            skipped="unchanged")
+        result = reused(previous, page)
+        if result is not None:
+            with self._tx() as db:
+                _revalidate(db, Revalidated(result.ref, result.etag, result.last_modified))
+        return result
 
     # -- media -----------------------------------------------------------------
 
@@ -251,17 +221,25 @@ class State:
 
     def save_media(self, result: MediaResult) -> None:
         """Remember a file on disk (downloaded or cached); other outcomes are not stored."""
-        if result.status not in _KEPT_MEDIA or result.path is None:
+        if _kept(result):
+            with self._tx() as db:
+                _put_media(db, result)
+
+    def apply(self, writes: StateWrites) -> None:
+        """Replay what a run recorded in a snapshot, in one transaction.
+
+        The same rows result as if the run had written here directly: pages
+        saved, validators of unchanged pages refreshed, media files remembered.
+        """
+        if not writes:
             return
-        probe = probe_to_dict(result.probe)
-        if result.probe is not None and result.probe.error is not None:
-            probe = None  # a failed probe is retried next run, not remembered
-        probe_json = None if probe is None else json.dumps(probe, sort_keys=True)
         with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (result.url, result.etag, result.last_modified, result.sha256, result.path,
-                 result.bytes, result.content_type, probe_json, utc_now()))
+            for row in writes.pages:
+                _put_page(db, row)
+            for fresh in writes.revalidated:
+                _revalidate(db, fresh)
+            for result in filter(_kept, writes.media):
+                _put_media(db, result)
 
     # -- videos and runs ---------------------------------------------------------
 
@@ -299,12 +277,6 @@ class State:
             db.execute("INSERT INTO runs (started, finished, counts_json) VALUES (?, ?, ?)",
                        (started, finished, json.dumps(counts, sort_keys=True)))
 
-    def last_run(self) -> tuple[str, str, dict[str, Any]] | None:
-        """(started, finished, counts) of the last completed run, or None."""
-        row = self._one("SELECT started, finished, counts_json FROM runs"
-                        " ORDER BY id DESC LIMIT 1", ())
-        return None if row is None else (row[0], row[1], json.loads(row[2]))
-
     def finish_run(
         self, manifest: Manifest,
     ) -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
@@ -332,6 +304,33 @@ class State:
         self.observe_videos(started, videos, failed)
         self.record_run(started, utc_now(), counts)
         self._pending = None
+
+
+def _put_page(db: sqlite3.Connection, row: SavedPage) -> None:
+    videos = json.dumps([video_to_dict(v) for v in row.videos], ensure_ascii=False)
+    db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               (row.ref, row.etag, row.last_modified, row.content_sha256, "ok", utc_now(),
+                GENERATOR, videos))
+
+
+def _revalidate(db: sqlite3.Connection, fresh: Revalidated) -> None:
+    db.execute("UPDATE pages SET etag = ?, last_modified = ?, fetched_at = ? WHERE ref = ?",
+               (fresh.etag, fresh.last_modified, utc_now(), fresh.ref))
+
+
+def _kept(result: MediaResult) -> bool:
+    """Only a file on disk is worth remembering."""
+    return result.status in _KEPT_MEDIA and result.path is not None
+
+
+def _put_media(db: sqlite3.Connection, result: MediaResult) -> None:
+    probe = probe_to_dict(result.probe)
+    if result.probe is not None and result.probe.error is not None:
+        probe = None  # a failed probe is retried next run, not remembered
+    probe_json = None if probe is None else json.dumps(probe, sort_keys=True)
+    db.execute("INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               (result.url, result.etag, result.last_modified, result.sha256, result.path,
+                result.bytes, result.content_type, probe_json, utc_now()))
 
 
 def _diff(

@@ -2,8 +2,10 @@
 
 It answers the way a well-behaved origin does, so incremental runs can be
 tested and measured against it: every resource has an ``ETag`` (from its
-bytes) and a ``Last-Modified``; ``If-None-Match`` gets a 304; ``Range`` with a
-matching (or absent) ``If-Range`` gets a 206.  A media file can be *stalled*:
+bytes) and a ``Last-Modified``; a matching ``If-None-Match`` (or, without one,
+a matching ``If-Modified-Since``) gets a 304; ``Range`` with a matching (or
+absent) ``If-Range`` gets a 206.  :attr:`Site.answers` lists the status of
+every answer, beside the server's request log.  A media file can be *stalled*:
 it sends half its body and then waits until :meth:`Site.release`, which lets a
 test kill a downloader mid-transfer::
 
@@ -52,6 +54,7 @@ class Site:
     server: LoopbackServer
     media_dir: Path
     pages: list[str] = field(default_factory=list)
+    answers: list[tuple[str, int]] = field(default_factory=list)  # (path, status)
     _video: bytes = b""
     _image: bytes = b""
 
@@ -67,7 +70,10 @@ class Site:
         return [self.url(p) for p in self.pages]
 
     def serve(self, path: str, resource: Resource) -> None:
-        self.server.route(path, handler=lambda req: _answer(req, resource))
+        self.server.route(path, handler=lambda req: self._answer(path, req, resource))
+
+    def _answer(self, path: str, req: BaseHTTPRequestHandler, resource: Resource) -> None:
+        self.answers.append((path, _answer(req, resource)))
 
     def video_bytes(self, key: str) -> bytes:
         tag = key.encode("utf-8")
@@ -106,14 +112,22 @@ class Site:
         self.serve(path, Resource(self.article(path, keys, title), "text/html; charset=utf-8"))
 
 
-def _answer(req: BaseHTTPRequestHandler, res: Resource) -> None:
-    """GET/HEAD with validators, 304, and single open-ended ranges."""
-    if req.headers.get("If-None-Match") == res.etag:
+def _not_modified(req: BaseHTTPRequestHandler, res: Resource) -> bool:
+    """If-None-Match decides when present; If-Modified-Since only without it."""
+    tag = req.headers.get("If-None-Match")
+    if tag is not None:
+        return bool(tag == res.etag)
+    return req.headers.get("If-Modified-Since") == LAST_MODIFIED
+
+
+def _answer(req: BaseHTTPRequestHandler, res: Resource) -> int:
+    """GET/HEAD with validators, 304, and single open-ended ranges; the status sent."""
+    if _not_modified(req, res):
         req.send_response(304)
         req.send_header("ETag", res.etag)
         req.send_header("Content-Length", "0")
         req.end_headers()
-        return
+        return 304
     start = _range_start(req, res)
     body = res.body[start:]
     req.send_response(206 if start else 200)
@@ -126,7 +140,7 @@ def _answer(req: BaseHTTPRequestHandler, res: Resource) -> None:
     req.send_header("Content-Length", str(len(body)))
     req.end_headers()
     if req.command == "HEAD":
-        return
+        return 206 if start else 200
     if res.stall is not None and not res.stall.is_set():
         half = len(body) // 2
         req.wfile.write(body[:half])
@@ -136,6 +150,7 @@ def _answer(req: BaseHTTPRequestHandler, res: Resource) -> None:
     # the client may have been killed mid-transfer: that is the point of a stall
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         req.wfile.write(body)
+    return 206 if start else 200
 
 
 def _range_start(req: BaseHTTPRequestHandler, res: Resource) -> int:
