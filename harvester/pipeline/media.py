@@ -13,7 +13,6 @@ one of them at a time, so two never write the same ``.part`` file at once.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -165,11 +164,3 @@ def media_for(video: Video, measured: dict[str, MediaResult]) -> Media:
     thumb = measured.get(thumb_url) if thumb_url else None
     checks = check(video.declared, vid.probe if vid else None, thumb.probe if thumb else None)
     return Media(video=vid, thumbnail=thumb, checks=checks)
-
-
-def ffprobe_warning() -> str | None:
-    """One clear line when ffprobe is missing, for the CLI to print once."""
-    if shutil.which("ffprobe") is None:
-        return ("warning: ffprobe not found: media will be downloaded but not measured "
-                "(install the 'ffmpeg' package)")
-    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -44,6 +45,7 @@ def run_harvest(
         if config.executor in ("local", "dask"):
             from harvester.scale.shards import harvest_sharded
 
+            config = with_shard_dir(config)
             manifest = harvest_sharded(pages, config, state=state, progress=progress,
                                        stdin=stdin)
         else:
@@ -52,6 +54,13 @@ def run_harvest(
         # block): a run killed before its manifest is out is reported again.
         write_outputs(manifest, config)
     return manifest
+
+
+def with_shard_dir(config: Config) -> Config:
+    """``config`` naming its shard directory: as given, else ``<manifest>.shards``."""
+    if config.shard_dir or not config.output or config.output == "-":
+        return config
+    return replace(config, shard_dir=config.output + ".shards")
 
 
 def write_outputs(manifest: Manifest, config: Config) -> None:

@@ -40,7 +40,7 @@ from harvester.pipeline.run import manifest_of_run, run_sources
 from harvester.records import ErrorInfo, Media, PageResult
 from harvester.scale.executors import open_executor
 from harvester.scale.plan import Shard, ShardResult, plan_shards
-from harvester.scale.shardstore import ShardPart, ShardStore, shard_root
+from harvester.scale.shardstore import DEFAULT_ROOT, ShardPart, ShardStore
 from harvester.store.snapshot import StateSnapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def process_shard(shard: Shard, config: Config, state: StateSnapshot | None = No
 
 
 def _root(config: Config) -> str:
-    return config.shard_dir or shard_root(config)
+    return (config.shard_dir or DEFAULT_ROOT).rstrip("/")
 
 
 def harvest_sharded(

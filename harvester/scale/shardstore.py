@@ -25,7 +25,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harvester.config import Config
 from harvester.errors import ConfigError
 from harvester.records import Media, PageResult
 from harvester.scale.plan import Shard, ShardResult
@@ -49,13 +48,8 @@ class ShardPart:
     media: dict[str, Media] = field(default_factory=dict)
 
 
-def shard_root(config: Config) -> str:
-    """``config.shard_dir``, else ``<manifest>.shards`` beside the manifest."""
-    if config.shard_dir:
-        return config.shard_dir.rstrip("/")
-    if config.output and config.output != "-":
-        return config.output + ".shards"
-    return "harvester-shards"
+#: Where shards go when the run names no shard directory.
+DEFAULT_ROOT = "harvester-shards"
 
 
 class ShardStore:
