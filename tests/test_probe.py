@@ -1,4 +1,4 @@
-"""harvester.measure.probe: real ffprobe on media generated here, and hostile inputs (R42)."""
+"""harvester.measure.probe: real ffprobe on media generated here, and hostile inputs."""
 
 from __future__ import annotations
 
