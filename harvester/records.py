@@ -7,7 +7,8 @@ Each stage is a plain function from one record to the next::
     (Candidate, Declared, Validation) → Video ─download→ MediaResult ─probe→ Probe
 
 All records are frozen, slotted and picklable so that they can cross process
-and cluster boundaries unchanged (see "Beyond one machine" in the design).
+and cluster boundaries unchanged: a shard's results are computed on one
+machine and merged on another.
 Provenance fields are kept out of equality where two records describe the same
 thing from different places.
 """
@@ -16,8 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+
+def utc_now() -> str:
+    """The current time as every record writes it: RFC 3339, UTC, whole seconds, ``Z``.
+
+    >>> utc_now()   # doctest: +SKIP
+    '2026-11-27T00:15:00Z'
+    """
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class Syntax(StrEnum):

@@ -334,7 +334,7 @@ def test_any_value_normalizes_to_well_typed_fields(data: dict[str, Any], base: s
     assert declared.name is None or declared.name == declared.name.strip() != ""
 
 
-# Values as written on pages of the real-page corpus (../shared/corpus/README.md).
+# Values as written on real pages of the shared page corpus, named after the page.
 CORPUS_CASES = [
     ("gala-fr-bad-duration", {"duration": "T1M02S"}, "duration_s", 62.0),
     ("yahoo-gma-bad-duration", {"duration": "PY0M0D0TH0M2S20"}, "duration_s", None),

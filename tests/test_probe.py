@@ -1,4 +1,4 @@
-"""harvester.measure.probe: real ffprobe on media generated here, and hostile inputs (R42)."""
+"""harvester.measure.probe: real ffprobe on media generated here, and hostile inputs."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def test_unknown_format_missing_file_and_fifo(tmp_path: Path) -> None:
 
 
 @needs_ffmpeg
-def test_r42_hls_playlist_renamed_mp4_reads_nothing(tmp_path: Path) -> None:
+def test_hls_playlist_renamed_mp4_reads_nothing(tmp_path: Path) -> None:
     make_ts_segment(tmp_path / "secret.ts", duration=3)
     crafted = tmp_path / "video.mp4"
     crafted.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\n"
@@ -157,7 +157,7 @@ def test_r42_hls_playlist_renamed_mp4_reads_nothing(tmp_path: Path) -> None:
 
 
 @needs_ffmpeg
-def test_r42_protocol_whitelist_keeps_ffprobe_off_the_network(tmp_path: Path) -> None:
+def test_protocol_whitelist_keeps_ffprobe_off_the_network(tmp_path: Path) -> None:
     with LoopbackServer() as server:
         server.route("/seg.ts", body=b"\x47" * 188 * 4, content_type="video/mp2t")
         playlist = tmp_path / "net.m3u8"
@@ -176,7 +176,7 @@ def _fake_ffprobe(tmp_path: Path, body: str) -> str:
 
 
 @needs_ffmpeg
-def test_r42_hanging_probe_is_killed_with_its_children(
+def test_hanging_probe_is_killed_with_its_children(
     tmp_path: Path, media: dict[str, Path]
 ) -> None:
     pid_file = tmp_path / "child.pid"

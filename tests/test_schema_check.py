@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from harvester.extract.schema_check import SchemaCompiler
+from harvester.extract.schema_check import Memo, SchemaCompiler
 from harvester.extract.validate import _compiler, _schema, _validators
 
 VALUES = st.sampled_from([
@@ -33,7 +34,7 @@ def test_every_rule_set_agrees_with_jsonschema(data: Any) -> None:
     for validator in _validators().values():
         plain = Draft202012Validator(validator.schema, registry=validator._registry,
                                      format_checker=validator.format_checker)
-        assert _compiler().schema(validator.schema)(data) == plain.is_valid(data)
+        assert _compiler().is_valid(validator.schema, data) == plain.is_valid(data)
         assert [e.message for e in validator.iter_errors(data)] == [
             e.message for e in plain.iter_errors(data)]
         # The compiler's own error walk: jsonschema's errors, placed where jsonschema puts them.
@@ -49,16 +50,61 @@ def _placement(error: ValidationError) -> tuple[Any, ...]:
 def test_unknown_keyword_is_left_to_jsonschema() -> None:
     schema = {"enum": [1, 2], "type": "integer"}
     compiler = SchemaCompiler(schema, Draft202012Validator(schema))
-    assert compiler.schema(schema)(1) is True
-    assert compiler.schema(schema)(3) is False
-    assert compiler.keyword(schema, "enum")(1) is False  # never skipped
+    assert compiler.is_valid(schema, 1) is True
+    assert compiler.is_valid(schema, 3) is False
+    assert compiler.keyword(schema, "enum")(1, {}) is False  # never skipped
 
 
 def test_local_refs_resolve_and_foreign_refs_fall_back() -> None:
     schema = {"$id": "urn:t", "$defs": {"s": {"type": "string"}},
               "properties": {"a": {"$ref": "#/$defs/s"}, "b": {"$ref": "urn:t#/$defs/s"}}}
-    check = SchemaCompiler(schema, Draft202012Validator(schema)).schema(schema)
-    assert check({"a": "x", "b": "y"}) is True
-    assert check({"a": 1}) is False
-    assert check({"b": 1}) is False
+    compiler = SchemaCompiler(schema, Draft202012Validator(schema))
+    assert compiler.is_valid(schema, {"a": "x", "b": "y"}) is True
+    assert compiler.is_valid(schema, {"a": 1}) is False
+    assert compiler.is_valid(schema, {"b": 1}) is False
     assert _schema()["$id"]
+
+
+def _agrees(schema: dict[str, Any], instances: list[Any], names: tuple[str, ...] = ()) -> None:
+    plain = Draft202012Validator(schema)
+    compiler = SchemaCompiler(schema, plain, names=names)
+    for instance in instances:
+        assert compiler.is_valid(schema, instance) == plain.is_valid(instance), instance
+        assert [_placement(e) for e in compiler.iter_errors(plain, instance)] == [
+            _placement(e) for e in plain.iter_errors(instance)], instance
+
+
+def test_property_name_rules_agree_for_known_and_unknown_keys() -> None:
+    schema = {"$id": "urn:k", "properties": {"name": {"type": "string"}}, "allOf": [
+        {"propertyNames": {"not": {"pattern": "^(?!name$)[Nn]ame$"}}},
+        {"propertyNames": {"not": {"pattern": "^(?!url$)[Uu][Rr][Ll]$"}}},
+        {"propertyNames": {"maxLength": 8}},
+        {"required": ["name"]},
+    ]}
+    _agrees(schema, [{"name": "a"}, {"name": "a", "Name": "b"}, {"URL": 1, "name": "x"},
+                     {"name": "x", "a-long-key": 1}, {"@context": 1}, [], "Name"],
+            names=("@context", "Name"))
+
+
+def test_a_key_rule_that_reaches_back_to_the_root_is_checked_when_met() -> None:
+    # Keys are checked against the root itself, which is still being built when
+    # the propertyNames rule is: the names it knows are then asked at run time.
+    schema = {"$id": "urn:r", "type": ["object", "string"], "pattern": "^a",
+              "propertyNames": {"$ref": "#"}}
+    _agrees(schema, [{"ab": 1}, {"b": 1}, {"ab": {"ac": 1, "b": 2}}, "ab", "b"],
+            names=("ab", "b"))
+
+
+def test_checking_changes_nothing_in_the_compiler() -> None:
+    """Threads share the compiler: what one call learns stays in that call's memo."""
+    compiler = _compiler()
+    sizes = [len(table) for table in (*compiler._known, compiler._plans)]
+    memo: Memo = {}
+    data = {"@type": "VideoObject", "Name": "x", "duration": "T1M", "uploadDate": "2020-01-01",
+            "thumbnailUrl": ["//a.example/t.jpg", "https://a.example/t.jpg"]}
+    for validator in _validators().values():
+        assert list(compiler.iter_errors(validator, data, memo))
+    assert memo
+    assert [len(table) for table in (*compiler._known, compiler._plans)] == sizes
+    with pytest.raises(TypeError):
+        compiler._known.checks[0] = compiler.keyword({}, "enum")  # type: ignore[index]

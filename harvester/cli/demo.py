@@ -30,7 +30,8 @@ from urllib.parse import unquote, urlsplit
 
 from harvester.config import Config
 from harvester.pipeline.run import Event, harvest
-from harvester.store.manifest import to_json, write_atomic
+from harvester.store.files import write_atomic
+from harvester.store.manifest import to_json
 from harvester.store.report import write_report
 
 __all__ = ["EXPECTED_VIDEOS", "DemoResult", "render_summary", "run_demo"]

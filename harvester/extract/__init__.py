@@ -7,16 +7,19 @@
 >>> [(v.syntax.value, v.data["name"]) for v in videos]
 [('json-ld', 'x')]
 
-Each syntax has its own module with the same signature,
-``find_blobs(text, page) -> Iterator[Blob]``; :data:`EXTRACTORS` lists them.
-One bad blob never costs the other blobs on the page: every blob is repaired,
-normalised and validated on its own.
+Each syntax has its own module (:mod:`~harvester.extract.jsonld`,
+:mod:`~harvester.extract.text`, :mod:`~harvester.extract.microdata`,
+:mod:`~harvester.extract.rdfa`, :mod:`~harvester.extract.opengraph`) with a
+``find_blobs(text, page)`` that reads a whole page on its own;
+:func:`find_all_blobs` runs them together behind one scan.  One bad blob
+never costs the other blobs on the page: every blob is repaired, normalised
+and validated on its own.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from harvester.extract import jsonld, microdata, opengraph, rdfa, text
@@ -26,21 +29,10 @@ from harvester.extract.nodes import video_nodes
 from harvester.extract.normalize import normalize
 from harvester.extract.repair import repair
 from harvester.extract.validate import validate
-from harvester.records import Blob, Candidate, Declared, Syntax, Video
-
-Finder = Callable[[str, str], Iterator[Blob]]
-
-EXTRACTORS: dict[Syntax, Finder] = {
-    Syntax.JSON_LD: jsonld.find_blobs,
-    Syntax.TEXT: text.find_blobs,
-    Syntax.MICRODATA: microdata.find_blobs,
-    Syntax.RDFA: rdfa.find_blobs,
-    Syntax.OPENGRAPH: opengraph.find_blobs,
-}
+from harvester.records import Blob, Candidate, Declared, Video
 
 __all__ = [
-    "EXTRACTORS", "build_records", "candidates", "extract", "find_all_blobs", "may_name_a_video",
-    "read_blobs", "records_from_blob",
+    "build_records", "candidates", "extract", "find_all_blobs", "may_name_a_video", "read_blobs",
 ]
 
 
@@ -58,10 +50,12 @@ def candidates(text_: str, page: str) -> Iterator[Candidate]:
 
 
 def find_all_blobs(text_: str, page: str) -> Iterator[Blob]:
-    """The blobs that may hold a video, in :data:`EXTRACTORS` order, each finder run only if needed.
+    """The blobs that may hold a video: JSON-LD, text, microdata, RDFa, then Open Graph.
 
-    The same VideoObjects as running every finder (:data:`EXTRACTORS`) on the
-    whole page; ld+json scripts that never mention a VideoObject are skipped.
+    The same VideoObjects as running each syntax's ``find_blobs`` on the whole
+    page, but each finder runs only where :func:`~harvester.extract.markers.scan`
+    found a word it looks for, and ld+json scripts that never mention a
+    VideoObject are skipped.
     """
     markers = scan(text_)
     if not markers.video and not markers.og_video:
@@ -114,11 +108,6 @@ def may_name_a_video(body: bytes, content_type: str | None = None) -> bool:
     :func:`~harvester.extract.markers.scan` looks for are in its bytes (checked on
     the bytes when the page's encoding writes ASCII as ASCII; else true)."""
     return scan_bytes(body) or not ascii_compatible(body, content_type)
-
-
-def records_from_blob(blob: Blob, url: str | None) -> list[Video]:
-    """The video records of one blob on its own (``harvester validate`` on a JSON file)."""
-    return build_records(video_nodes(repair(blob)), url, blob.page)
 
 
 def read_blobs(blobs: Iterable[Blob], url: str | None, page_ref: str

@@ -172,8 +172,9 @@ def _likely_end(text: str, start: int, tag: str) -> int | None:
     namesakes, or ``None`` within :data:`_FIRST_CHUNK` * 4 characters.
 
     Only a guess at how much to feed lxml first (HTML's implied closing and
-    tags in scripts are not counted): lxml parsing costs about 40 µs a
-    kilobyte, and a fixed first chunk is mostly past a small item's end.
+    tags in scripts are not counted): lxml's parsing costs far more per
+    kilobyte than this count, and a fixed first chunk mostly runs well past a
+    small item's end.
     """
     depth = 0
     for match in _namesakes(tag).finditer(text, start, start + _FIRST_CHUNK * 4):

@@ -23,8 +23,9 @@ from harvester.records import Blob, Syntax
 
 __all__ = ["blobs_of", "enclosing_script_spans", "find_blobs", "script_spans"]
 
-# Pre-check: "+json" in any case. Its leading literal "+" makes the scan a fast
-# character search (0.8 ms for 2.7 MB, four times faster than three `in` tests).
+# Pre-check: "+json" in any case.  Its leading literal "+" lets the regex engine
+# jump from "+" to "+" (a rare character in pages) in one pass, where a test per
+# spelling would read the whole page once for each.
 _MAYBE_LD_JSON = re.compile(r"\+[jJ][sS][oO][nN]")
 # The opening tag, whose attributes mention type=application/ld+json.
 _OPEN = re.compile(

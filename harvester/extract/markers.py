@@ -23,8 +23,8 @@ from dataclasses import dataclass
 __all__ = ["Markers", "scan", "scan_bytes"]
 
 # "deo" is the literal prefix the regex engine searches for (og:video also ends in
-# it); it measured about 12% faster than "ideo", as "d" is a rarer letter than "i"
-# and the engine stops at every place the prefix's first letter occurs.
+# it), rather than "ideo": the engine stops at every place the prefix's first
+# letter occurs, and "d" is a rarer letter in pages than "i".
 _MARKER = re.compile(r"deo(?:[oO]bject(?<=ideo[oO]bject)|(?<=og:video))")
 
 

@@ -9,7 +9,9 @@ suggested fix where :mod:`harvester.extract.normalize` can read what was meant
 (``T1M30S`` -> ``PT1M30S``).  It never raises: bad markup is a finding.
 
 The schema is self-contained: references resolve inside it only, nothing is
-ever fetched.  Validators are compiled once per process.
+ever fetched.  Its validators and compiled checks are built once per process
+and never change after, so threads share them; whatever one check learns
+along the way belongs to that call alone.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from harvester.extract.normalize import absolute_url, parse_date, parse_duration
-from harvester.extract.schema_check import SchemaCompiler
+from harvester.extract.schema_check import Memo, SchemaCompiler
 from harvester.records import Candidate, Finding, Syntax, Validation
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
@@ -91,9 +93,10 @@ def validate_data(
         return (Finding("", DEEP_MESSAGE),), ()
     try:
         validators = _validators()
-        _compiler().forget()  # format answers are remembered within one document only
+        memo: Memo = {}  # what the checks learn about this document, for both rule sets
         errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
-        return _findings(validators[errors], data), _findings(validators[warnings], data)
+        return (_findings(validators[errors], data, memo),
+                _findings(validators[warnings], data, memo))
     except RecursionError:
         return (Finding("", DEEP_MESSAGE),), ()
     except Exception as exc:  # a validator bug or pathological input must not stop a harvest
@@ -101,6 +104,8 @@ def validate_data(
 
 
 class _Rules(NamedTuple):
+    """The shipped schema and what is compiled from it: made once, then only read."""
+
     schema: dict[str, Any]
     validators: dict[str, Draft202012Validator]
     compiler: SchemaCompiler
@@ -136,6 +141,11 @@ def _compiler() -> SchemaCompiler:
     return _rules().compiler
 
 
+# Keys most JSON-LD objects carry besides the schema's own property names: the
+# propertyNames rules answer them once, when built, instead of for every document.
+_JSON_LD_KEYWORDS = ("@context", "@id", "@type", "@graph", "@value", "@language", "@list",
+                     "@reverse", "@index")
+
 # (errors, warnings) rule sets: "" is the schema's root, other names are its $defs.
 _VIDEOOBJECT_RULES = ("", "recommended")
 _OPENGRAPH_RULES = ("opengraph", "opengraphRecommended")
@@ -153,17 +163,18 @@ def _build_rules() -> _Rules:
     for name in (*_VIDEOOBJECT_RULES[1:], *_OPENGRAPH_RULES):
         ref = {"$ref": f"{schema_id}#/$defs/{name}"}
         validators[name] = Draft202012Validator(ref, registry=registry, format_checker=checker)
-    return _Rules(schema, validators, SchemaCompiler(schema, validators[""]))
+    entries = [validator.schema for validator in validators.values()]
+    compiler = SchemaCompiler(schema, validators[""], entries, names=_JSON_LD_KEYWORDS)
+    return _Rules(schema, validators, compiler)
 
 
-def _findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]:
+def _findings(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
     """One finding per location (the first, most basic rule the schema lists), capped."""
-    compiler = _compiler()
     found: dict[Finding, None] = {}
     places: set[str] = set()
     extra = 0
     # jsonschema's errors, found by walking only into what the compiled checks fail.
-    for error in compiler.iter_errors(validator, data):
+    for error in _compiler().iter_errors(validator, data, memo):
         path = _error_path(error)
         where = pointer(path)
         if where in places:

@@ -2,23 +2,25 @@
 
 Reads plain and gzip-per-record WARC (and ARC) files with warcio, streaming:
 a record's body is read once, capped at ``config.max_page_bytes``, and never
-the whole file.  The record's ``WARC-Target-URI`` is the page URL and the
-HTTP ``Content-Type`` charset travels with the page.  A path may be a local
-file or any fsspec URL (``s3://bucket/crawl.warc.gz`` with s3fs installed).
+the whole file.  The record's ``WARC-Target-URI`` is the page URL, and its
+HTTP ``Content-Type`` travels with the page (its charset decodes the body).
+A path may be a local file or any fsspec URL (``s3://bucket/crawl.warc.gz``
+with s3fs installed).
 
 A truncated or corrupt record costs only itself: it is counted in
 :attr:`WarcReader.bad_records` and reading resumes at the next record that
 starts cleanly (the next gzip member holding ``WARC/``, or the next
 ``WARC/1.`` line in an uncompressed file).
 
-warcio rather than FastWARC (measured in docs/scale.md): FastWARC reads
-records about 3x faster, which would make a whole WARC harvest roughly 1.2x
-faster, since reading is about a fifth of what a page costs.  We keep warcio
-because it tells us what we promise to report: the offset of each record
-(to resynchronise after damage), bodies shorter than declared (truncation)
-and records longer than declared; it also reads ARC files and is pure Python.
-Both libraries stop at the first damaged gzip member, so resynchronising is
-ours either way.
+warcio rather than FastWARC: FastWARC reads records faster, but warcio tells
+us what we promise to report: the offset of each record (to resynchronise
+after damage), bodies shorter than declared (truncation) and records longer
+than declared; it also reads ARC files and is pure Python.  Both libraries
+stop at the first damaged gzip member, so resynchronising is ours either way.
+docs/scale.md weighs the speed against those reports.
+
+A record whose body is larger than ``max_bytes`` is skipped, like a record
+that is not HTML: it is not a page this run reads.
 """
 
 from __future__ import annotations
@@ -57,14 +59,6 @@ def _is_html(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() in _HTML_TYPES
 
 
-def _charset(content_type: str | None) -> str | None:
-    for part in (content_type or "").split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return value.strip().strip('"\'')
-    return None
-
-
 @contextmanager
 def open_binary(path: str) -> Iterator[IO[bytes]]:
     """A seekable binary stream on a local path or an fsspec URL."""
@@ -91,7 +85,6 @@ class WarcReader:
     max_bytes: int = 50 * 1024**2
     records: int = 0
     bad_records: int = 0
-    skipped_large: int = 0
     problems: list[str] = field(default_factory=list)
 
     def pages(self) -> Iterator[Page]:
@@ -141,14 +134,12 @@ class WarcReader:
             self._bad(f"{uri}: {exc}")
             return None
         if len(body) > self.max_bytes:
-            self.skipped_large += 1
             return None
         if record.raw_stream.limit > 0:  # fewer bytes than the record declared
             self._bad(f"{uri}: record truncated ({record.raw_stream.limit} bytes missing)")
             return None
         status = record.http_headers.get_statuscode()
         return Page(ref=uri, url=uri, body=body, content_type=content_type,
-                    charset=_charset(content_type),
                     status=int(status) if status and status.isdigit() else None)
 
     def _bad(self, message: str) -> None:

@@ -24,15 +24,11 @@ import json
 import os
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from harvester.errors import StateLocked
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+from harvester.records import utc_now
 
 
 def lock_path_for(state_path: str | Path) -> Path:
@@ -89,7 +85,7 @@ class RunLock:
 
     def _write_holder(self) -> None:
         assert self._fd is not None
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": _utc_now()}
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": utc_now()}
         data = (json.dumps(info) + "\n").encode("utf-8")
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, data, 0)

@@ -7,11 +7,11 @@ in full first and then appended with a single ``write`` to a file opened with
 leaves at worst its own last line missing.  The file is opened per run, so
 ``logrotate`` needs no ``copytruncate``.
 
-Every line has ``ts`` (RFC 3339 UTC), ``event`` and event fields.  A run
-writes one ``run`` line (times, counts, change counts), then one
-``page_failed`` line per failed page and one ``media_failed`` line per failed
-or deferred download, so ``jq 'select(.event != "run")'`` lists what needs a
-person's attention.
+Every line has ``ts`` (:func:`~harvester.records.utc_now`: RFC 3339 UTC, whole
+seconds), ``event`` and event fields.  A run writes one ``run`` line (times,
+counts, change counts), then one ``page_failed`` line per failed page and one
+``media_failed`` line per failed or deferred download, so
+``jq 'select(.event != "run")'`` lists what needs a person's attention.
 """
 
 from __future__ import annotations
@@ -20,21 +20,17 @@ import json
 import os
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from harvester.errors import ConfigError
+from harvester.records import utc_now
 
 if TYPE_CHECKING:
     from harvester.store.manifest import Manifest
 
 _MEDIA_PROBLEMS = ("failed", "deferred", "blocked", "not_media")
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class JsonLinesLog:
@@ -56,7 +52,7 @@ class JsonLinesLog:
 
     def write(self, event: str, **fields: Any) -> None:
         """Append one line: ``{"ts": ..., "event": event, **fields}``."""
-        record = {"ts": _utc_now(), "event": event, **fields}
+        record = {"ts": utc_now(), "event": event, **fields}
         line = (json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
                 + "\n").encode("utf-8")
         with self._lock:

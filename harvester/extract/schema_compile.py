@@ -1,0 +1,457 @@
+"""Compile the keywords of a JSON Schema into plain predicates.
+
+:class:`Build` turns a (sub)schema into a :data:`Check`: ``check(instance,
+memo)`` is True exactly when jsonschema would find no error in ``instance``.
+It compiles the keywords the packaged schema uses (:data:`COMPILED`); a
+subschema with any other keyword, a ``$ref`` it cannot resolve inside the
+root schema, or a subschema with its own ``$id`` is answered by jsonschema
+itself, so a keyword is never skipped.  Formats are checked by the
+validator's own ``FormatChecker``, patterns with :func:`re.search`, as
+jsonschema does.
+
+A check keeps nothing from one call to the next: what it learns while it runs
+(a format's answer for one string, whether an object's keys pass a group of
+``propertyNames`` rules) goes into the ``memo`` its caller passes, one per
+document.  A :class:`Build` is used once, by one thread; what it made
+is then only read (:mod:`harvester.extract.schema_check` keeps it).
+"""
+
+# The checks run a great many times per document, and all()/any() over a
+# generator costs a frame each time: the loops here stay plain loops.
+# ruff: noqa: SIM110
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+__all__ = ["COMPILED", "NOTHING", "Build", "Check", "Child", "Known", "Memo", "never",
+           "property_names_in"]
+
+#: Answers one call has worked out, kept for the rest of that call only.
+Memo = dict[Any, bool]
+#: A compiled (sub)schema: ``check(instance, memo)`` is True when jsonschema finds no error.
+Check = Callable[[Any, Memo], bool]
+#: One member of a ``properties`` object or an ``allOf`` list: (name or index, subschema, check).
+Child = tuple[Any, Any, Check]
+
+# Keywords that only annotate: they never fail (then/else are read by "if").
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description",
+                          "default", "examples", "then", "else"})
+
+
+class Known(NamedTuple):
+    """What a build made, by ``id()`` of the (sub)schema, or by the ``$ref`` text."""
+
+    checks: Mapping[int, Check]
+    children: Mapping[int, list[Child]]
+    resolved: Mapping[str, Any]
+
+
+NOTHING = Known(MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
+
+
+def _is_number(value: Any, _: Memo | None = None) -> bool:
+    return not isinstance(value, bool) and isinstance(value, numbers.Number)
+
+
+def _is_integer(value: Any, _: Memo | None = None) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+
+
+# Draft 2020-12's type checker, as jsonschema defines it.
+_TYPES: dict[str, Check] = {
+    "array": lambda v, _: isinstance(v, list), "boolean": lambda v, _: isinstance(v, bool),
+    "integer": _is_integer, "null": lambda v, _: v is None, "number": _is_number,
+    "object": lambda v, _: isinstance(v, dict), "string": lambda v, _: isinstance(v, str),
+}
+
+
+def _always(_: Any, __: Memo) -> bool:
+    return True
+
+
+def never(_: Any, __: Memo) -> bool:
+    """The check that always fails."""
+    return False
+
+
+def _all(checks: list[Check]) -> Check:
+    if not checks:
+        return _always
+    if len(checks) == 1:
+        return checks[0]
+
+    def every(value: Any, memo: Memo) -> bool:
+        for check in checks:
+            if not check(value, memo):
+                return False
+        return True
+
+    return every
+
+
+def _any(checks: list[Check]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def some(value: Any, memo: Memo) -> bool:
+        for check in checks:
+            if check(value, memo):
+                return True
+        return False
+
+    return some
+
+
+class _StillBuilding(Exception):
+    """A check was asked for an answer before the build of a schema it reaches ended."""
+
+
+class Build:
+    """One compile of subschemas of ``root``, over what ``known`` already holds.
+
+    ``fallback`` is a validator on ``root``: it answers what is not compiled
+    and lends its format checker.  ``names`` are keys each ``propertyNames``
+    rule answers here, once, so that at run time it checks only other keys.
+    """
+
+    def __init__(self, root: Mapping[str, Any], fallback: Any, names: frozenset[str],
+                 known: Known = NOTHING) -> None:
+        self.root = root
+        self.root_id = str(root.get("$id", ""))
+        self.fallback = fallback
+        self.names = names
+        self.known = known
+        self.checks: dict[int, Check] = {}
+        self.children_of: dict[int, list[Child]] = {}
+        self.resolved: dict[str, Any] = {}
+        self.key_rules: dict[Check, tuple[frozenset[str], Check]] = {}
+        self.compiled: list[Any] = []  # the schemas checked, in the order compiled
+        self.kept: list[Any] = []  # the other objects a table is keyed by
+        self._pending: dict[int, list[Check]] = {}
+
+    def made(self) -> Known:
+        """What this build made, read-only."""
+        return Known(MappingProxyType(self.checks), MappingProxyType(self.children_of),
+                     MappingProxyType(self.resolved))
+
+    def schema(self, schema: Any) -> Check:
+        """The predicate for ``schema``, compiled at most once in this build."""
+        key = id(schema)
+        found = self.known.checks.get(key) or self.checks.get(key)
+        if found is not None:
+            return found
+        pending = self._pending.get(key)
+        if pending is not None:
+            return _forward(pending)  # being built further up: a recursive schema
+        cell: list[Check] = []
+        self._pending[key] = cell
+        try:
+            cell.append(self._compile(schema))
+        finally:
+            del self._pending[key]
+        self.checks[key] = cell[0]
+        self.compiled.append(schema)
+        return cell[0]
+
+    def _compile(self, schema: Any) -> Check:
+        if schema is True:
+            return _always
+        if schema is False:
+            return never
+        if not isinstance(schema, Mapping) or (schema is not self.root and "$id" in schema):
+            return self.slow(schema)
+        checks: list[Check] = []
+        for name in schema:
+            if name in _ANNOTATIONS or name.startswith("x-"):
+                continue
+            check = self.keyword(schema, name)
+            if check is None:
+                return self.slow(schema)
+            checks.append(check)
+        return _all(checks)
+
+    def keyword(self, schema: Mapping[str, Any], name: str) -> Check | None:
+        """The predicate for one keyword of ``schema``; ``None`` when not compiled."""
+        builder = _BUILDERS.get(name)
+        return None if builder is None else builder(self, schema[name], schema)
+
+    def slow(self, schema: Any) -> Check:
+        """jsonschema's own answer, for what is not compiled."""
+        validator = self.fallback.evolve(schema=schema)
+        return lambda value, _: bool(validator.is_valid(value))
+
+    def children(self, value: Any) -> list[Child]:
+        """The members of a ``properties`` object or an ``allOf`` list, with their checks."""
+        key = id(value)
+        found = self.known.children.get(key) or self.children_of.get(key)
+        if found is None:
+            pairs = value.items() if isinstance(value, Mapping) else enumerate(value)
+            found = self.children_of[key] = [(name, sub, self.schema(sub)) for name, sub in pairs]
+            self.kept.append(value)
+        return found
+
+    def resolve(self, ref: str) -> Any:
+        """The subschema a ``$ref`` names inside the root, or ``None``."""
+        if ref in self.known.resolved:
+            return self.known.resolved[ref]
+        if ref not in self.resolved:
+            self.resolved[ref] = _resolve(self.root, self.root_id, ref)
+        return self.resolved[ref]
+
+    def passing_names(self, check: Check) -> frozenset[str]:
+        """Which of :attr:`names` pass ``check`` (a check of one key), worked out now."""
+        try:
+            return frozenset(name for name in self.names if check(name, {}))
+        except _StillBuilding:  # it reaches a schema still being built: ask at run time
+            return frozenset()
+
+
+def _forward(cell: list[Check]) -> Check:
+    """A stand-in for a check still being built; used once built."""
+
+    def forward(value: Any, memo: Memo) -> bool:
+        if not cell:
+            raise _StillBuilding
+        return cell[0](value, memo)
+
+    return forward
+
+
+def _resolve(root: Mapping[str, Any], root_id: str, ref: str) -> Any:
+    """The subschema ``ref`` names inside ``root``, or ``None``."""
+    base, _, fragment = ref.partition("#")
+    if base not in ("", root_id) or (fragment and not fragment.startswith("/")):
+        return None
+    node: Any = root
+    for part in fragment.split("/")[1:]:
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def property_names_in(schema: Any) -> frozenset[str]:
+    """Every name a ``properties`` object or a ``required`` list in ``schema`` holds."""
+    names: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            for key in ("properties", "required"):
+                if isinstance(node.get(key), Mapping | list):
+                    names.update(name for name in node[key] if isinstance(name, str))
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return frozenset(names)
+
+
+Builder = Callable[[Build, Any, Mapping[str, Any]], Check | None]
+
+
+def _type(_: Build, value: Any, __: Mapping[str, Any]) -> Check | None:
+    names = [value] if isinstance(value, str) else list(value)
+    if not all(isinstance(n, str) and n in _TYPES for n in names):
+        return None
+    return _any([_TYPES[n] for n in names])
+
+
+def _required(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
+    names = list(value)
+
+    def present(v: Any, _: Memo) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for name in names:
+            if name not in v:
+                return False
+        return True
+
+    return present
+
+
+def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
+    props = [(name, check) for name, _, check in b.children(value)]
+
+    def check(v: Any, memo: Memo) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for name, prop_check in props:
+            if name in v and not prop_check(v[name], memo):
+                return False
+        return True
+
+    return check
+
+
+def _all_of(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
+    children = b.children(value)
+    rules = [b.key_rules[check] for _, _, check in children if check in b.key_rules]
+    if len(rules) < 2:
+        return _all([check for _, _, check in children])
+    group = _no_bad_key(rules)
+    others = [check for _, _, check in children if check not in b.key_rules]
+    # The error walk asks each member on its own: a key rule asks the group first,
+    # whose answer for this document is then in the memo.
+    b.children_of[id(value)] = [
+        (index, sub, _either(group, check) if check in b.key_rules else check)
+        for index, sub, check in children]
+    return _all([*others, group])
+
+
+def _either(first: Check, second: Check) -> Check:
+    """``second``'s answer, asked only when the cheaper ``first`` (which implies it) fails."""
+    return lambda v, memo: first(v, memo) or second(v, memo)
+
+
+def _any_of(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
+    return _any([b.schema(sub) for sub in value])
+
+
+def _not(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
+    check = b.schema(value)
+    return lambda v, memo: not check(v, memo)
+
+
+def _if(b: Build, value: Any, schema: Mapping[str, Any]) -> Check:
+    cond = b.schema(value)
+    then = b.schema(schema["then"]) if "then" in schema else _always
+    else_ = b.schema(schema["else"]) if "else" in schema else _always
+    return lambda v, memo: then(v, memo) if cond(v, memo) else else_(v, memo)
+
+
+def _pattern(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
+    search = re.compile(value).search
+    return lambda v, _: not isinstance(v, str) or search(v) is not None
+
+
+def _min_length(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v, _: not isinstance(v, str) or len(v) >= value
+
+
+def _min_items(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v, _: not isinstance(v, list) or len(v) >= value
+
+
+def _max_properties(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v, _: not isinstance(v, dict) or len(v) <= value
+
+
+def _minimum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v, _: not _is_number(v) or v >= value
+
+
+def _items(b: Build, value: Any, schema: Mapping[str, Any]) -> Check | None:
+    if "prefixItems" in schema:
+        return None
+    check = b.schema(value)
+
+    def every_item(v: Any, memo: Memo) -> bool:
+        if not isinstance(v, list):
+            return True
+        for item in v:
+            if not check(item, memo):
+                return False
+        return True
+
+    return every_item
+
+
+def _contains(b: Build, value: Any, schema: Mapping[str, Any]) -> Check | None:
+    if "minContains" in schema or "maxContains" in schema:
+        return None
+    check = b.schema(value)
+    return lambda v, memo: not isinstance(v, list) or any(check(item, memo) for item in v)
+
+
+def _property_names(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
+    check = b.schema(value)
+    # Most keys are names the build knows, answered once there; only the others
+    # are checked each time.
+    good = b.passing_names(check)
+
+    def every_key(v: Any, memo: Memo) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for key in v.keys() - good:
+            if not check(key, memo):
+                return False
+        return True
+
+    b.key_rules[every_key] = (good, check)
+    return every_key
+
+
+def _no_bad_key(rules: list[tuple[frozenset[str], Check]]) -> Check:
+    """The ``propertyNames`` rules of one ``allOf``, checked in one pass over the keys."""
+    common = frozenset.intersection(*(good for good, _ in rules))
+
+    def no_bad_key(v: Any, memo: Memo) -> bool:
+        if not isinstance(v, dict):
+            return True
+        seen = (no_bad_key, tuple(v))
+        found = memo.get(seen)
+        if found is None:
+            found = memo[seen] = _keys_pass(v.keys() - common, rules, memo)
+        return found
+
+    return no_bad_key
+
+
+def _keys_pass(keys: Iterable[Any], rules: list[tuple[frozenset[str], Check]],
+               memo: Memo) -> bool:
+    """Whether every key passes every rule (each rule's known good names need no check)."""
+    for key in keys:
+        for good, check in rules:
+            if key not in good and not check(key, memo):
+                return False
+    return True
+
+
+def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
+    checker = b.fallback.format_checker
+    if checker is None:
+        return _always
+    fmt = value
+
+    def conforms(v: Any, memo: Memo) -> bool:
+        # A format checker can be costly (an IRI grammar), and an error report
+        # asks about the same value at every level it descends: each string is
+        # checked once per document.
+        if type(v) is not str:
+            return bool(checker.conforms(v, fmt))
+        seen = (fmt, v)
+        found = memo.get(seen)
+        if found is None:
+            found = memo[seen] = bool(checker.conforms(v, fmt))
+        return found
+
+    return conforms
+
+
+def _ref(b: Build, value: Any, _: Mapping[str, Any]) -> Check | None:
+    target = b.resolve(value) if isinstance(value, str) else None
+    if target is None:
+        return None
+    # The target's own check (a stand-in only while it is still being built
+    # further up: a reference to an ancestor).
+    return b.schema(target)
+
+
+_BUILDERS: dict[str, Builder] = {
+    "type": _type, "required": _required, "properties": _properties, "allOf": _all_of,
+    "anyOf": _any_of, "not": _not, "if": _if, "pattern": _pattern, "minLength": _min_length,
+    "minItems": _min_items, "maxProperties": _max_properties, "minimum": _minimum,
+    "items": _items, "contains": _contains, "propertyNames": _property_names,
+    "format": _format, "$ref": _ref,
+}
+#: The keywords compiled here; a schema with any other is left to jsonschema.
+COMPILED = frozenset(_BUILDERS)

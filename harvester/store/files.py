@@ -1,0 +1,72 @@
+"""Whole-file writes that a reader, or a crash, sees complete or not at all.
+
+``write_atomic(path, data)`` writes ``data`` to a new temporary file beside
+``path`` (same directory, so the same file system), fsyncs it, renames it over
+``path`` with :func:`os.replace` and then fsyncs the directory, so that the
+rename itself survives a power cut.  Until the rename ``path`` is untouched;
+after it ``path`` holds all of ``data``.  When anything fails the temporary
+file is removed and the error is raised.
+
+Temporary files are named ``.<name>.<random>.tmp``: hidden, and easy to tell
+apart from finished files should a process be killed between create and rename.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+__all__ = ["write_atomic"]
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def write_atomic(path: str | Path, data: bytes | str, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
+
+    Missing parent directories are created.  ``mode`` is the new file's
+    permission bits, less the process umask, as for any file created.
+    """
+    target = Path(path)
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _create_temp(target, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _sync_directory(target.parent)
+
+
+def _create_temp(target: Path, mode: int) -> tuple[int, Path]:
+    """A new, exclusively created temporary file beside ``target``, open for writing."""
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, _CREATE, mode), tmp
+        except FileExistsError:
+            continue  # another writer drew the same name: draw again
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable, where the system allows it.
+
+    Some systems and file systems cannot open or fsync a directory; there the
+    rename is as durable as they make it, and that is not an error.
+    """
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
