@@ -91,7 +91,6 @@ class Page:
     url: str | None
     body: bytes = field(repr=False)
     content_type: str | None = None
-    charset: str | None = None
     status: int | None = None
     etag: str | None = None
     last_modified: str | None = None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harvester.files import write_atomic
 from harvester.records import (
     Checks,
     Declared,
@@ -21,13 +22,12 @@ from harvester.records import (
     Validation,
     Verdict,
     Video,
+    utc_now,
 )
 from harvester.store.manifest import (
     Manifest,
     manifest_problems,
     to_json,
-    utc_now,
-    write_atomic,
     write_manifest,
 )
 from harvester.store.serial import media_from_dict, media_to_dict, video_from_dict, video_to_dict

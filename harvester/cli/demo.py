@@ -29,8 +29,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from harvester.config import Config
+from harvester.files import write_atomic
 from harvester.pipeline.run import Event, harvest
-from harvester.store.files import write_atomic
 from harvester.store.manifest import to_json
 from harvester.store.report import write_report
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harvester.errors import DownloadError
+from harvester.files import write_atomic
 
 _OPEN_FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK
 _STORED = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{1,5}$")
@@ -86,16 +87,8 @@ class PartFiles:
         return data if isinstance(data, dict) and data.get("url") == self.url else {}
 
     def write_sidecar(self, **values: str | None) -> None:
-        """Replace the sidecar atomically (temp file, fsync, ``os.replace``)."""
-        tmp = self.sidecar.with_name(self.sidecar.name + ".tmp")
-        body = json.dumps({"url": self.url, **values}, sort_keys=True).encode()
-        fd = open_regular(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.url)
-        try:
-            os.write(fd, body)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.sidecar)
+        """Replace the sidecar atomically (a new file renamed over it, never through a link)."""
+        write_atomic(self.sidecar, json.dumps({"url": self.url, **values}, sort_keys=True))
 
     def discard(self) -> None:
         """Remove the ``.part`` and its sidecar (a symlink is removed, not followed)."""

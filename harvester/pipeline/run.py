@@ -31,8 +31,8 @@ from harvester.net.client import Session, open_session
 from harvester.net.robots import RobotsCache
 from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.media import run_media
-from harvester.records import ErrorInfo, Media, Page, PageResult, Source, SourceKind
-from harvester.store.manifest import Manifest, utc_now
+from harvester.records import ErrorInfo, Media, Page, PageResult, Source, SourceKind, utc_now
+from harvester.store.manifest import Manifest
 
 if TYPE_CHECKING:
     from harvester.store.state import State

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from harvester.config import Config
+from harvester.files import write_atomic
 from harvester.pipeline.events import Progress
 from harvester.pipeline.run import harvest
-from harvester.store.manifest import Manifest, to_json, write_atomic, write_jsonl_line
+from harvester.store.manifest import Manifest, to_json, write_jsonl_line
 
 if TYPE_CHECKING:
     from harvester.store.state import State
@@ -32,7 +33,7 @@ def open_state(config: Config) -> Iterator[State | None]:
     from harvester.store.lock import RunLock
     from harvester.store.state import State
 
-    with RunLock(Path(config.state + ".lock")), State.open(Path(config.state)) as state:
+    with RunLock.for_state(config.state), State.open(Path(config.state)) as state:
         yield state
 
 

@@ -19,13 +19,12 @@ import contextlib
 import gzip
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harvester.errors import ConfigError
+from harvester.files import write_atomic
 from harvester.records import Media, PageResult
 from harvester.scale.plan import Shard, ShardResult
 from harvester.store.serial import (
@@ -85,18 +84,7 @@ class ShardStore:
         if not self.local:
             self.fs.pipe_file(path, data)  # one PUT: whole or absent
             return
-        directory, name = os.path.split(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(path, data)
 
     def completed(self) -> dict[str, ShardResult]:
         """Summaries of the shards whose marker exists, by shard id."""

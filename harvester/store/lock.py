@@ -32,8 +32,12 @@ from harvester.records import utc_now
 
 
 def lock_path_for(state_path: str | Path) -> Path:
-    """The lock file that guards ``state_path``: the same name plus ``.lock``."""
-    state = Path(state_path)
+    """The lock file that guards ``state_path``: the same name plus ``.lock``.
+
+    The name is taken from the file's real path, so a symlink to the state file
+    and the file itself share one lock.
+    """
+    state = Path(os.path.realpath(state_path))
     return state.with_name(state.name + ".lock")
 
 

@@ -11,24 +11,17 @@ a half-written manifest.  The manifest's JSON Schema ships in
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from harvester import __version__
+from harvester.files import write_atomic
 from harvester.records import Media, MediaStatus, PageResult, Video
 from harvester.store.serial import media_to_dict, page_to_dict, video_to_dict
 
 MANIFEST_VERSION = 1
-
-
-def utc_now() -> str:
-    """The current time as RFC 3339 UTC with seconds precision."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -99,22 +92,6 @@ class Manifest:
 def to_json(obj: Any) -> str:
     """The one JSON form harvester writes: UTF-8 text, stable key order, 2-space indent."""
     return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new, never half."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_manifest(path: str | Path, manifest: Manifest) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from harvester.store.files import write_atomic
+from harvester.files import write_atomic
 
 __all__ = ["render_report", "video_facets", "write_report"]
 

@@ -42,8 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from harvester import __version__
 from harvester.errors import ConfigError
-from harvester.records import MediaResult, MediaStatus, Page, PageResult, Video
-from harvester.store.manifest import utc_now
+from harvester.records import MediaResult, MediaStatus, Page, PageResult, Video, utc_now
 from harvester.store.serial import probe_from_dict, probe_to_dict, video_to_dict
 from harvester.store.view import (
     PageState,
