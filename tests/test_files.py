@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harvester.files import write_atomic
 from harvester import files
+from harvester.files import write_atomic
 
 
 def test_text_is_written_as_utf8_and_parents_are_made(tmp_path: Path) -> None:
