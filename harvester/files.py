@@ -22,7 +22,7 @@ __all__ = ["write_atomic"]
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_atomic(path: str | Path, data: bytes | str, mode: int = 0o644) -> None:
+def write_atomic(path: str | Path, data: bytes | str, mode: int = 0o666) -> None:
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
 
     Missing parent directories are created.  ``mode`` is the new file's

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from harvester import manifest_problems
+from harvester.store.manifest import manifest_line_problems
 from harvester.cli import cli, main
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -52,7 +53,9 @@ def test_harvest_jsonl_to_stdout() -> None:
     code, stdout, _ = run(["harvest", str(FIXTURE), "-o", "-", "--jsonl", "-q"])
     assert code == 0
     lines = [json.loads(line) for line in stdout.splitlines()]
-    assert [r["type"] for r in lines] == ["run", "page", "video", "video", "video"]
+    assert [r["type"] for r in lines] == ["run", "page", "video", "video", "video", "end"]
+    assert all(manifest_line_problems(line) == [] for line in lines)
+    assert "finished" not in lines[0] and lines[-1]["interrupted"] is False
 
 
 def test_missing_page_exits_1_with_one_line(tmp_path: Path) -> None:

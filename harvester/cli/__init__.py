@@ -8,9 +8,13 @@ single line on stderr (``-v`` / ``--traceback`` shows the traceback instead).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +42,7 @@ class ExitCode(IntEnum):
     FAILURES = 1
     USAGE = 2
     LOCKED = 75
+    INTERRUPTED = 130
 
 
 @click.group(context_settings=CONTEXT)
@@ -59,7 +64,8 @@ def harvest_options(f: F) -> F:
         click.option("-i", "--input", "inputs", multiple=True, metavar="LIST",
                      help="File listing PAGEs, one per line (repeatable)."),
         click.option("-o", "--output", default=None, metavar="FILE",
-                     help="Manifest path ('-' for stdout). Default: manifest.json."),
+                     help="Manifest path ('-' for stdout). Default: manifest.json "
+                          "(manifest.jsonl with --jsonl)."),
         click.option("--download/--no-download", default=None,
                      help="Download each video and thumbnail."),
         click.option("--dir", default=None, metavar="DIR", help="Download directory."),
@@ -82,7 +88,7 @@ def harvest_options(f: F) -> F:
         click.option("--no-probe", "no_probe", is_flag=True, default=False,
                      help="Do not measure downloads with ffprobe."),
         click.option("--jsonl", is_flag=True, default=None,
-                     help="Write one JSON record per video per line instead of one document."),
+                     help="Stream the manifest as JSON lines while the run works."),
         click.option("--report", default=None, metavar="HTML", help="Also write an HTML report."),
         click.option("--log-file", default=None, metavar="FILE", help="Append JSON-lines logs."),
         click.option("--executor", type=click.Choice(["serial", "local", "dask"]), default=None,
@@ -108,6 +114,8 @@ def build_config(params: dict[str, Any]) -> Config:
     overrides = {k: v for k, v in params.items()
                  if k not in ("pages", "config_path", "quiet", "verbose", "no_probe")}
     overrides["inputs"] = tuple(params.get("inputs") or ()) or None
+    if params.get("jsonl") and not params.get("output"):
+        overrides["output"] = "manifest.jsonl"
     overrides["allow_hosts"] = tuple(params.get("allow_hosts") or ()) or None
     if params.get("no_probe"):
         overrides["probe"] = False
@@ -133,13 +141,47 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
     cfg = build_config(params)
     if not pages and not cfg.inputs:
         raise ConfigError("no PAGE given: pass URLs, files, directories, '-' or -i LIST")
-    bars = ProgressBars.for_terminal(enabled=cfg.verbosity >= 0)
-    with bars:
+    bars = ProgressBars.for_terminal(enabled=cfg.verbosity >= 0, total=known_total(pages, cfg))
+    cancel = threading.Event()
+    with bars, stop_on_signals(cancel, bars.say):
         manifest = run_harvest(list(pages), cfg, progress=bars.update,
-                               stdin=sys.stdin if "-" in pages else None)
+                               stdin=sys.stdin if "-" in pages else None, cancel=cancel)
     if cfg.verbosity >= 0:
+        for line in bars.hints(manifest):
+            click.echo(line, err=True)
         click.echo(summary_line(manifest), err=True)
+    if manifest.interrupted:
+        raise SystemExit(ExitCode.INTERRUPTED)
     raise SystemExit(ExitCode.FAILURES if manifest.failed else ExitCode.OK)
+
+
+def known_total(pages: tuple[str, ...], cfg: Config) -> int | None:
+    """How many pages the run will read, when the arguments say it without reading."""
+    if cfg.inputs or any(p == "-" or os.path.isdir(p) or ".warc" in p.lower() for p in pages):
+        return None
+    return len(set(pages))
+
+
+@contextlib.contextmanager
+def stop_on_signals(cancel: threading.Event, say: Callable[[str], None]) -> Iterator[None]:
+    """The first SIGINT or SIGTERM asks the run to stop (it writes what it did and
+    exits 130); a second one exits at once."""
+    def handler(signum: int, frame: object) -> None:
+        if cancel.is_set():
+            os._exit(ExitCode.INTERRUPTED)
+        cancel.set()
+        say("harvester: stopping: finishing what is in flight and writing the manifest "
+            "(press Ctrl-C again to quit at once)")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only (e.g. under a test runner's thread)
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -196,10 +238,7 @@ def report(manifest: str, output: str, download_dir: str | None) -> None:
     """
     from harvester.store.report import write_report
 
-    try:
-        document = json.loads(Path(manifest).read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read manifest {manifest}: {exc}") from None
+    document = read_manifest_file(Path(manifest))
     base = Path(download_dir) if download_dir else Path(document.get("run", {})
                                                          .get("options", {}).get("dir", "."))
     write_report(document, Path(output), download_dir=base)
@@ -237,6 +276,25 @@ def demo(out_dir: str) -> None:
     click.echo(render_summary(result))
     if not result.as_designed:
         raise SystemExit(ExitCode.FAILURES)
+
+
+def read_manifest_file(path: Path) -> dict[str, Any]:
+    """A manifest document from a JSON manifest or a JSON-lines one (``--jsonl``)."""
+    from harvester.store.jsonl import read_jsonl_manifest
+
+    try:
+        text = path.read_text("utf-8")
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            document = read_jsonl_manifest(text)
+        if isinstance(document, dict) and "type" in document:  # a one-line JSON-lines file
+            document = read_jsonl_manifest(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ConfigError(f"cannot read manifest {path}: {exc}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"cannot read manifest {path}: not a manifest")
+    return document
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,13 +19,24 @@ from harvester.pipeline.run import Event
 from harvester.records import Probe, Video
 from harvester.store.manifest import Manifest
 
+#: Media outcomes worth a line on the terminal.
+_REPORTED = ("failed", "blocked", "deferred", "not_media")
+
 
 class ProgressBars:
-    """Pages, overall media bytes and one bar per file in flight, as tqdm bars on a
-    terminal; silent otherwise.  Media events arrive from download threads."""
+    """What a person watching the run sees on stderr.
 
-    def __init__(self, enabled: bool) -> None:
+    On a terminal: a pages bar (with its total when known), overall media bytes
+    and one bar per file in flight.  Terminal or not (unless quiet): one line
+    per failed page or download, with its code and URL.  Media events arrive
+    from download threads.
+    """
+
+    def __init__(self, enabled: bool, *, bars: bool | None = None,
+                 total: int | None = None) -> None:
         self.enabled = enabled
+        self.bars = enabled if bars is None else enabled and bars
+        self.total = total
         self._pages: tqdm[Any] | None = None
         self._bytes: tqdm[Any] | None = None
         self._shards: tqdm[Any] | None = None
@@ -34,12 +45,13 @@ class ProgressBars:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_terminal(cls, *, enabled: bool = True) -> ProgressBars:
-        return cls(enabled and sys.stderr.isatty())
+    def for_terminal(cls, *, enabled: bool = True, total: int | None = None) -> ProgressBars:
+        return cls(enabled, bars=sys.stderr.isatty(), total=total)
 
     def __enter__(self) -> ProgressBars:
-        if self.enabled:
-            self._pages = tqdm(desc="pages", unit="page", file=sys.stderr, leave=False)
+        if self.bars:
+            self._pages = tqdm(desc="pages", unit="page", total=self.total, file=sys.stderr,
+                               leave=False)
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
@@ -48,8 +60,18 @@ class ProgressBars:
             if bar is not None:
                 bar.close()
 
+    def say(self, line: str) -> None:
+        """One line on stderr that does not break the bars."""
+        if self.bars:
+            tqdm.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
     def update(self, event: Event) -> None:
         if not self.enabled:
+            return
+        self._report_failure(event)
+        if not self.bars:
             return
         if event.kind == "page" and self._pages is not None:
             self._pages.update(1)
@@ -58,6 +80,25 @@ class ProgressBars:
         elif event.kind in ("media-bytes", "media-done"):
             with self._lock:
                 self._media(event)
+
+    def _report_failure(self, event: Event) -> None:
+        if event.kind == "page" and event.result is not None and event.result.error:
+            error = event.result.error
+            self.say(f"page failed: {error.code} {event.ref}: {_short(error.message, 120)}")
+        elif event.kind == "media-done" and event.media is not None:
+            media = event.media
+            if media.error is not None and media.status.value in _REPORTED:
+                self.say(f"media {media.status.value}: {media.error.code} {event.ref}: "
+                         f"{_short(media.error.message, 120)}")
+
+    def hints(self, manifest: Manifest) -> list[str]:
+        """Advice for what the run met, one line each (shown before the summary)."""
+        blocked = {r.url for m in manifest.media.values() for r in (m.video, m.thumbnail)
+                   if r is not None and r.error is not None and r.error.code == "private_address"}
+        if not blocked:
+            return []
+        return [f"harvester: {len(blocked)} media URL(s) on private addresses were blocked; "
+                "allow a host with --allow-host HOST (or all with --allow-private-hosts)"]
 
     def _media(self, event: Event) -> None:
         """The overall bytes bar and the bar of the file the event is about."""

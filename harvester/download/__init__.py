@@ -35,6 +35,7 @@ from harvester.errors import (
     TooLarge,
 )
 from harvester.net.client import Session
+from harvester.net.deadline import Cancelled
 from harvester.net.exchange import COOLING, Request, exchange
 from harvester.net.guard import check_url
 from harvester.net.policy import Deferred, Transient
@@ -67,7 +68,7 @@ def download(
     except UnsafePath:
         raise
     except RemoteError as exc:
-        if not (job.resumable and isinstance(exc, Transient | Deferred)):
+        if not (job.resumable and isinstance(exc, Transient | Deferred | Cancelled)):
             job.files.discard()
         raise _as_download_error(exc) from exc
     return _downloaded(url, done, attempts)
@@ -82,7 +83,7 @@ def _downloaded(url: str, done: Done, attempts: int) -> MediaResult:
 
 def _as_download_error(exc: RemoteError) -> RemoteError:
     """The network layer's error in the download family (same code and attempts)."""
-    if isinstance(exc, BlockedURL | DownloadError):
+    if isinstance(exc, BlockedURL | DownloadError | Cancelled):
         return exc
     kind = TooLarge if exc.code == "too_large" else DownloadError
     return kind(exc.message, exc.url, code=exc.code, attempts=exc.attempts)

@@ -31,6 +31,7 @@ from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file,
 from harvester.download.sniff import SNIFF_BYTES, MediaType, sniff, textual
 from harvester.errors import DownloadError, NotMedia, RemoteError, TooLarge
 from harvester.net.body import Decoder, body_chunks
+from harvester.net.deadline import Cancelled
 from harvester.net.policy import NetPolicy, Transient
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE | re.ASCII)
@@ -78,7 +79,7 @@ class Job:
             return _receive(self, response, self.offset, self.stored)
         except Transient as exc:
             raise _forget_unless_resumable(self, exc) from None
-        except UnsafePath:
+        except (UnsafePath, Cancelled):  # a stopped run keeps its .part for the next one
             raise
         except RemoteError:
             self.files.discard()

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 import httpx
 
 from harvester.errors import RemoteError
-from harvester.net.deadline import DeadlinePassed, bounded, remaining
+from harvester.net.deadline import DeadlinePassed, bounded, check_cancelled, remaining, sliced
 from harvester.net.policy import NetPolicy, Transient
 
 __all__ = ["DECODE_PIECE", "DIRECT_MIN", "DIRECT_READ", "Decoder", "Watchdog", "body_chunks",
@@ -149,6 +149,7 @@ class Watchdog:
         self._samples: deque[tuple[float, int]] = deque([(self._start, 0)])
 
     def tick(self, nbytes: int) -> None:
+        check_cancelled(self._url)
         now = time.monotonic()
         self._total += nbytes
         left = remaining()
@@ -229,13 +230,26 @@ def identity_body(response: httpx.Response, url: str,
     yield from _recv_exactly(sock, int(length) - len(first), url, timeout)
 
 
+def _recv_some(sock: socket.socket, view: memoryview, size: int, timeout: float) -> int:
+    """One ``recv_into``, waiting at most ``timeout`` in slices (a stop of the run is seen)."""
+    while True:
+        limit = bounded(timeout)
+        wait = sliced(limit)
+        sock.settimeout(wait)
+        try:
+            return sock.recv_into(view, size)
+        except TimeoutError:
+            if wait == limit or wait is None:
+                raise
+            timeout -= wait
+
+
 def _recv_exactly(sock: socket.socket, count: int, url: str,
                   timeout: float) -> Iterator[memoryview]:
     view = memoryview(bytearray(min(count, DIRECT_READ) or 1))
     try:
         while count > 0:
-            sock.settimeout(bounded(timeout))
-            got = sock.recv_into(view, min(count, len(view)))
+            got = _recv_some(sock, view, min(count, len(view)), timeout)
             if got == 0:
                 raise Transient(f"connection closed with {count} bytes of the body unsent",
                                 url, code="truncated")

@@ -16,6 +16,7 @@ nothing.
 from __future__ import annotations
 
 import ssl
+import threading
 from types import TracebackType
 
 import httpx
@@ -29,12 +30,16 @@ __all__ = ["Session", "open_session"]
 
 
 class Session:
-    """The client, policy, per-host limiter and host rules of one run (thread-safe)."""
+    """The client, policy, per-host limiter, host rules and stop signal of one run
+    (thread-safe)."""
 
     def __init__(self, policy: NetPolicy, *, limiter: HostLimiter | None = None,
                  resolver: Resolver = system_resolver,
-                 verify: ssl.SSLContext | str | bool = True) -> None:
+                 verify: ssl.SSLContext | str | bool = True,
+                 cancel: threading.Event | None = None) -> None:
         self.policy = policy
+        #: The run's stop signal: once set, transfers end within about a second.
+        self.cancel = cancel or threading.Event()
         self.rules = HostRules(allow_private=policy.allow_private_hosts,
                                allow_hosts=policy.allow_hosts)
         self.limiter = limiter or HostLimiter(policy.per_host)
@@ -58,6 +63,6 @@ class Session:
         self.close()
 
 
-def open_session(cfg: Config) -> Session:
-    """A session with the network settings of ``cfg``."""
-    return Session(NetPolicy.from_config(cfg))
+def open_session(cfg: Config, cancel: threading.Event | None = None) -> Session:
+    """A session with the network settings of ``cfg`` (and the run's stop signal)."""
+    return Session(NetPolicy.from_config(cfg), cancel=cancel)

@@ -32,7 +32,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
 from harvester.errors import BlockedURL, RemoteError
 from harvester.net.client import Session
-from harvester.net.deadline import attempt_deadline
+from harvester.net.deadline import Cancelled, attempt_deadline
 from harvester.net.guard import TRUSTED_EXTENSION, check_url
 from harvester.net.policy import REDIRECTS, Backoff, Deferred, Transient, is_transient, status_error
 from harvester.net.translate import translate
@@ -72,19 +72,28 @@ def exchange(session: Session, request: Request[T]) -> tuple[T, int]:
     """``request`` with retries; returns what ``handle`` returned and the attempts made."""
     policy = session.policy
     retrying = Retrying(stop=stop_after_attempt(policy.retries + 1), wait=Backoff(policy),
-                        retry=retry_if_exception(is_transient), reraise=True)
+                        retry=retry_if_exception(is_transient), reraise=True,
+                        sleep=lambda seconds: _pause(session, seconds, request.url))
     attempts = 0
     _check_cooling(session, host_of(request.url), request.url)  # deferred without a request
     try:
         for attempt in retrying:
             with attempt:
+                if session.cancel.is_set():
+                    raise Cancelled("the run was interrupted", request.url)
                 attempts += 1
-                with attempt_deadline(policy.deadline):
+                with attempt_deadline(policy.deadline, session.cancel):
                     result = _attempt(session, request)
     except RemoteError as exc:
         exc.attempts = attempts
         raise
     return result, attempts
+
+
+def _pause(session: Session, seconds: float, url: str) -> None:
+    """Wait between attempts; a stop of the run ends the wait at once."""
+    if session.cancel.wait(seconds):
+        raise Cancelled("the run was interrupted", url)
 
 
 def host_of(url: str) -> str:

@@ -36,7 +36,7 @@ import httpcore
 import httpx
 
 from harvester.errors import BlockedURL
-from harvester.net.deadline import DeadlinePassed, bounded
+from harvester.net.deadline import DeadlinePassed, bounded, sliced
 
 Resolver = Callable[[str, int], list[str]]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -263,8 +263,17 @@ class _GuardedStream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        limit = _within_deadline(timeout, httpcore.ReadTimeout)
-        return self._inner.read(max(max_bytes, READ_SIZE), limit)
+        size = max(max_bytes, READ_SIZE)
+        while True:  # in slices, so that a stop of the run is seen while the server is silent
+            limit = _within_deadline(timeout, httpcore.ReadTimeout)
+            wait = sliced(limit)
+            try:
+                return self._inner.read(size, wait)
+            except httpcore.ReadTimeout:
+                if wait == limit or wait is None:
+                    raise
+                if timeout is not None:
+                    timeout -= wait
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _within_deadline(timeout, httpcore.WriteTimeout))

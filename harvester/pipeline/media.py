@@ -70,6 +70,8 @@ def run_media(
     finally:
         if own:
             net.close()
+    if net.cancel.is_set():  # measuring would only delay a stopped run
+        config = replace(config, probe=False)
     measured = measure_all(fetched, config, dest, state)
     return {v.id: media_for(v, measured) for v in videos
             if v.declared.content_url or v.declared.thumbnail_urls}
@@ -87,13 +89,20 @@ class Fetcher:
     lock_dir: Path | None = None
 
     def fetch(self, url: str, kind: str) -> MediaResult:
-        """One download; every failure becomes a MediaResult with a stable code."""
+        """One download; every failure becomes a MediaResult with a stable code.
+
+        Once the run has been asked to stop, nothing new is started: the URL is
+        ``skipped`` with the code ``interrupted``.
+        """
+        if self.session.cancel.is_set():
+            return MediaResult(url=url, status=MediaStatus.SKIPPED, error=ErrorInfo(
+                "interrupted", "the run was interrupted before this download started"))
         with self._only_fetcher_of(url):
             result = self._download(url, kind)
         if self.state is not None and result.status in _HAVE_FILE:
             self.state.save_media(result)
         if self.progress is not None:
-            self.progress(Event("media-done", url, result.bytes or 0))
+            self.progress(Event("media-done", url, result.bytes or 0, media=result))
         return result
 
     def _download(self, url: str, kind: str) -> MediaResult:

@@ -15,6 +15,7 @@ SQLite state itself in this process, a snapshot of it in a shard worker.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -54,39 +55,50 @@ def harvest(
     state: State | None = None,
     progress: Progress | None = None,
     stdin: TextIO | None = None,
+    cancel: threading.Event | None = None,
 ) -> Manifest:
     """Run the whole pipeline over ``pages`` and return the manifest.
 
     ``session`` carries every request of the run, pages and media, when given
     (the caller keeps it open); otherwise one is made and closed here.  Nothing
     is written to disk except downloads; writing the manifest is the caller's choice
-    (:func:`harvester.store.manifest.write_manifest`).
+    (:func:`harvester.store.manifest.write_manifest`).  Setting ``cancel`` (or
+    the session's own stop signal) stops the run within about a second: pages
+    and downloads in flight end as ``interrupted``, ``.part`` files are kept,
+    nothing new starts, and the manifest says ``interrupted``.
     """
-    with manifest_of_run(config, state) as manifest:
-        own_session = session is None
-        net = session or open_session(config)
-        try:
+    own_session = session is None
+    net = session or open_session(config, cancel)
+    try:
+        with manifest_of_run(config, state, progress, net.cancel) as manifest:
             sources = iter_sources(pages, config.inputs, stdin)
             manifest.pages, manifest.media = run_sources(
                 sources, config, net, state=state, progress=progress)
-        finally:
-            if own_session:
-                net.close()
+    finally:
+        if own_session:
+            net.close()
     return manifest
 
 
 @contextmanager
-def manifest_of_run(config: Config, state: State | None) -> Iterator[Manifest]:
+def manifest_of_run(config: Config, state: State | None, progress: Progress | None = None,
+                    cancel: threading.Event | None = None) -> Iterator[Manifest]:
     """The manifest of one run, serial or sharded: started now, finished on leaving.
 
-    The caller fills in pages and media; on leaving without an error the state
-    (when given) says what each video's first and last sighting is and what
-    changed, and the finish time is set.
+    ``progress`` hears a "run" event with the new manifest.  The caller fills
+    in pages and media; on leaving without an error the state (when given)
+    says what each video's first and last sighting is and what changed, and
+    the finish time is set.  A run stopped by ``cancel`` is marked
+    ``interrupted`` and not recorded in the state: it saw only part of the
+    pages, so it cannot say which videos are gone.
     """
     manifest = Manifest(started=utc_now(),
                         options={k: getattr(config, k) for k in RUN_OPTIONS})
+    if progress is not None:
+        progress(Event("run", "", manifest=manifest))
     yield manifest
-    if state is not None:
+    manifest.interrupted = cancel is not None and cancel.is_set()
+    if state is not None and not manifest.interrupted:
         manifest.seen, manifest.changes = state.finish_run(manifest)
     manifest.finished = utc_now()
 
@@ -123,7 +135,7 @@ def run_pages(
         for group in results:
             for result in group:
                 if progress is not None:
-                    progress(Event("page", result.ref, len(result.videos)))
+                    progress(Event("page", result.ref, len(result.videos), result=result))
                 yield result
     finally:
         if executor is None:
@@ -134,11 +146,16 @@ def process_source(
     source: Source, config: Config, session: Session | None,
     robots: RobotsCache | None = None, state: StateView | None = None,
 ) -> list[PageResult]:
-    """All page results of one source (a WARC file holds many pages)."""
+    """All page results of one source (a WARC file holds many pages); none once the
+    run has been asked to stop."""
+    if session is not None and session.cancel.is_set():
+        return []
     if source.kind is SourceKind.WARC:
         results: list[PageResult] = []
         try:
             for page in iter_warc_pages(source, config):
+                if session is not None and session.cancel.is_set():
+                    break
                 results.append(process_page(page, config))
         except HarvesterError as exc:  # lost records are reported after the good ones
             results.append(PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message)))

@@ -8,15 +8,21 @@ leaves at worst its own last line missing.  The file is opened per run, so
 ``logrotate`` needs no ``copytruncate``.
 
 Every line has ``ts`` (:func:`~harvester.records.utc_now`: RFC 3339 UTC, whole
-seconds), ``event`` and event fields.  A run writes one ``run`` line (times,
-counts, change counts), then one ``page_failed`` line per failed page and one
-``media_failed`` line per failed or deferred download, so
+seconds), ``event`` and event fields.  While a run works it writes a
+``page_failed`` line per failed page and a ``media_failed`` line per failed,
+blocked or deferred download as each happens, and every warning the library
+logs; its ``run`` line (times, counts, change counts) comes last, so
 ``jq 'select(.event != "run")'`` lists what needs a person's attention.
+
+The lines reach the file through the standard :mod:`logging` machinery:
+:class:`JsonLinesHandler` is a handler for the ``harvester`` logger, and a
+record's ``fields`` extra (a dict) becomes the line's fields.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
@@ -74,6 +80,35 @@ class JsonLinesLog:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class JsonLinesHandler(logging.Handler):
+    """A logging handler that appends each record to a :class:`JsonLinesLog`.
+
+    The event is the record's message; ``extra={"fields": {...}}`` adds fields;
+    warnings and errors also carry their ``level``.
+    """
+
+    def __init__(self, log: JsonLinesLog) -> None:
+        super().__init__(logging.INFO)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, "fields", None)
+        extra: dict[str, Any] = dict(fields) if isinstance(fields, Mapping) else {}
+        if record.levelno >= logging.WARNING:
+            extra.setdefault("level", record.levelname.lower())
+        try:
+            self.log.write(record.getMessage(), **extra)
+        except (OSError, ValueError):
+            self.handleError(record)
+
+
+def media_problem(url: str, result: Any) -> dict[str, Any] | None:
+    """The ``media_failed`` fields of a download outcome, or None when it is fine."""
+    if result.status.value not in _MEDIA_PROBLEMS:
+        return None
+    return _media_fields(url, result.status.value, result.error, result.attempts)
 
 
 def run_records(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from harvester import __version__
 from harvester.files import write_atomic
@@ -35,6 +35,7 @@ class Manifest:
     media: dict[str, Media] = field(default_factory=dict)
     seen: dict[str, tuple[str, str]] = field(default_factory=dict)
     changes: dict[str, list[str]] | None = None
+    interrupted: bool = False
 
     @property
     def videos(self) -> list[Video]:
@@ -80,7 +81,8 @@ class Manifest:
             "manifest_version": MANIFEST_VERSION,
             "generator": f"harvester {__version__}",
             "run": {"started": self.started, "finished": self.finished,
-                    "options": self.options, "counts": self.counts()},
+                    "options": self.options, "counts": self.counts(),
+                    **({"interrupted": True} if self.interrupted else {})},
             "pages": [page_to_dict(p) for p in self.pages],
             "videos": [self.video_entry(v) for v in self.videos],
         }
@@ -99,12 +101,6 @@ def write_manifest(path: str | Path, manifest: Manifest) -> None:
     write_atomic(path, to_json(manifest.to_dict()))
 
 
-def write_jsonl_line(stream: IO[str], record: Mapping[str, Any]) -> None:
-    """One record per line, flushed, for ``--jsonl`` streaming of huge runs."""
-    stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
-    stream.flush()
-
-
 def manifest_schema() -> dict[str, Any]:
     """The manifest's JSON Schema (package data)."""
     from importlib.resources import files
@@ -116,12 +112,30 @@ def manifest_schema() -> dict[str, Any]:
 
 def manifest_problems(document: Mapping[str, Any]) -> list[str]:
     """Every way ``document`` departs from the manifest schema (empty when it fits)."""
+    return _problems(manifest_schema(), document)
+
+
+#: The schema definition each kind of JSON-lines manifest line fits (its "type" aside).
+LINE_DEFS = {"run": "runLine", "page": "page", "video": "video", "media": "mediaLine",
+             "end": "endLine"}
+
+
+def manifest_line_problems(line: Mapping[str, Any]) -> list[str]:
+    """Every way one JSON-lines manifest line departs from the schema."""
+    kind = line.get("type")
+    if kind not in LINE_DEFS:
+        return [f"/type: {kind!r} is not one of {sorted(LINE_DEFS)}"]
+    schema = {**manifest_schema(), "$ref": f"#/$defs/{LINE_DEFS[str(kind)]}"}
+    for key in ("type", "required", "additionalProperties", "properties"):
+        schema.pop(key, None)
+    return _problems(schema, {k: v for k, v in line.items() if k != "type"})
+
+
+def _problems(schema: Mapping[str, Any], instance: Any) -> list[str]:
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(
-        manifest_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     return [
         f"{'/' + '/'.join(str(p) for p in err.absolute_path)}: {err.message[:200]}"
-        for err in validator.iter_errors(document)
+        for err in validator.iter_errors(instance)
     ]
