@@ -3,6 +3,7 @@ when asked.  Servers on 127.0.0.1 only; every harvester is a real subprocess."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -157,3 +158,32 @@ def test_outputs_follow_the_umask(tmp_path: Path) -> None:
         os.umask(old)
     for name in ("m.json", "r.html"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+
+
+def test_a_second_run_into_the_same_dir_reuses_files_and_replaces_a_corrupt_one(
+        srv: FaultServer, tmp_path: Path) -> None:
+    small = mp4_body(20 * 1024, seed=9)
+    media = [srv.script(f"/m{i}.mp4", Reply(body=small[:-i - 1], etag=f'"e{i}"'))
+             for i in range(2)]
+    pages = [srv.script(f"/p{i}.html", Reply(body=page_with_video(url, f"v{i}"),
+                                             content_type="text/html"))
+             for i, url in enumerate(media)]
+    args = ["harvest", *pages, "--download", "--dir", str(tmp_path / "dl"), "-o",
+            str(tmp_path / "m.json"), "--allow-host", "127.0.0.1", "--ignore-robots",
+            "--no-probe", "-q"]
+    assert ends(start(args, tmp_path)) == 0
+    first = {v["media"]["video"]["url"]: v["media"]["video"]
+             for v in json.loads((tmp_path / "m.json").read_text())["videos"]}
+    assert ends(start(args, tmp_path)) == 0
+    second = json.loads((tmp_path / "m.json").read_text())["videos"]
+    assert [v["media"]["video"]["status"] for v in second] == ["cached", "cached"]
+    assert sum(len(srv.requests_to(f"/m{i}.mp4")) for i in range(2)) == 2
+    corrupt = tmp_path / "dl" / first[media[0]]["path"]
+    corrupt.write_bytes(b"\0" * corrupt.stat().st_size)
+    assert ends(start(args, tmp_path)) == 0
+    third = {v["media"]["video"]["url"]: v["media"]["video"]
+             for v in json.loads((tmp_path / "m.json").read_text())["videos"]}
+    assert third[media[0]]["status"] == "downloaded"
+    assert third[media[1]]["status"] == "cached"
+    assert len(srv.requests_to("/m0.mp4")) == 2 and len(srv.requests_to("/m1.mp4")) == 1
+    assert hashlib.sha256(corrupt.read_bytes()).hexdigest() == first[media[0]]["sha256"]

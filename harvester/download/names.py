@@ -167,7 +167,10 @@ def finalize(files: PartFiles, dest_dir: Path, sha256: str, ext: str) -> str:
     else:
         if not stat.S_ISREG(info.st_mode):
             raise UnsafePath(f"refusing to replace {target}: not a regular file", files.url)
-        files.part.unlink()  # same hash, same bytes: already stored once
+        if hash_file(target, files.url).hexdigest() == sha256:
+            files.part.unlink()  # the same bytes are already stored once
+        else:  # a damaged copy under the name of these bytes: the verified ones replace it
+            os.replace(files.part, target)
     with contextlib.suppress(FileNotFoundError):
         files.sidecar.unlink()
     _fsync_dir(subdir)

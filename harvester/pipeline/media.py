@@ -26,6 +26,7 @@ from harvester.errors import HarvesterError
 from harvester.measure.checks import check
 from harvester.measure.probe import probe, probe_available
 from harvester.net.client import Session, open_session
+from harvester.pipeline.dirindex import DirIndex
 from harvester.pipeline.events import Event, Progress
 from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, Probe, Video
 from harvester.store.lock import waiting_lock
@@ -54,14 +55,19 @@ def run_media(
 ) -> dict[str, Media]:
     """Download, probe and check the media of ``videos``; keyed by video id.
 
-    ``lock_dir`` (for runs that share the download directory with other
-    processes) holds a lock file per URL while it is being fetched.
+    A file already in the download directory is reused when its bytes still
+    match what was recorded for its URL: by ``state``, or without one by the
+    directory's own index (:mod:`harvester.pipeline.dirindex`).  ``lock_dir``
+    (for runs that share the download directory with other processes) holds
+    a lock file per URL while it is being fetched.
     """
     dest = Path(config.dir)
     dest.mkdir(parents=True, exist_ok=True)
     own = session is None
     net = session or open_session(config)
-    fetcher = Fetcher(config, net, dest, state, progress, lock_dir)
+    # Without a state, the directory's own index says which files are already there.
+    index = DirIndex(dest) if state is None else None
+    fetcher = Fetcher(config, net, dest, state, progress, lock_dir, index)
     try:
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
             jobs = media_urls(videos)
@@ -70,6 +76,8 @@ def run_media(
     finally:
         if own:
             net.close()
+        if index is not None:
+            index.flush()
     if net.cancel.is_set():  # measuring would only delay a stopped run
         config = replace(config, probe=False)
     measured = measure_all(fetched, config, dest, state)
@@ -87,6 +95,7 @@ class Fetcher:
     state: StateView | None = None
     progress: Progress | None = None
     lock_dir: Path | None = None
+    index: DirIndex | None = None
 
     def fetch(self, url: str, kind: str) -> MediaResult:
         """One download; every failure becomes a MediaResult with a stable code.
@@ -99,14 +108,17 @@ class Fetcher:
                 "interrupted", "the run was interrupted before this download started"))
         with self._only_fetcher_of(url):
             result = self._download(url, kind)
-        if self.state is not None and result.status in _HAVE_FILE:
-            self.state.save_media(result)
+        if result.status in _HAVE_FILE:
+            for memory in (self.state, self.index):
+                if memory is not None:
+                    memory.save_media(result)
         if self.progress is not None:
             self.progress(Event("media-done", url, result.bytes or 0, media=result))
         return result
 
     def _download(self, url: str, kind: str) -> MediaResult:
-        previous = self.state.media(url) if self.state is not None else None
+        memory = self.state if self.state is not None else self.index
+        previous = memory.media(url) if memory is not None else None
         try:
             return download(url, self.session, dest_dir=self.dest,
                             max_bytes=self.config.max_bytes, kind=kind, previous=previous,
