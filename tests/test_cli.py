@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from harvester import manifest_problems
-from harvester.store.manifest import manifest_line_problems
 from harvester.cli import cli, main
+from harvester.store.manifest import manifest_line_problems
 
 SAMPLES = Path(__file__).parent / "samples"
 FIXTURE = SAMPLES / "texturized-news-page.txt"
