@@ -187,3 +187,24 @@ def test_a_second_run_into_the_same_dir_reuses_files_and_replaces_a_corrupt_one(
     assert third[media[1]]["status"] == "cached"
     assert len(srv.requests_to("/m0.mp4")) == 2 and len(srv.requests_to("/m1.mp4")) == 1
     assert hashlib.sha256(corrupt.read_bytes()).hexdigest() == first[media[0]]["sha256"]
+
+
+def test_verbose_shows_each_retry(srv: FaultServer, tmp_path: Path) -> None:
+    page = srv.script("/busy.html", Reply(status=503, content_type="text/plain"),
+                      Reply(body=b"<html></html>", content_type="text/html"))
+    proc = start(["harvest", page, "-o", str(tmp_path / "m.json"), "--ignore-robots", "-v"],
+                 tmp_path)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert f"retry: http_503 {page} (attempt 1 failed" in stderr
+
+
+def test_a_file_bar_knows_its_size() -> None:
+    from harvester.cli.render import ProgressBars
+    from harvester.pipeline.events import Event
+
+    with ProgressBars(True, bars=True, total=2) as bars:
+        bars.update(Event("media-start", "http://h/v.mp4", total=1000))
+        bars.update(Event("media-bytes", "http://h/v.mp4", 500))
+        shown = str(bars._files["http://h/v.mp4"])  # the line tqdm draws for this file
+    assert "50%" in shown and "500/1.00k" in shown

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -143,7 +144,7 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
         raise ConfigError("no PAGE given: pass URLs, files, directories, '-' or -i LIST")
     bars = ProgressBars.for_terminal(enabled=cfg.verbosity >= 0, total=known_total(pages, cfg))
     cancel = threading.Event()
-    with bars, stop_on_signals(cancel, bars.say):
+    with bars, stop_on_signals(cancel, bars.say), retries_shown(cfg.verbosity > 0, bars.say):
         manifest = run_harvest(list(pages), cfg, progress=bars.update,
                                stdin=sys.stdin if "-" in pages else None, cancel=cancel)
     if cfg.verbosity >= 0:
@@ -160,6 +161,40 @@ def known_total(pages: tuple[str, ...], cfg: Config) -> int | None:
     if cfg.inputs or any(p == "-" or os.path.isdir(p) or ".warc" in p.lower() for p in pages):
         return None
     return len(set(pages))
+
+
+class _SayHandler(logging.Handler):
+    """Log records as lines on the terminal: ``retry`` records and warnings."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        super().__init__(logging.INFO)
+        self.say = say
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, "fields", None)
+        if record.getMessage() == "retry" and isinstance(fields, dict):
+            self.say(f"retry: {fields['code']} {fields['url']} (attempt {fields['attempt']} "
+                     f"failed; next in {fields['wait_s']:g} s)")
+        elif record.levelno >= logging.WARNING:
+            self.say(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+@contextlib.contextmanager
+def retries_shown(enabled: bool, say: Callable[[str], None]) -> Iterator[None]:
+    """With ``-v``, each retry and warning of the run as a line on stderr."""
+    if not enabled:
+        yield
+        return
+    logger = logging.getLogger("harvester")
+    handler = _SayHandler(say)
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 @contextlib.contextmanager

@@ -77,7 +77,7 @@ class ProgressBars:
             self._pages.update(1)
         elif event.kind == "shard":
             self._shard(event)
-        elif event.kind in ("media-bytes", "media-done"):
+        elif event.kind in ("media-start", "media-bytes", "media-done"):
             with self._lock:
                 self._media(event)
 
@@ -107,17 +107,23 @@ class ProgressBars:
             if bar is not None:
                 bar.close()
             return
+        if event.kind == "media-start":  # the size is known: percent and time left
+            self._file_bar(event.ref).reset(total=event.total)
+            return
         if self._bytes is None:
             self._bytes = tqdm(desc="media", unit="B", unit_scale=True, position=1,
                                file=sys.stderr, leave=False)
         self._bytes.update(event.amount)
-        bar = self._files.get(event.ref)
+        self._file_bar(event.ref).update(event.amount)
+
+    def _file_bar(self, url: str) -> tqdm[Any]:
+        bar = self._files.get(url)
         if bar is None:
-            name = event.ref.rsplit("/", 1)[-1][:30] or event.ref[:30]
+            name = url.rsplit("/", 1)[-1][:30] or url[:30]
             bar = tqdm(desc=name, unit="B", unit_scale=True, file=sys.stderr, leave=False,
                        position=2 + len(self._files))
-            self._files[event.ref] = bar
-        bar.update(event.amount)
+            self._files[url] = bar
+        return bar
 
     def _shard(self, event: Event) -> None:
         """Shards done / total, with pages per second and videos found so far."""

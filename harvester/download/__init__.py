@@ -47,11 +47,13 @@ __all__ = ["COOLING", "download", "result_from_error"]
 def download(
     url: str, session: Session, *, dest_dir: Path, max_bytes: int, kind: str = "video",
     previous: MediaResult | None = None, progress: Callable[[int], None] | None = None,
+    on_size: Callable[[int], None] | None = None,
 ) -> MediaResult:
     """Fetch ``url`` into ``dest_dir``; DOWNLOADED, or CACHED when ``previous`` still holds.
 
     ``kind`` is ``"video"`` or ``"thumbnail"`` (an image is not a video and a
-    video is not a thumbnail).  ``progress(n)`` receives byte deltas (negative
+    video is not a thumbnail).  ``on_size(total)`` hears the file's size when
+    the server announces it; ``progress(n)`` receives byte deltas (negative
     when a restart discards bytes).  Raises BlockedURL, TooLarge, NotMedia,
     Deferred or DownloadError (``code``, ``attempts``); see :func:`result_from_error`.
     """
@@ -61,7 +63,7 @@ def download(
         return cached
     dest_dir.mkdir(parents=True, exist_ok=True)
     job = Job(url, session.policy, max_bytes, dest_dir, kind, PartFiles.for_url(dest_dir, url),
-              progress)
+              progress, on_size)
     request = Request(url, handle=job.receive, headers=job.headers, accept=job.accepts)
     try:
         done, attempts = exchange(session, request)

@@ -49,6 +49,7 @@ class Job:
     kind: str
     files: PartFiles
     progress: Callable[[int], None] | None = None
+    on_size: Callable[[int], None] | None = None
     reported: int = 0
     resumable: bool = False
     offset: int = 0
@@ -139,6 +140,8 @@ def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, 
         job.files.discard()  # the server restarted from byte 0: never splice
         offset = 0
     expected = _expected_size(response, offset, total, encoding)
+    if expected is not None and job.on_size is not None:
+        job.on_size(expected)
     content_type = response.headers.get("content-type")
     if textual(content_type):
         raise NotMedia(f"server sent {content_type!r}, a document, not media", job.url)

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Generic, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from harvester.errors import BlockedURL, RemoteError
 from harvester.net.client import Session
@@ -40,6 +41,7 @@ from harvester.net.translate import translate
 __all__ = ["COOLING", "Request", "exchange", "is_success"]
 
 T = TypeVar("T")
+log = logging.getLogger("harvester.net")
 
 #: The code of a request deferred because its host asked us to stay away earlier in the run.
 COOLING = "host_cooling_down"
@@ -73,7 +75,8 @@ def exchange(session: Session, request: Request[T]) -> tuple[T, int]:
     policy = session.policy
     retrying = Retrying(stop=stop_after_attempt(policy.retries + 1), wait=Backoff(policy),
                         retry=retry_if_exception(is_transient), reraise=True,
-                        sleep=lambda seconds: _pause(session, seconds, request.url))
+                        sleep=lambda seconds: _pause(session, seconds, request.url),
+                        before_sleep=_note_retry)
     attempts = 0
     _check_cooling(session, host_of(request.url), request.url)  # deferred without a request
     try:
@@ -88,6 +91,16 @@ def exchange(session: Session, request: Request[T]) -> tuple[T, int]:
         exc.attempts = attempts
         raise
     return result, attempts
+
+
+def _note_retry(state: RetryCallState) -> None:
+    """Log each retry (``-v`` shows these; ``--log-file`` keeps them)."""
+    exc = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(exc, RemoteError):
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        log.info("retry", extra={"fields": {"url": exc.url, "code": exc.code,
+                                            "attempt": state.attempt_number,
+                                            "wait_s": round(wait, 2)}})
 
 
 def _pause(session: Session, seconds: float, url: str) -> None:

@@ -122,7 +122,8 @@ class Fetcher:
         try:
             return download(url, self.session, dest_dir=self.dest,
                             max_bytes=self.config.max_bytes, kind=kind, previous=previous,
-                            progress=_byte_reporter(url, self.progress))
+                            progress=_byte_reporter(url, self.progress),
+                            on_size=_size_reporter(url, self.progress))
         except HarvesterError as exc:
             return result_from_error(url, exc)
         except Exception as exc:  # a bug must cost one download, never the run
@@ -138,6 +139,12 @@ class Fetcher:
         key = hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()
         with waiting_lock(self.lock_dir / f"{key}.lock"):
             yield
+
+
+def _size_reporter(url: str, progress: Progress | None) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    return lambda total: progress(Event("media-start", url, total=total))
 
 
 def _byte_reporter(url: str, progress: Progress | None) -> Callable[[int], None] | None:

@@ -91,6 +91,7 @@ class RunOutputs:
         self._log: JsonLinesLog | None = None
         self._handler: JsonLinesHandler | None = None
         self._logged: set[str] = set()
+        self._level = logging.NOTSET
 
     def __enter__(self) -> RunOutputs:
         config = self.config
@@ -102,6 +103,7 @@ class RunOutputs:
             self._handler = JsonLinesHandler(self._log)
             logger = logging.getLogger("harvester")
             logger.addHandler(self._handler)
+            self._level = logger.level
             if logger.getEffectiveLevel() > logging.INFO:
                 logger.setLevel(logging.INFO)
         return self
@@ -109,7 +111,9 @@ class RunOutputs:
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
         if self._handler is not None:
-            logging.getLogger("harvester").removeHandler(self._handler)
+            logger = logging.getLogger("harvester")
+            logger.removeHandler(self._handler)
+            logger.setLevel(self._level)
         if self._log is not None:
             self._log.close()
         if self._stream is not None and self._stream is not sys.stdout:
