@@ -87,7 +87,13 @@ def test_report_in_headless_chromium(browser_page: Any, report_file: Path, tmp_p
     assert len(_visible_ids(page)) == 4
     assert page.text_content("#shown") == "showing 4 of 4"
     images = page.eval_on_selector_all(".thumb img", "els => els.map(e => e.naturalWidth)")
-    assert len(images) == 2 and all(w > 0 for w in images)  # downloaded file and loopback URL
+    assert len(images) == 1 and all(w > 0 for w in images)  # the downloaded file only
+    assert strangers == []
+
+    page.click("button[data-select='finding=mismatch']")  # a count tile filters the gallery
+    assert _visible_ids(page) == ["v-bbbb000000000002"]
+    page.click("button[data-select='reset']")
+    assert len(_visible_ids(page)) == 4
 
     page.select_option("#filter-status", "failed")
     assert _visible_ids(page) == ["v-cccc000000000003"]

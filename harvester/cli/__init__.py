@@ -264,7 +264,11 @@ def probe(media: tuple[str, ...], timeout: float, as_json: bool) -> None:
 @click.option("-o", "--output", required=True, metavar="HTML", help="Where to write the report.")
 @click.option("--dir", "download_dir", default=None, metavar="DIR",
               help="Download directory the manifest's paths are relative to.")
-def report(manifest: str, output: str, download_dir: str | None) -> None:
+@click.option("--remote-thumbnails", is_flag=True,
+              help="Let the page load thumbnails that were not downloaded from their own "
+                   "hosts (off: nothing leaves the reader's browser).")
+def report(manifest: str, output: str, download_dir: str | None,
+           remote_thumbnails: bool) -> None:
     """Write a self-contained HTML gallery of the videos in MANIFEST.
 
     \b
@@ -276,7 +280,7 @@ def report(manifest: str, output: str, download_dir: str | None) -> None:
     document = read_manifest_file(Path(manifest))
     base = Path(download_dir) if download_dir else Path(document.get("run", {})
                                                          .get("options", {}).get("dir", "."))
-    write_report(document, Path(output), download_dir=base)
+    write_report(document, Path(output), download_dir=base, remote_thumbnails=remote_thumbnails)
     click.echo(f"report written to {output}", err=True)
 
 

@@ -3,11 +3,15 @@
 ``render_report(manifest)`` returns the page; ``write_report(manifest, path)``
 writes it atomically.  The page promises:
 
-- a card per video: thumbnail (the downloaded file, else the page's URL), name,
-  page link, declared versus measured duration and size with mismatches
-  highlighted, validation errors and warnings, repairs applied, download status;
-- summary counts at the top and filters by status, syntax and finding (plain JS);
-- it works from ``file://`` with no server and nothing fetched from a CDN;
+- a card per video, the ones with something wrong first: thumbnail (the
+  downloaded file; a placeholder otherwise), name, page link, declared versus
+  measured duration and size with mismatches highlighted, validation errors
+  and warnings, repairs applied, download status;
+- summary counts at the top, each a button that filters the gallery, and
+  filters by status, syntax and finding (plain JS);
+- it works from ``file://`` with no server; nothing leaves the reader's
+  browser: no CDN, and no remote thumbnail unless ``remote_thumbnails`` (the
+  page's thumbnail URLs would tell their hosts who reads the report);
 - everything taken from pages is escaped: text with :func:`html.escape`, links
   only when they are http(s), the JSON data island with ``<``, ``>`` and ``&``
   written as ``\\u`` escapes so no ``</script>`` can close it.  A
@@ -152,17 +156,18 @@ def _fmt_bytes(value: object) -> str:
     return f"{size:.1f} {unit}"
 
 
-def _thumb(video: Mapping[str, Any], base_dir: Path | None) -> str:
+def _thumb(video: Mapping[str, Any], base_dir: Path | None, remote: bool) -> str:
     thumb = _media(video).get("thumbnail")
     name = _e((video.get("declared") or {}).get("name") or "")
     if local := _local_path(thumb):
         src = _local_url(local, base_dir)
         return f'<img src="{_e(src)}" alt="{name}" loading="lazy">'
-    for url in (video.get("declared") or {}).get("thumbnail_urls") or ():
+    urls = (video.get("declared") or {}).get("thumbnail_urls") or ()
+    for url in urls if remote else ():
         if safe := _safe_url(url):
             return (f'<img src="{_e(safe)}" alt="{name}" loading="lazy" '
                     'referrerpolicy="no-referrer">')
-    return "no thumbnail"
+    return "thumbnail not downloaded" if urls else "no thumbnail"
 
 
 def _link(url: object, text: object | None = None) -> str:
@@ -251,7 +256,7 @@ def _badges(video: Mapping[str, Any], facets: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _card(index: int, video: Mapping[str, Any], base_dir: Path | None) -> str:
+def _card(index: int, video: Mapping[str, Any], base_dir: Path | None, remote: bool) -> str:
     facets = video_facets(video)
     declared = video.get("declared") or {}
     name = declared.get("name") or (video.get("data") or {}).get("name") or "(no name)"
@@ -260,7 +265,7 @@ def _card(index: int, video: Mapping[str, Any], base_dir: Path | None) -> str:
            f'{_e(video["duplicate_of"])}</a></p>' if video.get("duplicate_of") else "")
     return (
         f'<article class="card" id="v-{_e(video.get("id"))}" data-index="{index}">'
-        f'<div class="thumb">{_thumb(video, base_dir)}</div><div class="body">'
+        f'<div class="thumb">{_thumb(video, base_dir, remote)}</div><div class="body">'
         f'<h2 class="name">{_e(name)}</h2>'
         f'<p class="meta">{_badges(video, facets)}</p>'
         f'<p class="meta">on {_link(video.get("page"))}{pointer}</p>{dup}'
@@ -274,22 +279,42 @@ def _summary(manifest: Mapping[str, Any], facets: Sequence[Mapping[str, Any]]) -
     counts = (manifest.get("run") or {}).get("counts") or {}
     media = counts.get("media") or {}
     mismatches = sum("mismatch" in f["findings"] for f in facets)
-    stats: list[tuple[str, object, str]] = [
-        ("pages", counts.get("pages", len(manifest.get("pages") or ())), ""),
+    # (label, count, class, the filter a click sets as "field=value", or "")
+    stats: list[tuple[str, object, str, str]] = [
+        ("pages", counts.get("pages", len(manifest.get("pages") or ())), "", ""),
         ("pages failed", counts.get("pages_failed", 0),
-         "bad" if counts.get("pages_failed") else ""),
-        ("videos", counts.get("videos", len(facets)), ""),
-        ("distinct", counts.get("distinct_videos", "—"), ""),
-        ("invalid", counts.get("invalid", 0), "bad" if counts.get("invalid") else ""),
-        ("repaired", counts.get("repaired", 0), ""),
-        ("partial", counts.get("partial", 0), "warn" if counts.get("partial") else ""),
-        ("declared ≠ measured", mismatches, "bad" if mismatches else ""),
+         "bad" if counts.get("pages_failed") else "", ""),
+        ("videos", counts.get("videos", len(facets)), "", "reset"),
+        ("distinct", counts.get("distinct_videos", "—"), "", ""),
+        ("invalid", counts.get("invalid", 0), "bad" if counts.get("invalid") else "",
+         "finding=invalid"),
+        ("repaired", counts.get("repaired", 0), "", "finding=repaired"),
+        ("partial", counts.get("partial", 0), "warn" if counts.get("partial") else "",
+         "finding=partial"),
+        ("declared ≠ measured", mismatches, "bad" if mismatches else "", "finding=mismatch"),
     ]
-    stats += [(f"media {k}", v, "bad" if k in ("failed", "blocked", "not_media") else "")
-              for k, v in media.items() if v]
-    boxes = "".join(f'<div class="stat {cls}"><b>{_e(v)}</b><span>{_e(k)}</span></div>'
-                    for k, v, cls in stats)
+    stats += [(f"media {k}", v, "bad" if k in ("failed", "blocked", "not_media") else "",
+               f"status={k}") for k, v in media.items() if v]
+    boxes = "".join(_tile(*stat) for stat in stats)
     return f'<section class="summary" id="summary">{boxes}</section>{_failed_pages(manifest)}'
+
+
+def _tile(label: str, count: object, cls: str, selects: str) -> str:
+    """One count; a button that filters the gallery when it names a filter."""
+    inner = f"<b>{_e(count)}</b><span>{_e(label)}</span>"
+    if not selects:
+        return f'<div class="stat {cls}">{inner}</div>'
+    return (f'<button type="button" class="stat {cls}" data-select="{_e(selects)}" '
+            f'title="show only these">{inner}</button>')
+
+
+#: Cards are shown worst first: what needs a person's attention leads.
+_ATTENTION = ("failed", "mismatch", "invalid", "partial")
+
+
+def _attention(facets: Mapping[str, Any]) -> int:
+    found = [i for i, name in enumerate(_ATTENTION) if name in facets["findings"]]
+    return min(found) if found else len(_ATTENTION)
 
 
 def _failed_pages(manifest: Mapping[str, Any]) -> str:
@@ -321,20 +346,24 @@ def _filters(facets: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
-def render_report(manifest: Mapping[str, Any], *, base_dir: Path | None = None) -> str:
+def render_report(manifest: Mapping[str, Any], *, base_dir: Path | None = None,
+                  remote_thumbnails: bool = False) -> str:
     """The report page for ``manifest`` as one HTML string.
 
     ``base_dir`` is where downloaded files are, relative to the folder the
     report will be saved in (or absolute); ``None`` means that same folder.
+    ``remote_thumbnails`` lets the page load thumbnails from their own hosts.
     """
-    videos = [v for v in manifest.get("videos") or () if isinstance(v, Mapping)]
+    listed = [v for v in manifest.get("videos") or () if isinstance(v, Mapping)]
+    videos = sorted(listed, key=lambda v: _attention(video_facets(v)))
     facets = [video_facets(v) for v in videos]
     css, js = _asset("report.css"), _asset("report.js")
+    remote = " http: https:" if remote_thumbnails else ""
     csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
-           "img-src file: data: http: https:; media-src file: http: https:; "
+           f"img-src file: data:{remote}; media-src file:{remote}; "
            "base-uri 'none'; form-action 'none'")
     run = manifest.get("run") or {}
-    cards = "".join(_card(i, v, base_dir) for i, v in enumerate(videos))
+    cards = "".join(_card(i, v, base_dir, remote_thumbnails) for i, v in enumerate(videos))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">'
@@ -354,7 +383,8 @@ def render_report(manifest: Mapping[str, Any], *, base_dir: Path | None = None) 
 
 
 def write_report(
-    manifest: Mapping[str, Any], path: Path, *, download_dir: Path | None = None
+    manifest: Mapping[str, Any], path: Path, *, download_dir: Path | None = None,
+    remote_thumbnails: bool = False,
 ) -> None:
     """Write the report to ``path`` atomically; thumbnails point into ``download_dir``."""
     path = Path(path)
@@ -364,4 +394,5 @@ def write_report(
             base = Path(os.path.relpath(download_dir, path.parent))
         except ValueError:  # another drive on Windows: no relative path exists
             base = Path(download_dir).absolute()
-    write_atomic(path, render_report(manifest, base_dir=base))
+    write_atomic(path, render_report(manifest, base_dir=base,
+                                     remote_thumbnails=remote_thumbnails))

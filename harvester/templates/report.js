@@ -37,6 +37,16 @@
     else img.addEventListener("error", function () { fallback(img); });
   });
 
+  // A count tile shows just what it counts (the "videos" tile shows everything again).
+  document.querySelectorAll("button[data-select]").forEach(function (tile) {
+    tile.addEventListener("click", function () {
+      form.reset();
+      var pick = tile.dataset.select.split("=");
+      if (pick.length === 2 && form[pick[0]]) form[pick[0]].value = pick[1];
+      apply();
+    });
+  });
+
   form.addEventListener("input", apply);
   form.addEventListener("change", apply);
   form.addEventListener("submit", function (e) { e.preventDefault(); });
