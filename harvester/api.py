@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harvester.errors import ConfigError
+from harvester.errors import ConfigError, FetchError
 from harvester.extract import find_all_blobs, read_blobs
 from harvester.extract.charset import decode_html
+from harvester.inputs.fetch import read_page_bytes
 from harvester.records import Blob, Syntax, Video
 
 
@@ -23,14 +24,12 @@ def validate_file(path: Path, *, max_bytes: int = 50 * 1024**2) -> list[Video]:
 
 def check_file(path: Path, *, max_bytes: int = 50 * 1024**2) -> tuple[list[Video], list[str]]:
     """:func:`validate_file`'s videos, and a line for each blob that may describe a
-    video but could not be read at all (too large, nested too deeply, not JSON)."""
+    video but could not be read at all (too large, nested too deeply, not JSON).
+    A gzipped file is read decompressed."""
     try:
-        with path.open("rb") as fh:
-            body = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(body) > max_bytes:
-        raise ConfigError(f"{path} is larger than {max_bytes} bytes")
+        body = read_page_bytes(str(path), max_bytes)
+    except FetchError as exc:
+        raise ConfigError(exc.message) from None
     text, _ = decode_html(body, None)
     ref = str(path)
     if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):

@@ -59,6 +59,7 @@ class Config:
     log_file: str | None = None
     verbosity: int = 0
     inputs: tuple[str, ...] = field(default_factory=tuple)
+    globs: tuple[str, ...] = field(default_factory=tuple)
     executor: str = "serial"
     scheduler: str | None = None
     workers: int | None = None
@@ -90,8 +91,8 @@ def parse_size(value: str | int) -> int:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 _TOML_ALIASES = {"allow-private-hosts": "allow_private_hosts", "max-bytes": "max_bytes",
-                 "allow-host": "allow_hosts", "allow_host": "allow_hosts"}
-_STRING_LISTS = ("inputs", "allow_hosts")
+                 "allow-host": "allow_hosts", "allow_host": "allow_hosts", "glob": "globs"}
+_STRING_LISTS = ("inputs", "allow_hosts", "globs")
 
 
 def _normalise_key(key: str) -> str:

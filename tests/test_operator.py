@@ -3,6 +3,7 @@ when asked.  Servers on 127.0.0.1 only; every harvester is a real subprocess."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -208,3 +209,22 @@ def test_a_file_bar_knows_its_size() -> None:
         bars.update(Event("media-bytes", "http://h/v.mp4", 500))
         shown = str(bars._files["http://h/v.mp4"])  # the line tqdm draws for this file
     assert "50%" in shown and "500/1.00k" in shown
+
+
+def test_a_gzipped_page_is_harvested_and_validate_walks_a_directory(tmp_path: Path) -> None:
+    fixture = (Path(__file__).parent / "samples" / "texturized-news-page.txt").read_bytes()
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "story.html.gz").write_bytes(gzip.compress(fixture))
+    (pages / "bomb.html.gz").write_bytes(gzip.compress(b" " * (2 * 1024 * 1024)))
+    out = tmp_path / "m.json"
+    (tmp_path / "h.toml").write_text("max_page_bytes = \"1M\"\n")
+    assert ends(start(["harvest", str(pages), "-o", str(out), "-q", "--config",
+                       str(tmp_path / "h.toml")], tmp_path)) == 1  # the bomb failed
+    document = json.loads(out.read_text())
+    status = {Path(p["page"]).name: p for p in document["pages"]}
+    assert status["story.html.gz"]["videos"] == 3
+    assert status["bomb.html.gz"]["error"]["code"] == "too_large"
+    checked = start(["validate", str(pages)], tmp_path)
+    stdout, _ = checked.communicate(timeout=60)
+    assert "story.html.gz: 3 video(s)" in stdout

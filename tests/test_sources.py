@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 from pathlib import Path
@@ -94,3 +95,22 @@ def test_file_url_becomes_a_path(tmp_path: Path) -> None:
     page.write_text("x")
     got = refs(iter_sources([page.as_uri()]))
     assert got == [(str(page), SourceKind.FILE)]
+
+
+def test_walk_keeps_gzipped_and_extensionless_html_pages(tmp_path: Path) -> None:
+    (tmp_path / "a.html.gz").write_bytes(gzip.compress(b"<html></html>"))
+    (tmp_path / "story").write_bytes(b"\xef\xbb\xbf  <!DOCTYPE html><html></html>")
+    (tmp_path / "README").write_text("plain notes")
+    (tmp_path / "b.shtml").write_text("<html></html>")
+    found = [Path(s.ref).name for s in iter_sources([str(tmp_path)])]
+    assert found == ["a.html.gz", "story"]
+
+
+def test_glob_chooses_the_files_of_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.shtml").write_text("<html></html>")
+    (tmp_path / "a.html").write_text("<html></html>")
+    found = [Path(s.ref).name for s in iter_sources([str(tmp_path)], globs=("*.shtml",))]
+    assert found == ["b.shtml"]
+    below = [Path(s.ref).name for s in iter_sources([str(tmp_path)], globs=("sub/*",))]
+    assert below == ["b.shtml"]

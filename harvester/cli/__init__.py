@@ -64,6 +64,10 @@ def harvest_options(f: F) -> F:
     options = [
         click.option("-i", "--input", "inputs", multiple=True, metavar="LIST",
                      help="File listing PAGEs, one per line (repeatable)."),
+        click.option("--glob", "globs", multiple=True, metavar="PATTERN",
+                     help="Which files of a directory PAGE are pages, e.g. '*.shtml' "
+                          "(repeatable; default: .html .htm .xhtml .txt .json .jsonld, "
+                          "WARC files, .gz of these, and extensionless HTML)."),
         click.option("-o", "--output", default=None, metavar="FILE",
                      help="Manifest path ('-' for stdout). Default: manifest.json "
                           "(manifest.jsonl with --jsonl)."),
@@ -118,6 +122,7 @@ def build_config(params: dict[str, Any]) -> Config:
     if params.get("jsonl") and not params.get("output"):
         overrides["output"] = "manifest.jsonl"
     overrides["allow_hosts"] = tuple(params.get("allow_hosts") or ()) or None
+    overrides["globs"] = tuple(params.get("globs") or ()) or None
     if params.get("no_probe"):
         overrides["probe"] = False
     overrides["verbosity"] = -1 if params.get("quiet") else params.get("verbose") or None
@@ -220,20 +225,25 @@ def stop_on_signals(cancel: threading.Event, say: Callable[[str], None]) -> Iter
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate(files: tuple[str, ...]) -> None:
-    """Check the VideoObjects in FILEs (pages or JSON blobs) and print the findings.
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--glob", "globs", multiple=True, metavar="PATTERN",
+              help="Which files of a directory to check (as for harvest).")
+def validate(files: tuple[str, ...], globs: tuple[str, ...]) -> None:
+    """Check the VideoObjects in FILEs (pages or JSON blobs, gzipped or not; a directory
+    is walked as harvest walks it) and print the findings.
 
     Exits 1 when any video has errors, or a blob that may describe one cannot be read.
 
     \b
     Example:
-      harvester validate saved-page.html video.jsonld
+      harvester validate saved-page.html video.jsonld saved-pages/
     """
     from harvester.api import check_file
+    from harvester.inputs.sources import source_for
 
     any_errors = False
-    for path in files:
+    paths = [s.ref for f in files for s in source_for(f, globs)]
+    for path in paths:
         videos, unreadable = check_file(Path(path))
         click.echo(render_validation(path, videos, unreadable))
         any_errors |= bool(unreadable) or any(not v.validation.valid for v in videos)

@@ -17,22 +17,24 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
+from typing import BinaryIO
 
 import httpx
 
 from harvester.errors import BlockedURL, FetchError, RemoteError
-from harvester.net.body import read_body
+from harvester.net.body import Decoder, read_body
 from harvester.net.client import Session
 from harvester.net.exchange import Request, exchange, host_of
 from harvester.net.robots import RobotsCache
 from harvester.records import Page, Source
 
-__all__ = ["ACCEPT", "fetch", "read_file"]
+__all__ = ["ACCEPT", "fetch", "read_file", "read_page_bytes"]
 
 ACCEPT = ("text/html,application/xhtml+xml,application/ld+json;q=0.9,"
           "application/json;q=0.8,text/plain;q=0.5,*/*;q=0.1")
 # Only codings whose output the body reader can bound while decoding.
 ACCEPT_ENCODING = "gzip, deflate"
+_GZIP_MAGIC = b"\x1f\x8b"
 _CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".xhtml": "application/xhtml+xml",
                   ".json": "application/json", ".jsonld": "application/ld+json",
                   ".txt": "text/plain"}
@@ -42,13 +44,24 @@ _CONTENT_TYPES = {".html": "text/html", ".htm": "text/html", ".xhtml": "applicat
 
 
 def read_file(source: Source, max_bytes: int) -> Page:
-    """Read a local page, at most ``max_bytes`` of it."""
+    """Read a local page, at most ``max_bytes`` of it; a gzipped one (``page.html.gz``,
+    or any file that starts like gzip) is decompressed under the same cap."""
     path = source.ref
+    body = read_page_bytes(path, max_bytes)
+    name = path[:-3] if path.lower().endswith(".gz") else path
+    suffix = os.path.splitext(name)[1].lower()
+    return Page(ref=path, url=None, body=body, content_type=_CONTENT_TYPES.get(suffix))
+
+
+def read_page_bytes(path: str, max_bytes: int) -> bytes:
+    """The bytes of the page file at ``path``, gunzipped when gzipped; FetchError else."""
     try:
         with open(path, "rb") as fh:
             if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
                 raise FetchError(f"{path} is not a regular file", path, code="unreadable")
             body = fh.read(max_bytes + 1)
+            if body[:2] == _GZIP_MAGIC:
+                return _gunzip(fh, body, max_bytes, path)
     except FileNotFoundError:
         raise FetchError(_not_found_message(path), path, code="not_found") from None
     except IsADirectoryError:
@@ -58,8 +71,22 @@ def read_file(source: Source, max_bytes: int) -> Page:
     if len(body) > max_bytes:
         raise FetchError(f"{path} is larger than the {max_bytes}-byte page cap; "
                          "raise --max-page-bytes to read it", path, code="too_large")
-    suffix = os.path.splitext(path)[1].lower()
-    return Page(ref=path, url=None, body=body, content_type=_CONTENT_TYPES.get(suffix))
+    return body
+
+
+def _gunzip(fh: BinaryIO, start: bytes, max_bytes: int, path: str) -> bytes:
+    """Decompress a gzipped page file with the same bounded decoder as HTTP bodies."""
+    decoder = Decoder("gzip", max_bytes, path)
+    parts: list[bytes] = []
+    chunk = start
+    try:
+        while chunk:
+            parts.extend(bytes(piece) for piece in decoder.feed(chunk))
+            chunk = fh.read(1 << 20)
+        decoder.finish()
+    except RemoteError as exc:
+        raise FetchError(f"{path}: {exc.message}", path, code=exc.code) from None
+    return b"".join(parts)
 
 
 def _not_found_message(path: str) -> str:

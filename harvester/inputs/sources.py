@@ -10,8 +10,11 @@ A PAGE is one of:
 * an existing directory -> walked recursively in sorted order (directories
   and files compared by name, depth first).  Hidden entries (names starting
   with ``.``) are skipped, symbolic links to directories are not followed,
-  and only files whose names end in one of :data:`PAGE_SUFFIXES` (case
-  insensitive) are kept;
+  and only pages are kept: files whose names end in one of
+  :data:`PAGE_SUFFIXES` (case insensitive, also with ``.gz`` after them) and
+  files without an extension whose first bytes look like HTML; with
+  ``globs`` (``--glob``), the files whose name or path below the directory
+  matches one of the patterns instead;
 * ``-`` -> a list of PAGEs read from ``stdin``, one per line.
 
 ``list_files`` (``-i FILE``) are lists of the same shape.  In lists, blank
@@ -31,6 +34,7 @@ does not stop a scheduled run.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 import re
@@ -52,10 +56,34 @@ WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".txt", ".json", ".jsonld", *WARC_SUFFIXES)
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_GZIPPED_PAGE_SUFFIXES = tuple(s + ".gz" for s in PAGE_SUFFIXES if s not in WARC_SUFFIXES)
+_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b",
+                         re.IGNORECASE | re.DOTALL)
 
 
 def _has_suffix(name: str, suffixes: tuple[str, ...]) -> bool:
     return name.lower().endswith(suffixes)
+
+
+def _looks_like_html(path: str) -> bool:
+    """Does a file without an extension start like an HTML document?"""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError:
+        return False
+    return _HTML_START.match(head.lstrip(b"\xef\xbb\xbf")) is not None
+
+
+def _is_page(root: str, path: str, globs: tuple[str, ...]) -> bool:
+    """Is the file at ``path`` (found under ``root``) one the walk keeps?"""
+    name = os.path.basename(path)
+    if globs:
+        below = os.path.relpath(path, root)
+        return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(below, g) for g in globs)
+    if _has_suffix(name, PAGE_SUFFIXES + _GZIPPED_PAGE_SUFFIXES):
+        return True
+    return "." not in name and _looks_like_html(path)
 
 
 def _file_source(path: str) -> Source:
@@ -63,19 +91,20 @@ def _file_source(path: str) -> Source:
     return Source(ref=path, kind=kind)
 
 
-def _walk(root: str) -> Iterator[Source]:
+def _walk(root: str, globs: tuple[str, ...] = ()) -> Iterator[Source]:
     """Page files under ``root``, depth first in sorted order, hidden entries skipped."""
     found = False
     for dirpath, dirnames, filenames in os.walk(root, onerror=_walk_error):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith(".") or not _has_suffix(name, PAGE_SUFFIXES):
+            path = os.path.join(dirpath, name)
+            if name.startswith(".") or not _is_page(root, path, globs):
                 continue
             found = True
-            yield _file_source(os.path.join(dirpath, name))
+            yield _file_source(path)
     if not found:
-        log.warning("directory %s holds no page files (looked for %s)",
-                    root, ", ".join(PAGE_SUFFIXES))
+        wanted = ", ".join(globs) if globs else ", ".join(PAGE_SUFFIXES) + " (or .gz of them)"
+        log.warning("directory %s holds no page files (looked for %s)", root, wanted)
 
 
 def _walk_error(exc: OSError) -> None:
@@ -90,7 +119,7 @@ def _file_url_path(ref: str) -> str | None:
     return unquote(parts.path)
 
 
-def source_for(ref: str) -> Iterator[Source]:
+def source_for(ref: str, globs: tuple[str, ...] = ()) -> Iterator[Source]:
     """The sources one PAGE stands for (several for a directory, none for ``-``).
 
     ``-`` is handled by :func:`iter_sources`; here it is a plain path.
@@ -106,7 +135,7 @@ def source_for(ref: str) -> Iterator[Source]:
         ref = local
     path = os.path.normpath(ref)
     if os.path.isdir(path):
-        yield from _walk(path)
+        yield from _walk(path, globs)
     else:
         # Missing files are yielded too: read_file reports them per page.
         yield _file_source(path)
@@ -138,6 +167,7 @@ def _read_list(path: str) -> list[str]:
 
 def iter_sources(
     refs: Iterable[str], list_files: Iterable[str] = (), stdin: TextIO | None = None,
+    globs: tuple[str, ...] = (),
 ) -> Iterator[Source]:
     """Every source named by ``refs`` and ``list_files``, in order, without duplicates.
 
@@ -159,15 +189,15 @@ def iter_sources(
             stdin_used = True
     for list_file in list_files:
         expanded.extend(_read_list(list_file))
-    return _dedupe(expanded)
+    return _dedupe(expanded, globs)
 
 
-def _dedupe(refs: list[str]) -> Iterator[Source]:
+def _dedupe(refs: list[str], globs: tuple[str, ...]) -> Iterator[Source]:
     seen: set[Source] = set()
     for ref in refs:
         if not ref.strip():
             continue
-        for source in source_for(ref):
+        for source in source_for(ref, globs):
             if source not in seen:
                 seen.add(source)
                 yield source

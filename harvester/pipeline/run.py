@@ -71,7 +71,7 @@ def harvest(
     net = session or open_session(config, cancel)
     try:
         with manifest_of_run(config, state, progress, net.cancel) as manifest:
-            sources = iter_sources(pages, config.inputs, stdin)
+            sources = iter_sources(pages, config.inputs, stdin, config.globs)
             manifest.pages, manifest.media = run_sources(
                 sources, config, net, state=state, progress=progress)
     finally:

@@ -92,7 +92,7 @@ def harvest_sharded(
     config = replace(config, shard_dir=_root(config))
     store = ShardStore(_root(config))
     with manifest_of_run(config, state) as manifest:
-        shards = plan_shards(iter_sources(pages, config.inputs, stdin), config)
+        shards = plan_shards(iter_sources(pages, config.inputs, stdin, config.globs), config)
         pending = _pending(store, shards, progress)
         failures: dict[str, str] = {}
         if pending:
