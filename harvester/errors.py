@@ -5,6 +5,7 @@
     HarvesterError                 exit_code 1
     ├── ConfigError                exit_code 2: bad usage or configuration
     ├── StateLocked                exit_code 75: another run holds the lock
+    ├── StateError                 the state file could not be written
     ├── RemoteError(url, attempts) a network problem with one URL
     │   ├── BlockedURL(reason)     bad scheme or private address, at any redirect hop
     │   ├── FetchError             the page could not be fetched after retries
@@ -47,6 +48,12 @@ class StateLocked(HarvesterError):
 
     exit_code: ClassVar[int] = 75
     code = "locked"
+
+
+class StateError(HarvesterError):
+    """The state file could not be written (a full disk, a read-only file)."""
+
+    code = "state_error"
 
 
 class RemoteError(HarvesterError):

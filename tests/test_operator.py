@@ -228,3 +228,38 @@ def test_a_gzipped_page_is_harvested_and_validate_walks_a_directory(tmp_path: Pa
     checked = start(["validate", str(pages)], tmp_path)
     stdout, _ = checked.communicate(timeout=60)
     assert "story.html.gz: 3 video(s)" in stdout
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KB tmpfs filled to the brim (needs the right to mount, as root in CI)."""
+    where = tmp_path / "full"
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        (where / "m.json").write_text("the previous manifest\n")
+        fd = os.open(where / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"\0" * 512):
+                pass
+        except OSError:
+            pass  # full
+        finally:
+            os.close(fd)
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_the_old_manifest_stays(full_disk: Path,
+                                                            tmp_path: Path) -> None:
+    fixture = Path(__file__).parent / "samples" / "texturized-news-page.txt"
+    proc = start(["harvest", str(fixture), "-o", str(full_disk / "m.json")], tmp_path)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "disk is full" in stderr and "Traceback" not in stderr
+    assert (full_disk / "m.json").read_text() == "the previous manifest\n"
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "m.json"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.errors import ConfigError
+from harvester.errors import ConfigError, StateError
 from harvester.records import (
     Declared,
     ErrorInfo,
@@ -343,3 +343,17 @@ def test_error_inside_with_block_does_not_commit(tmp_path: Path) -> None:
         raise RuntimeError("manifest could not be written")
     with State.open(tmp_path / "s.db") as st:
         assert last_run(st) is None
+
+
+def test_a_write_the_database_cannot_take_is_one_clear_error(state: State) -> None:
+    p = page()
+    state.save_page(p, result_for(p, video("0123456789abcdef")))
+    state._conn.execute("PRAGMA query_only = ON")  # every write now fails inside SQLite
+    try:
+        with pytest.raises(StateError) as info:
+            state.save_page(p, result_for(p))
+        assert str(state.path) in info.value.message and info.value.exit_code == 1
+    finally:
+        state._conn.execute("PRAGMA query_only = OFF")
+    kept = state.page(p.ref)
+    assert kept is not None and len(kept.videos()) == 1  # the old row, untouched

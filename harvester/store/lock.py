@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ from types import TracebackType
 
 from harvester.errors import StateLocked
 from harvester.records import utc_now
+
+log = logging.getLogger(__name__)
 
 
 def lock_path_for(state_path: str | Path) -> Path:
@@ -85,7 +88,10 @@ class RunLock:
             os.close(fd)
             raise
         self._fd = fd
-        self._write_holder()
+        try:
+            self._write_holder()
+        except OSError as exc:  # a full disk: the lock is held, only its label is missing
+            log.warning("cannot record the lock holder in %s: %s", self.path, exc.strerror)
 
     def _write_holder(self) -> None:
         assert self._fd is not None

@@ -34,14 +34,14 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from harvester import __version__
-from harvester.errors import ConfigError
+from harvester.errors import ConfigError, StateError
 from harvester.records import MediaResult, MediaStatus, Page, PageResult, Video, utc_now
 from harvester.store.serial import probe_from_dict, probe_to_dict, video_to_dict
 from harvester.store.view import (
@@ -157,15 +157,27 @@ class State:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction: all of it lands, or none of it."""
+        """One short write transaction: all of it lands, or none of it.
+
+        A write the database cannot take (a full disk, a read-only file) is a
+        :class:`StateError` naming the file; the transaction is rolled back,
+        so the database stays as it was.
+        """
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with suppress(sqlite3.Error):
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                raise StateError(f"cannot write the state file {self.path}: {exc}; "
+                                 "nothing of that write was kept") from None
 
     def _one(self, sql: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
         with self._lock:
