@@ -1,9 +1,11 @@
 """Downloads against a real fault server: success, resume, limits, names, sniffing.
 
-Rows of ../shared/RELIABILITY.md covered here (the rest are in
-test_download_faults.py and test_netguard.py):
-R01 R02 R03 R04 R05 R06 R07 R08a R08b R09 R10 R25 R26 R27 R28 R29 R30 R31 R32
-R33 R34 R35.  Every success checks the stored file's sha256 against the source;
+Covered here: whole and chunked bodies, resume (cut bodies, ignored or
+misplaced ranges, changed validators, 416), lying lengths, compression,
+byte caps, HTML and empty bodies, magic bytes, unsafe names and symlinks, and
+a kill mid-download; retries, redirects, timeouts, TLS and address blocking
+are in test_download_faults.py and test_netguard.py.  The test names keep
+short fault ids (r03, r27 ...).  Every success checks the stored file's sha256 against the source;
 every failure checks the stable code, that no final file exists, and that no
 ``.part`` is left unless it can be resumed.
 

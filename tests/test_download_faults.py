@@ -1,10 +1,11 @@
 """Retries, redirects, timeouts, TLS, address blocking and concurrency of downloads.
 
-RELIABILITY.md rows covered here: R11 R12 R13 (with the host cool-down) R14 (with the
-per-host limit halved) R15 R16 R17 R18 R19 R20 R21
-R22 R23 (connecting half: 127.0.0.2 stands in for an internal host) R24 (the
-connect path; the resolver half is in test_netguard.py) R41.
-Not here: R36 (run lock, state), R42 (probe), R43 (robots, fetch), R44 (extraction).
+Covered here: Retry-After in both forms, deferral with the host cooled down,
+429 backoff with the per-host limit halved, 5xx within the budget, final 4xx,
+refused connections and names that do not resolve, untrusted TLS, silent and
+trickling servers, redirect loops and other schemes, internal addresses at
+connect time (127.0.0.2 stands in for an internal host) and rebinding, and
+more downloads than connections.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """The SSRF guard as pure functions: address literals, URL spellings, rebinding.
 
-RELIABILITY.md R22 (schemes), R23 (internal addresses and their numeric
-spellings) and R24 (a resolver answering a public and then a loopback
-address).  Nothing here opens a connection: addresses outside loopback are
+Schemes, internal addresses and their numeric spellings, and a resolver
+answering a public and then a loopback address (rebinding); allowed hosts.  Nothing here opens a connection: addresses outside loopback are
 only ever inspected, never dialled.  The connecting halves live in
 test_download_faults.py.
 """
