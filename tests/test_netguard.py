@@ -1,8 +1,9 @@
 """The SSRF guard as pure functions: address literals, URL spellings, rebinding.
 
 Schemes, internal addresses and their numeric spellings, and a resolver
-answering a public and then a loopback address (rebinding); allowed hosts.  Nothing here opens a connection: addresses outside loopback are
-only ever inspected, never dialled.  The connecting halves live in
+answering a public and then a loopback address (rebinding); allowed hosts.
+Nothing here opens a connection: addresses outside loopback are only ever
+inspected, never dialled.  The connecting halves live in
 test_download_faults.py.
 """
 
