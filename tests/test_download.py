@@ -6,8 +6,8 @@ byte caps, HTML and empty bodies, magic bytes, unsafe names and symlinks, and
 a kill mid-download; retries, redirects, timeouts, TLS and address blocking
 are in test_download_faults.py and test_netguard.py.  The test names keep
 short fault ids (r03, r27 ...).  Every success checks the stored file's
-sha256 against the source; every failure checks the stable code, that no final file exists, and that no
-``.part`` is left unless it can be resumed.
+sha256 against the source; every failure checks the stable code, that no
+final file exists, and that no ``.part`` is left unless it can be resumed.
 
 Every test runs twice: with bodies read through httpx (h11), and with the
 direct socket read that large identity bodies take (its threshold lowered
