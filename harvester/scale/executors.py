@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -34,6 +35,12 @@ def worker_count(config: Config) -> int:
     return config.workers or os.cpu_count() or 1
 
 
+def ignore_interrupts() -> None:
+    """In a worker: leave Ctrl-C to the coordinating process, which stops the run in
+    order (the terminal sends it to every process of the group)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
 def open_executor(config: Config) -> Iterator[Executor]:
     """The executor ``config.executor`` names; shut down (and the cluster closed) on exit."""
@@ -44,7 +51,8 @@ def open_executor(config: Config) -> Iterator[Executor]:
     # forkserver: workers start from a clean process, not a fork of a threaded parent.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    pool = ProcessPoolExecutor(max_workers=worker_count(config), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=worker_count(config), mp_context=context,
+                               initializer=ignore_interrupts)
     try:
         yield pool
     finally:

@@ -55,7 +55,7 @@ def run_harvest(
 
             config = with_shard_dir(config)
             manifest = harvest_sharded(pages, config, state=state, progress=events,
-                                       stdin=stdin)
+                                       stdin=stdin, cancel=cancel)
         else:
             manifest = harvest(pages, config, state=state, progress=events, stdin=stdin,
                                cancel=cancel)

@@ -24,6 +24,7 @@ shard that fails writes nothing and is redone on the next run.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -82,23 +83,30 @@ def _root(config: Config) -> str:
 def harvest_sharded(
     pages: Iterable[str], config: Config, *, state: State | None = None,
     progress: Progress | None = None, stdin: TextIO | None = None,
-    executor: Executor | None = None,
+    executor: Executor | None = None, cancel: threading.Event | None = None,
 ) -> Manifest:
     """:func:`harvester.pipeline.run.harvest`, run shard by shard on ``config.executor``.
 
     ``executor`` (any concurrent.futures.Executor) replaces the configured one;
-    the caller then owns it.
+    the caller then owns it.  Once ``cancel`` is set no new shard starts; the
+    shards in flight finish and the manifest, marked ``interrupted``, holds
+    the shards done (the others are done by the next run).
     """
     config = replace(config, shard_dir=_root(config))
     store = ShardStore(_root(config))
-    with manifest_of_run(config, state) as manifest:
+    with manifest_of_run(config, state, progress, cancel) as manifest:
         shards = plan_shards(iter_sources(pages, config.inputs, stdin, config.globs), config)
         pending = _pending(store, shards, progress)
         failures: dict[str, str] = {}
+        started: set[str] = set()
         if pending:
             opened = open_executor(config) if executor is None else nullcontext(executor)
             with opened as pool:
-                failures = run_shards(pool, pending, config, state, progress, len(shards))
+                failures = run_shards(pool, pending, config, state, progress, len(shards),
+                                      cancel, started)
+        if cancel is not None and cancel.is_set():
+            skipped = {s.id for s in pending} - started
+            shards = [s for s in shards if s.id not in skipped]
         manifest.pages, manifest.media = merge_parts(store, shards, failures)
     return manifest
 
@@ -115,7 +123,8 @@ def _pending(store: ShardStore, shards: list[Shard], progress: Progress | None) 
 
 def run_shards(
     pool: Executor, shards: list[Shard], config: Config, state: State | None,
-    progress: Progress | None, total: int,
+    progress: Progress | None, total: int, cancel: threading.Event | None = None,
+    started: set[str] | None = None,
 ) -> dict[str, str]:
     """Run ``shards``, a bounded number in flight; returns failure messages by shard id.
 
@@ -127,9 +136,11 @@ def run_shards(
     running: dict[Future[ShardResult], Shard] = {}
     failures: dict[str, str] = {}
     while True:
-        for shard in queue:
+        for shard in queue if cancel is None or not cancel.is_set() else ():
             snapshot = None if state is None else take_snapshot(state, _refs(shard))
             running[pool.submit(process_shard, shard, config, snapshot)] = shard
+            if started is not None:
+                started.add(shard.id)
             if len(running) >= window:
                 break
         if not running:
