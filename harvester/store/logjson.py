@@ -12,6 +12,9 @@ seconds), ``event`` and event fields.  A run writes one ``run`` line (times,
 counts, change counts), then one ``page_failed`` line per failed page and one
 ``media_failed`` line per failed or deferred download, so
 ``jq 'select(.event != "run")'`` lists what needs a person's attention.
+URLs and messages are written with passwords and secret query parameters
+masked (:func:`harvester.net.redact.redact`): a log is read by more people
+than the credentials were meant for.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from harvester.config import SECRET_PARAMS
 from harvester.errors import ConfigError
+from harvester.net.redact import redact
 from harvester.records import utc_now
 
 if TYPE_CHECKING:
@@ -76,8 +81,18 @@ class JsonLinesLog:
         self.close()
 
 
-def run_records(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The (event, fields) pairs that describe one finished run."""
+def run_records(manifest: Manifest, secrets: Iterable[str] = SECRET_PARAMS,
+                ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The (event, fields) pairs that describe one finished run, secrets masked."""
+    for event, fields in _records(manifest):
+        yield event, {k: redact(v, secrets) if k in _MASKED and isinstance(v, str) else v
+                      for k, v in fields.items()}
+
+
+_MASKED = frozenset({"page", "url", "message"})
+
+
+def _records(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
     run: dict[str, Any] = {"started": manifest.started, "finished": manifest.finished,
                            "failed": manifest.failed, "counts": manifest.counts()}
     if manifest.changes is not None:
@@ -105,8 +120,9 @@ def _media_fields(url: str, status: str, error: Any, attempts: int) -> dict[str,
     return dict(fields)
 
 
-def log_run(path: str | Path, manifest: Manifest) -> None:
+def log_run(path: str | Path, manifest: Manifest,
+            secrets: Iterable[str] = SECRET_PARAMS) -> None:
     """Append the lines of one finished run to the log at ``path``."""
     with JsonLinesLog(path) as log:
-        for event, fields in run_records(manifest):
+        for event, fields in run_records(manifest, secrets):
             log.write(event, **fields)
