@@ -184,11 +184,15 @@ class Throttle:
     """Hold one transfer to ``rate`` bytes per second (0: no limit) by sleeping.
 
     After each chunk the reader sleeps until the bytes so far could have
-    arrived at ``rate``; the sleep never runs past the attempt's deadline.
+    arrived at ``rate``.  A transfer that cannot finish at that rate before
+    the attempt's deadline ends at the deadline as ``timeout``: the cap and
+    the deadline both hold, and a resumable download goes on from there in
+    its next attempt.
     """
 
-    def __init__(self, rate: int) -> None:
+    def __init__(self, rate: int, url: str) -> None:
         self._rate = rate
+        self._url = url
         self._start = time.monotonic()
         self._total = 0
 
@@ -198,12 +202,16 @@ class Throttle:
             return 0.0
         self._total += nbytes
         behind = self._start + self._total / self._rate - time.monotonic()
-        left = remaining()
-        pause = min(behind, left) if left is not None else behind
-        if pause <= 0:
+        if behind <= 0:
             return 0.0
-        time.sleep(pause)
-        return pause
+        left = remaining()
+        if left is not None and behind > left:
+            time.sleep(max(0.0, left))
+            raise Transient(f"at the --limit-rate of {self._rate} B/s the transfer needs "
+                            "longer than the deadline; raise deadline for large files",
+                            self._url, code="timeout")
+        time.sleep(behind)
+        return behind
 
 
 def body_chunks(response: httpx.Response, url: str, policy: NetPolicy, *,
@@ -215,7 +223,7 @@ def body_chunks(response: httpx.Response, url: str, policy: NetPolicy, *,
     """
     decoder = Decoder(response.headers.get("content-encoding"), limit, url)
     watchdog = Watchdog(url, min_speed=policy.min_speed, window=policy.min_speed_window)
-    throttle = Throttle(policy.limit_rate)
+    throttle = Throttle(policy.limit_rate, url)
     raw = (identity_body(response, url, policy.timeout) if decoder.identity
            else response.iter_raw())
     for chunk in raw:
