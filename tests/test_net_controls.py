@@ -6,6 +6,7 @@ proxy; 127.0.0.2 stands in for an internal host that must receive nothing.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -210,7 +211,7 @@ def starts(log: list[Logged]) -> list[float]:
 
 def gaps(log: list[Logged]) -> list[float]:
     times = starts(log)
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 def pages_on(server: FaultServer, count: int) -> list[str]:
@@ -261,8 +262,8 @@ def test_limit_rate_still_ends_by_the_deadline(srv: FaultServer, tmp_path: Path)
     url = srv.script("/big.mp4", Reply(body=mp4_body(250_000, seed=4)))
     cfg = replace(QUIET, limit_rate=100_000, deadline=1.0)
     started = time.monotonic()
-    with Session(NetPolicy.from_config(cfg)) as session:
-        with pytest.raises(DownloadError) as failed:
-            download(url, session, dest_dir=tmp_path, max_bytes=10**7)
+    with Session(NetPolicy.from_config(cfg)) as session, \
+            pytest.raises(DownloadError) as failed:
+        download(url, session, dest_dir=tmp_path, max_bytes=10**7)
     assert failed.value.code == "timeout"
     assert time.monotonic() - started < 2.0
