@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import trustme
 
 from harvester.config import Config
 from harvester.download import download
@@ -126,6 +128,25 @@ def test_through_a_proxy_a_name_is_checked_by_what_it_resolves_to(
     assert done.bytes == len(VIDEO)
     # Both targets were looked up here; then the proxy itself, which is dialled unchecked.
     assert lookups == ["intranet.test", "cdn.test", "127.0.0.1"]
+
+
+def test_https_goes_through_a_tunnel_with_the_target_checked_first(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with FaultServer(ssl_context=server_context) as tls, CountingProxy() as proxy:
+        url = tls.script("/v.mp4", Reply(body=VIDEO))
+        policy = NetPolicy.from_config(replace(QUIET, proxy=proxy.url))
+        with Session(policy, verify=client_context) as session:
+            done = download(url, session, dest_dir=tmp_path, max_bytes=10**6)
+        refusing = NetPolicy.from_config(replace(QUIET, proxy=proxy.url, allow_hosts=()))
+        with Session(refusing, verify=client_context) as session, pytest.raises(BlockedURL):
+            download(url, session, dest_dir=tmp_path, max_bytes=10**6)
+        assert [f.method for f in proxy.forwarded] == ["CONNECT"]  # the refused one never left
+        assert proxy.targets == [f"127.0.0.1:{tls.port}"] and len(tls.log) == 1
+    assert done.bytes == len(VIDEO)
 
 
 def test_trust_env_reads_http_proxy_and_without_it_the_variable_is_ignored(

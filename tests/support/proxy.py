@@ -5,7 +5,8 @@ forwarding them to the origin and copying the answer back, adding
 ``Via: 1.1 counting-proxy`` to the forwarded request so the origin can tell
 proxied requests from direct ones.  ``hosts`` maps names the proxy resolves
 itself (``{"cdn.test": "127.0.0.1"}``); it only ever dials loopback addresses.
-Anything else (``CONNECT``, origin-form requests) gets an error::
+``CONNECT host:port`` opens a tunnel (for https targets); anything else
+(origin-form requests, other hosts) gets an error::
 
     with CountingProxy() as proxy:
         ... --proxy proxy.url ...
@@ -15,6 +16,8 @@ Anything else (``CONNECT``, origin-form requests) gets an error::
 from __future__ import annotations
 
 import http.client
+import select
+import socket
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,7 +64,25 @@ class _Handler(BaseHTTPRequestHandler):
                                                               else ""), headers)
 
     def do_CONNECT(self) -> None:
-        self._fail(405, b"no tunnels here")
+        owner = self.server.owner
+        with owner.lock:
+            owner.forwarded.append(Forwarded(self.command, self.path,
+                                             {k.lower(): v for k, v in self.headers.items()}))
+        host, _, port = self.path.rpartition(":")
+        address = owner.hosts.get(host, host)
+        if not address.startswith("127.") or not port.isdigit():
+            self._fail(502, b"this proxy tunnels to loopback only")
+            return
+        try:
+            upstream = socket.create_connection((address, int(port)), timeout=30)
+        except OSError:
+            self._fail(502, b"origin unreachable")
+            return
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        _pipe(self.connection, upstream)
+        self.close_connection = True
 
     def _forward(self, address: str, port: int, path: str, headers: dict[str, str]) -> None:
         upstream = http.client.HTTPConnection(address, port, timeout=30)
@@ -89,6 +110,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(text)))
         self.end_headers()
         self.wfile.write(text)
+
+
+def _pipe(client: socket.socket, upstream: socket.socket) -> None:
+    """Copy bytes both ways until either side closes."""
+    with upstream:
+        while True:
+            ready, _, _ = select.select([client, upstream], [], [], 30)
+            if not ready:
+                return
+            for sock in ready:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                (upstream if sock is client else client).sendall(data)
 
 
 class CountingProxy:
