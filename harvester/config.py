@@ -12,7 +12,9 @@ command-line overrides (flags win), validates once and raises
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ from typing import Any
 from harvester.errors import ConfigError
 
 USER_AGENT = "harvester/0.1 (+https://schema.org/VideoObject media-embed harvester)"
+#: Query parameters whose values are masked in messages and logs.
+SECRET_PARAMS = ("token", "sig", "signature", "key", "apikey", "access_token", "password")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,13 @@ class Config:
     workers: int | None = None
     shard_dir: str | None = None
     shard_size: int = 500
+    proxy: str | None = None
+    trust_env: bool = False
+    headers: tuple[str, ...] = field(default_factory=tuple)
+    wait: float = 0.0
+    rate: float = 0.0  # requests per second per host; 0 means no cap
+    limit_rate: int = 0  # bytes per second per transfer; 0 means no cap
+    redact_params: tuple[str, ...] = SECRET_PARAMS
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
@@ -91,18 +102,28 @@ def parse_size(value: str | int) -> int:
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 _TOML_ALIASES = {"allow-private-hosts": "allow_private_hosts", "max-bytes": "max_bytes",
-                 "allow-host": "allow_hosts", "allow_host": "allow_hosts", "glob": "globs"}
-_STRING_LISTS = ("inputs", "allow_hosts", "globs")
+                 "allow-host": "allow_hosts", "allow_host": "allow_hosts", "glob": "globs",
+                 "header": "headers"}
+_STRING_LISTS = ("inputs", "allow_hosts", "globs", "redact_params")
 
 
 def _normalise_key(key: str) -> str:
     return _TOML_ALIASES.get(key, key.replace("-", "_"))
 
 
+def _unknown(key: str, origin: str, what: str) -> ConfigError:
+    """The error for an unknown key, with the closest known one as a hint."""
+    close = difflib.get_close_matches(_normalise_key(key), list(_FIELDS), n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return ConfigError(f"{origin}: unknown {what} '{key}'{hint}")
+
+
 def _coerce(name: str, value: Any, origin: str) -> Any:
     """Check one value against the field's default type; sizes accept units."""
     if name in ("max_bytes", "max_page_bytes", "min_speed"):
         return parse_size(value)
+    if name in _NETWORK:
+        return _NETWORK[name](value, f"{origin}: '{name}'")
     if name in _STRING_LISTS:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{origin}: '{name}' must be a list of strings")
@@ -115,15 +136,136 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{origin}: '{name}' must be an integer, got {value!r}")
     elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{origin}: '{name}' must be a number, got {value!r}")
-        value = float(value)
+        value = _number(value, f"{origin}: '{name}'")
     elif str(_FIELDS[name].type) == "int | None":  # optional ints default to None
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{origin}: '{name}' must be an integer, got {value!r}")
     elif not isinstance(value, str):
         raise ConfigError(f"{origin}: '{name}' must be a string, got {value!r}")
     return value
+
+
+def _number(value: Any, where: str) -> float:
+    """A finite number (TOML allows ``inf`` and ``nan``; no setting means either)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    return float(value)
+
+
+# ── network options ────────────────────────────────────────────────────────
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*([smh]))?\s*$", re.IGNORECASE)
+_PER = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+#: Headers the network layer sets itself; a user value would break a request.
+_OWN_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection", "range",
+                          "if-range", "user-agent"})
+MAX_WAIT = 3600.0
+MAX_RATE = 1000.0
+
+
+def parse_rate(value: str | float) -> float:
+    """Requests per second from ``"2/s"``, ``"30/m"``, ``"100/h"`` or a number (per second).
+
+    ``0`` means no cap.
+
+    >>> parse_rate("30/m")
+    0.5
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        rate = float(value)
+    else:
+        match = _RATE.match(str(value))
+        if not match:
+            raise ConfigError(f"cannot read rate {value!r}: use requests per second, minute "
+                              "or hour (e.g. 2/s, 30/m)")
+        rate = float(match.group(1)) / _PER[(match.group(2) or "s").lower()]
+    if not math.isfinite(rate) or rate < 0 or rate > MAX_RATE:
+        raise ConfigError(f"rate {value!r} is out of range: 0 (no cap) up to {MAX_RATE:g}/s")
+    return rate
+
+
+def parse_bandwidth(value: str | int) -> int:
+    """Bytes per second from ``"500K"``, ``"500K/s"``, ``"2M"`` or an int; ``0`` means no cap."""
+    if value in (0, "0"):
+        return 0
+    text = value.strip()[:-2] if isinstance(value, str) and value.strip().endswith("/s") \
+        else value
+    size = parse_size(text)
+    if size < 1000:
+        raise ConfigError(f"bandwidth {value!r} is below 1K/s: too slow to finish anything")
+    return size
+
+
+def _rate(value: Any, where: str) -> float:
+    try:
+        return parse_rate(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc.message}") from None
+
+
+def _bandwidth(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{where} must be a size per second such as 500K, got {value!r}")
+    try:
+        return parse_bandwidth(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc.message}") from None
+
+
+def _wait(value: Any, where: str) -> float:
+    seconds = _number(value, where)
+    if not 0 <= seconds <= MAX_WAIT:
+        raise ConfigError(f"{where} must be between 0 and {MAX_WAIT:g} seconds, got {value!r}")
+    return seconds
+
+
+def _headers(value: Any, where: str) -> tuple[str, ...]:
+    """``["Name: value", ...]`` or ``{Name = "value"}`` as ``("Name: value", ...)``."""
+    if isinstance(value, dict):
+        value = [f"{k}: {v}" if isinstance(v, str) else None for k, v in value.items()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of 'Name: value' strings or a table of "
+                          "strings")
+    return tuple(_header_line(line, where) for line in value)
+
+
+def _header_line(line: str, where: str) -> str:
+    name, sep, text = line.partition(":")
+    name, text = name.strip(), text.strip()
+    if not sep or not _TOKEN.match(name):
+        raise ConfigError(f"{where}: {name or line!r} is not a header; write 'Name: value'")
+    if any(c in text for c in "\r\n\0"):
+        raise ConfigError(f"{where}: the value of {name} holds a line break")
+    if name.lower() in _OWN_HEADERS:
+        hint = " (use --user-agent)" if name.lower() == "user-agent" else ""
+        raise ConfigError(f"{where}: {name} is set by harvester itself{hint}")
+    return f"{name}: {text}"
+
+
+def _proxy(value: Any, where: str) -> str:
+    """An ``http://`` or ``https://`` proxy URL; the error never repeats the value
+    (it may hold a password)."""
+    shape = re.match(r"^(https?)://(?:[^@/\s]*@)?([^@/\s:]+|\[[0-9a-f:.]+\])(?::\d{1,5})?/?$",
+                     value.strip() if isinstance(value, str) else "", re.IGNORECASE)
+    if shape is None:
+        raise ConfigError(f"{where} must be an http:// or https:// proxy URL such as "
+                          "http://proxy.example:3128")
+    return str(value).strip()
+
+
+def _user_agent(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where} must be a non-empty string")
+    if not value.isprintable() or not value.isascii():
+        raise ConfigError(f"{where} must be printable ASCII on one line")
+    return value.strip()
+
+
+_NETWORK = {"rate": _rate, "limit_rate": _bandwidth, "wait": _wait, "headers": _headers,
+            "proxy": _proxy, "user_agent": _user_agent}
 
 
 def _flatten(table: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +290,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     for key, value in _flatten(table).items():
         name = _normalise_key(key)
         if name not in _FIELDS:
-            raise ConfigError(f"{origin}: unknown key '{key}'")
+            raise _unknown(key, origin, "key")
         values[name] = _coerce(name, value, origin)
     return values
 
@@ -163,6 +305,8 @@ def _check(cfg: Config) -> None:
     if cfg.retries < 0:
         raise ConfigError("--retries must be 0 or more")
     _check_allowed_hosts(cfg.allow_hosts)
+    if not all(_TOKEN.match(name) for name in cfg.redact_params):
+        raise ConfigError("redact_params must hold query parameter names such as 'token'")
     if cfg.executor not in ("serial", "local", "dask"):
         raise ConfigError(f"unknown executor {cfg.executor!r}: use serial, local or dask")
 
@@ -195,7 +339,7 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
             continue
         name = _normalise_key(key)
         if name not in _FIELDS:
-            raise ConfigError(f"unknown option '{key}'")
+            raise _unknown(key, "command line", "option")
         values[name] = _coerce(name, value, "command line")
     cfg = Config(**values)
     _check(cfg)

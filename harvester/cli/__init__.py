@@ -31,6 +31,7 @@ from harvester.cli.render import (
 )
 from harvester.config import Config, load_config
 from harvester.errors import ConfigError, HarvesterError
+from harvester.net.redact import redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -59,6 +60,60 @@ def cli() -> None:
     """
 
 
+_DEFAULTS = Config()
+
+
+class _ConfigDefault(click.Option):
+    """An option whose help shows its Config default as written, not in parentheses.
+
+    Options default to None so that a config file's value is not overridden
+    by a flag nobody gave; the default that applies is the Config's.
+    """
+
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        extra = super().get_help_extra(ctx)
+        if isinstance(self.show_default, str):
+            extra["default"] = self.show_default
+        return extra
+
+
+def shown(name: str, text: str | None = None) -> dict[str, Any]:
+    """Keyword arguments that show the Config default of ``name`` (or ``text``) in -h."""
+    value = getattr(_DEFAULTS, name)
+    if text is None:
+        if isinstance(value, bool):
+            text = "on" if value else "off"
+        elif name == "max_bytes" and value % 1024**3 == 0:
+            text = f"{value // 1024**3}GiB"
+        else:
+            text = f"{value:g}" if isinstance(value, float) else str(value)
+    return {"cls": _ConfigDefault, "show_default": text}
+
+
+def network_options() -> list[Callable[[F], F]]:
+    """Proxy, identity, pacing and bandwidth: how the run behaves on the network."""
+    return [
+        click.option("--proxy", default=None, metavar="URL", **shown("proxy", "none"),
+                     help="Send every request through this http:// or https:// proxy."),
+        click.option("--trust-env", is_flag=True, default=None, **shown("trust_env"),
+                     help="Use the HTTP_PROXY, HTTPS_PROXY and NO_PROXY variables."),
+        click.option("--user-agent", default=None, metavar="STRING",
+                     **shown("user_agent"),
+                     help="User-Agent; its first word is the robots.txt product token."),
+        click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+                     help="Extra request header for pages and media (repeatable); "
+                          "Authorization and Cookie are never sent to robots.txt."),
+        click.option("--wait", type=float, default=None, metavar="SECONDS",
+                     **shown("wait"),
+                     help="Seconds between requests to one host, jittered 0.5x-1.5x."),
+        click.option("--rate", default=None, metavar="N/s", **shown("rate", "no cap"),
+                     help="Most requests per host, e.g. 2/s or 30/m."),
+        click.option("--limit-rate", default=None, metavar="SIZE/s",
+                     **shown("limit_rate", "no cap"),
+                     help="Bandwidth cap per transfer, e.g. 500K."),
+    ]
+
+
 def harvest_options(f: F) -> F:
     """The options of ``harvest``, shared with anything that runs a harvest."""
     options = [
@@ -69,34 +124,42 @@ def harvest_options(f: F) -> F:
                           "(repeatable; default: .html .htm .xhtml .txt .json .jsonld, "
                           "WARC files, .gz of these, and extensionless HTML)."),
         click.option("-o", "--output", default=None, metavar="FILE",
-                     help="Manifest path ('-' for stdout). Default: manifest.json "
-                          "(manifest.jsonl with --jsonl)."),
-        click.option("--download/--no-download", default=None,
+                     **shown("output"), help="Manifest path ('-' for stdout; "
+                                             "manifest.jsonl with --jsonl)."),
+        click.option("--download/--no-download", default=None, **shown("download"),
                      help="Download each video and thumbnail."),
-        click.option("--dir", default=None, metavar="DIR", help="Download directory."),
+        click.option("--dir", default=None, metavar="DIR", **shown("dir"),
+                     help="Download directory."),
         click.option("--state", default=None, metavar="FILE",
                      help="SQLite state for incremental (cron) runs."),
         click.option("--config", "config_path", default=None, metavar="FILE",
                      help="harvester.toml with any of these options; flags win."),
         click.option("--allow-private-hosts", is_flag=True, default=None,
+                     **shown("allow_private_hosts"),
                      help="Allow every loopback/private address (media, redirects)."),
         click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
                      help="Allow one private host: a name, an address or a CIDR range "
                           "(repeatable), e.g. --allow-host 10.0.0.5."),
         click.option("--ignore-robots", is_flag=True, default=None,
+                     **shown("ignore_robots"),
                      help="Fetch pages even where robots.txt disallows them."),
-        click.option("--concurrency", type=int, default=None, help="Parallel transfers."),
-        click.option("--retries", type=int, default=None, help="Retries per transfer."),
-        click.option("--timeout", type=float, default=None, help="Seconds per network read."),
-        click.option("--max-bytes", default=None, metavar="SIZE",
+        click.option("--concurrency", type=int, default=None, **shown("concurrency"),
+                     help="Parallel transfers."),
+        click.option("--retries", type=int, default=None, **shown("retries"),
+                     help="Retries per transfer."),
+        click.option("--timeout", type=float, default=None, **shown("timeout"),
+                     help="Seconds per network read."),
+        click.option("--max-bytes", default=None, metavar="SIZE", **shown("max_bytes"),
                      help="Byte cap per download, e.g. 500M or 2G."),
+        *network_options(),
         click.option("--no-probe", "no_probe", is_flag=True, default=False,
                      help="Do not measure downloads with ffprobe."),
-        click.option("--jsonl", is_flag=True, default=None,
+        click.option("--jsonl", is_flag=True, default=None, **shown("jsonl"),
                      help="Stream the manifest as JSON lines while the run works."),
         click.option("--report", default=None, metavar="HTML", help="Also write an HTML report."),
         click.option("--log-file", default=None, metavar="FILE", help="Append JSON-lines logs."),
         click.option("--executor", type=click.Choice(["serial", "local", "dask"]), default=None,
+                     **shown("executor"),
                      help="Where pages are processed: threads here (serial), a process "
                           "pool (local), or a Dask cluster (dask)."),
         click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -123,6 +186,7 @@ def build_config(params: dict[str, Any]) -> Config:
         overrides["output"] = "manifest.jsonl"
     overrides["allow_hosts"] = tuple(params.get("allow_hosts") or ()) or None
     overrides["globs"] = tuple(params.get("globs") or ()) or None
+    overrides["headers"] = tuple(params.get("headers") or ()) or None
     if params.get("no_probe"):
         overrides["probe"] = False
     overrides["verbosity"] = -1 if params.get("quiet") else params.get("verbose") or None
@@ -147,7 +211,8 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
     cfg = build_config(params)
     if not pages and not cfg.inputs:
         raise ConfigError("no PAGE given: pass URLs, files, directories, '-' or -i LIST")
-    bars = ProgressBars.for_terminal(enabled=cfg.verbosity >= 0, total=known_total(pages, cfg))
+    bars = ProgressBars.for_terminal(enabled=cfg.verbosity >= 0, total=known_total(pages, cfg),
+                                     secrets=cfg.redact_params)
     cancel = threading.Event()
     with bars, stop_on_signals(cancel, bars.say), retries_shown(cfg.verbosity > 0, bars.say):
         manifest = run_harvest(list(pages), cfg, progress=bars.update,
@@ -364,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
     except HarvesterError as exc:
         if show_traceback:
             raise
-        click.echo(f"harvester: {exc.message}", err=True)
+        click.echo(f"harvester: {redact(exc.message)}", err=True)
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

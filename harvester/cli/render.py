@@ -15,6 +15,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from harvester.config import SECRET_PARAMS
+from harvester.net.redact import redact
 from harvester.pipeline.run import Event
 from harvester.records import Probe, Video
 from harvester.store.manifest import Manifest
@@ -33,8 +35,9 @@ class ProgressBars:
     """
 
     def __init__(self, enabled: bool, *, bars: bool | None = None,
-                 total: int | None = None) -> None:
+                 total: int | None = None, secrets: tuple[str, ...] = SECRET_PARAMS) -> None:
         self.enabled = enabled
+        self.secrets = secrets
         self.bars = enabled if bars is None else enabled and bars
         self.total = total
         self._pages: tqdm[Any] | None = None
@@ -45,8 +48,9 @@ class ProgressBars:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_terminal(cls, *, enabled: bool = True, total: int | None = None) -> ProgressBars:
-        return cls(enabled, bars=sys.stderr.isatty(), total=total)
+    def for_terminal(cls, *, enabled: bool = True, total: int | None = None,
+                     secrets: tuple[str, ...] = SECRET_PARAMS) -> ProgressBars:
+        return cls(enabled, bars=sys.stderr.isatty(), total=total, secrets=secrets)
 
     def __enter__(self) -> ProgressBars:
         if self.bars:
@@ -61,7 +65,8 @@ class ProgressBars:
                 bar.close()
 
     def say(self, line: str) -> None:
-        """One line on stderr that does not break the bars."""
+        """One line on stderr that does not break the bars (secrets in URLs masked)."""
+        line = redact(line, self.secrets)
         if self.bars:
             tqdm.write(line, file=sys.stderr)
         else:
@@ -119,7 +124,8 @@ class ProgressBars:
     def _file_bar(self, url: str) -> tqdm[Any]:
         bar = self._files.get(url)
         if bar is None:
-            name = url.rsplit("/", 1)[-1][:30] or url[:30]
+            shown = redact(url, self.secrets)
+            name = shown.rsplit("/", 1)[-1][:30] or shown[:30]
             bar = tqdm(desc=name, unit="B", unit_scale=True, file=sys.stderr, leave=False,
                        position=2 + len(self._files))
             self._files[url] = bar

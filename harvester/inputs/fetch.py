@@ -25,6 +25,7 @@ from harvester.errors import BlockedURL, FetchError, RemoteError
 from harvester.net.body import Decoder, read_body
 from harvester.net.client import Session
 from harvester.net.exchange import Request, exchange, host_of
+from harvester.net.redact import redact
 from harvester.net.robots import RobotsCache
 from harvester.records import Page, Source
 
@@ -106,7 +107,7 @@ def fetch(
 ) -> Page:
     """GET ``source.ref``; a 304 to a conditional request gives ``Page(status=304, body=b"")``."""
     url = source.ref.strip()
-    _check_scheme(url)
+    _check_scheme(url, session.policy.redact_params)
     conditional = _conditional(etag, last_modified)
     typed_host = host_of(url)
 
@@ -130,11 +131,11 @@ def fetch(
         raise _gave_up(exc) from exc
 
 
-def _check_scheme(url: str) -> None:
+def _check_scheme(url: str, secrets: tuple[str, ...]) -> None:
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in ("http", "https"):
-        raise FetchError(f"URL {url} refused: only http and https pages can be fetched "
-                         "(save other pages to a file and give its path)", url,
+        raise FetchError(f"URL {redact(url, secrets)} refused: only http and https pages can "
+                         "be fetched (save other pages to a file and give its path)", url,
                          code="bad_scheme")
 
 

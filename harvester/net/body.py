@@ -11,6 +11,10 @@ One reader for pages, robots.txt and media:
 * :class:`Watchdog` aborts an attempt that is slower than ``min_speed`` over
   ``min_speed_window`` (``too_slow``) or past its deadline (``timeout``):
   a server trickling one byte a second never trips a per-read timeout.
+* :class:`Throttle` holds one transfer to ``limit_rate`` bytes per second
+  by sleeping as bytes arrive.  The watchdog does not count that sleep: a
+  transfer we slow down ourselves is not "too slow".  The deadline still
+  holds (a throttle never sleeps past it).
 * :func:`body_chunks` puts them together; a large identity body is read
   straight from the socket (:func:`identity_body`), without h11's copies.
 """
@@ -29,8 +33,8 @@ from harvester.errors import RemoteError
 from harvester.net.deadline import DeadlinePassed, bounded, check_cancelled, remaining, sliced
 from harvester.net.policy import NetPolicy, Transient
 
-__all__ = ["DECODE_PIECE", "DIRECT_MIN", "DIRECT_READ", "Decoder", "Watchdog", "body_chunks",
-           "read_body"]
+__all__ = ["DECODE_PIECE", "DIRECT_MIN", "DIRECT_READ", "Decoder", "Throttle", "Watchdog",
+           "body_chunks", "read_body"]
 
 #: The most a decoder hands out at once.
 DECODE_PIECE = 256 * 1024
@@ -138,19 +142,25 @@ class Watchdog:
 
     Speed is bytes per second over the last ``window`` seconds, checked as
     chunks arrive (a server that sends nothing at all hits the read timeout).
+    Time the reader spent asleep on purpose (:meth:`paused`) is not counted.
     """
 
     def __init__(self, url: str, *, min_speed: int, window: float) -> None:
         self._url = url
         self._min_speed = min_speed
         self._window = window
+        self._paused = 0.0
         self._start = time.monotonic()
         self._total = 0
         self._samples: deque[tuple[float, int]] = deque([(self._start, 0)])
 
+    def paused(self, seconds: float) -> None:
+        """Leave ``seconds`` of our own sleeping out of the speed measurement."""
+        self._paused += seconds
+
     def tick(self, nbytes: int) -> None:
         check_cancelled(self._url)
-        now = time.monotonic()
+        now = time.monotonic() - self._paused
         self._total += nbytes
         left = remaining()
         if left is not None and left <= 0:
@@ -171,19 +181,56 @@ class Watchdog:
                                 f"({rate:.0f} B/s)", self._url, code="too_slow")
 
 
+class Throttle:
+    """Hold one transfer to ``rate`` bytes per second (0: no limit) by sleeping.
+
+    After each chunk the reader sleeps until the bytes so far could have
+    arrived at ``rate``.  A transfer that cannot finish at that rate before
+    the attempt's deadline ends at the deadline as ``timeout``: the cap and
+    the deadline both hold, and a resumable download goes on from there in
+    its next attempt.
+    """
+
+    def __init__(self, rate: int, url: str) -> None:
+        self._rate = rate
+        self._url = url
+        self._start = time.monotonic()
+        self._total = 0
+
+    def tick(self, nbytes: int) -> float:
+        """Account for ``nbytes`` more and sleep as needed; returns the seconds slept."""
+        if self._rate <= 0:
+            return 0.0
+        self._total += nbytes
+        behind = self._start + self._total / self._rate - time.monotonic()
+        if behind <= 0:
+            return 0.0
+        left = remaining()
+        if left is not None and behind > left:
+            time.sleep(max(0.0, left))
+            raise Transient(f"at the --limit-rate of {self._rate} B/s the transfer needs "
+                            "longer than the deadline; raise deadline for large files",
+                            self._url, code="timeout")
+        time.sleep(behind)
+        return behind
+
+
 def body_chunks(response: httpx.Response, url: str, policy: NetPolicy, *,
                 limit: int) -> Iterator[bytes | memoryview]:
-    """The decoded body of ``response``, at most ``limit`` bytes, under the watchdog.
+    """The decoded body of ``response``, at most ``limit`` bytes, under the watchdog
+    and at most ``policy.limit_rate`` bytes per second.
 
     Items may be views of a reused buffer, valid until the next one is asked for.
     """
     decoder = Decoder(response.headers.get("content-encoding"), limit, url)
     watchdog = Watchdog(url, min_speed=policy.min_speed, window=policy.min_speed_window)
+    throttle = Throttle(policy.limit_rate, url)
     raw = (identity_body(response, url, policy.timeout) if decoder.identity
            else response.iter_raw())
     for chunk in raw:
         watchdog.tick(len(chunk))
         yield from decoder.feed(chunk)
+        watchdog.paused(throttle.tick(len(chunk)))
     decoder.finish()
 
 

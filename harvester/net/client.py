@@ -2,11 +2,11 @@
 
 A :class:`Session` is made once per run (or per shard) and handed to every
 stage that touches the network: page fetches, robots.txt and media.  It holds
-the httpx client (HTTP/1.1, the address guard as its transport, no
-environment proxies, no automatic redirects: redirects are followed by
+the httpx client (HTTP/1.1, the address guard as its transport, proxies
+only as configured, no automatic redirects: redirects are followed by
 :mod:`harvester.net.exchange` so that every hop is checked), the
-:class:`~harvester.net.policy.NetPolicy`, the run's per-host limiter and the
-host rules.  Nothing of it is process-wide: two runs in one process share
+:class:`~harvester.net.policy.NetPolicy`, the run's per-host limiter (with
+its pacing) and the host rules.  Nothing of it is process-wide: two runs in one process share
 nothing.
 
 >>> with Session(NetPolicy(user_agent="harvester")) as session:   # doctest: +SKIP
@@ -25,6 +25,7 @@ from harvester.config import Config
 from harvester.net.guard import GuardTransport, HostRules, Resolver, system_resolver
 from harvester.net.limiter import HostLimiter
 from harvester.net.policy import NetPolicy
+from harvester.net.proxy import ProxyRoutes
 
 __all__ = ["Session", "open_session"]
 
@@ -42,11 +43,14 @@ class Session:
         self.cancel = cancel or threading.Event()
         self.rules = HostRules(allow_private=policy.allow_private_hosts,
                                allow_hosts=policy.allow_hosts)
-        self.limiter = limiter or HostLimiter(policy.per_host)
+        self.limiter = limiter or HostLimiter(policy.per_host, wait=policy.wait,
+                                              rate=policy.rate)
         # Enough pooled connections for every worker thread; the per-host cap is the limiter's.
         limits = httpx.Limits(max_connections=None,
                               max_keepalive_connections=max(20, policy.concurrency))
-        transport = GuardTransport(self.rules, verify=verify, limits=limits, resolver=resolver)
+        transport = GuardTransport(self.rules, verify=verify, limits=limits, resolver=resolver,
+                                   proxies=ProxyRoutes.of(policy.proxy, policy.trust_env))
+        # httpx's own trust_env stays off: the environment is read once, above, when asked.
         self.client = httpx.Client(
             transport=transport, trust_env=False, follow_redirects=False,
             timeout=httpx.Timeout(policy.timeout, pool=None),

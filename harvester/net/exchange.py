@@ -15,8 +15,13 @@
   host that answers 429 gets fewer slots for the rest of the run, and one
   that asks to wait longer than the cap is left alone until then (later
   requests to it are deferred without being sent);
+* the operator's extra headers (``--header``) go with every hop to the
+  request's own host; credentials among them (``Authorization``, ``Cookie``)
+  never follow a redirect to another host, nor go with a request that asks
+  for none (robots.txt);
 * every failure is a :class:`~harvester.errors.RemoteError` with a stable
-  ``code`` and ``attempts``.
+  ``code`` and ``attempts``, and a message with URL passwords and secret
+  query parameters masked (:mod:`harvester.net.redact`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from harvester.net.client import Session
 from harvester.net.deadline import Cancelled, attempt_deadline
 from harvester.net.guard import TRUSTED_EXTENSION, check_url
 from harvester.net.policy import REDIRECTS, Backoff, Deferred, Transient, is_transient, status_error
+from harvester.net.redact import redact_error
 from harvester.net.translate import translate
 
 __all__ = ["COOLING", "Request", "exchange", "is_success"]
@@ -58,7 +64,8 @@ class Request(Generic[T]):
 
     ``handle(response, url)`` reads an accepted response (``url`` is the final
     hop); ``headers()`` gives each attempt's headers (a resume changes them);
-    ``check_hop(url)`` may veto a hop before it is sent (robots.txt).
+    ``check_hop(url)`` may veto a hop before it is sent (robots.txt);
+    ``credentials`` False keeps the operator's credential headers off it.
     """
 
     url: str
@@ -68,6 +75,7 @@ class Request(Generic[T]):
     trusted_host: str | None = None
     check_hop: Callable[[str], None] | None = None
     max_redirects: int | None = None  # the policy's when None
+    credentials: bool = True
 
 
 def exchange(session: Session, request: Request[T]) -> tuple[T, int]:
@@ -89,6 +97,7 @@ def exchange(session: Session, request: Request[T]) -> tuple[T, int]:
                     result = _attempt(session, request)
     except RemoteError as exc:
         exc.attempts = attempts
+        redact_error(exc, policy.redact_params)
         raise
     return result, attempts
 
@@ -188,11 +197,21 @@ def _hop(session: Session, request: Request[T], current: str, host: str,
         response.close()
 
 
+def _headers(session: Session, request: Request[T], current: str) -> httpx.Headers:
+    """The operator's headers under the request's own (which win: Range, Accept-Encoding)."""
+    own_host = host_of(current) == host_of(request.url)
+    headers = httpx.Headers(session.policy.headers_for(credentials=request.credentials
+                                                       and own_host))
+    headers.update(request.headers())  # replaces names case-insensitively
+    return headers
+
+
 def _send(session: Session, request: Request[T], current: str,
           trusted: bool) -> httpx.Response:
     extensions = {TRUSTED_EXTENSION: True} if trusted else None
     try:
-        built = session.client.build_request("GET", current, headers=dict(request.headers()),
+        built = session.client.build_request("GET", current,
+                                             headers=_headers(session, request, current),
                                              extensions=extensions)
     except (httpx.InvalidURL, ValueError) as exc:
         raise BlockedURL(f"unusable URL {current}: {exc}", request.url, code="bad_url") from None

@@ -12,7 +12,12 @@ both applied on every redirect hop:
   that resolves the host once, checks *every* resolved address, and connects
   only to an address it checked: there is no second lookup between check and
   connect, so DNS rebinding cannot slip an internal address in.  Environment
-  proxies are never used, so they cannot bypass the check.
+  proxies are used only when asked for (:mod:`harvester.net.proxy`).
+* Through a proxy the proxy dials the target, so the target's name is
+  resolved and every address checked *before* the request is sent; the
+  proxy's own resolution cannot be seen from here, so a name that changes
+  its answer in between is the one gap a proxy leaves.  The proxy itself is
+  the operator's choice and may sit on any address.
 
 :class:`HostRules` says which internal hosts are allowed anyway
 (``--allow-host``, ``--allow-private-hosts``).  The scheme check always holds.
@@ -37,6 +42,7 @@ import httpx
 
 from harvester.errors import BlockedURL
 from harvester.net.deadline import DeadlinePassed, bounded, sliced
+from harvester.net.proxy import ProxyRoutes
 
 Resolver = Callable[[str, int], list[str]]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -345,6 +351,29 @@ def _pooled_transport(rules: HostRules, verify: ssl.SSLContext | str | bool,
     return transport
 
 
+def _proxied_transport(proxy: str, verify: ssl.SSLContext | str | bool,
+                       limits: httpx.Limits, resolver: Resolver) -> httpx.HTTPTransport:
+    """An HTTP/1.1 transport through ``proxy`` (forwarding http, tunnelling https).
+
+    The proxy is dialled through :class:`GuardBackend` with every address
+    allowed, so each connection still ends by the attempt's deadline.
+    """
+    transport = httpx.HTTPTransport(verify=verify, trust_env=False, http1=True, http2=False,
+                                    limits=limits)
+    url = httpx.Proxy(proxy)
+    transport._pool = httpcore.HTTPProxy(
+        proxy_url=httpcore.URL(scheme=url.url.raw_scheme, host=url.url.raw_host,
+                               port=url.url.port, target=url.url.raw_path),
+        proxy_auth=url.raw_auth, proxy_headers=url.headers.raw,
+        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry, http1=True, http2=False,
+        network_backend=GuardBackend(TRUSTED, resolver=resolver),
+    )
+    return transport
+
+
 class GuardTransport(httpx.BaseTransport):
     """Every request through the guard: the host the user named, or every other.
 
@@ -352,7 +381,8 @@ class GuardTransport(httpx.BaseTransport):
     the user typed) may reach any address; every other request is checked
     against ``rules`` at connect time.  Two pools keep the two apart, so a
     connection opened for a trusted host is never reused for an untrusted
-    request.
+    request.  A request that ``proxies`` route through a proxy has its
+    target checked before it is sent instead (the proxy connects, not us).
 
     >>> client = httpx.Client(transport=GuardTransport(HostRules()), trust_env=False)
     """
@@ -360,15 +390,34 @@ class GuardTransport(httpx.BaseTransport):
     def __init__(
         self, rules: HostRules, *, verify: ssl.SSLContext | str | bool = True,
         limits: httpx.Limits | None = None, resolver: Resolver = system_resolver,
+        proxies: ProxyRoutes | None = None,
     ) -> None:
         limits = limits or httpx.Limits()
+        self._rules, self._resolver = rules, resolver
+        self._routes = proxies or ProxyRoutes()
         self._checked = _pooled_transport(rules, verify, limits, resolver)
         self._trusted = _pooled_transport(TRUSTED, verify, limits, resolver)
+        self._proxied = {proxy: _proxied_transport(proxy, verify, limits, resolver)
+                         for proxy in self._routes.urls}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         trusted = request.extensions.get(TRUSTED_EXTENSION) is True
-        return (self._trusted if trusted else self._checked).handle_request(request)
+        proxy = self._routes.proxy_for(request.url)
+        if proxy is None:
+            return (self._trusted if trusted else self._checked).handle_request(request)
+        if not trusted:
+            self._check_target(request)
+        return self._proxied[proxy].handle_request(request)
+
+    def _check_target(self, request: httpx.Request) -> None:
+        """Resolve the target and check every address, as a direct connect would."""
+        url = request.url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            resolve_checked(url.host, port, self._resolver, self._rules)
+        except ResolveError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
 
     def close(self) -> None:
-        self._checked.close()
-        self._trusted.close()
+        for transport in (self._checked, self._trusted, *self._proxied.values()):
+            transport.close()

@@ -5,7 +5,9 @@
 :class:`HostLimiter` hands out at most ``per_host`` slots per host name;
 extra callers wait in :meth:`HostLimiter.slot` until one is free.  A host
 that asks us to slow down gets fewer slots (:meth:`HostLimiter.reduce`) or
-none for a while (:meth:`HostLimiter.cool_down`).
+none for a while (:meth:`HostLimiter.cool_down`).  With ``wait`` or ``rate``
+the starts of requests to one host are also spaced out (:meth:`HostLimiter.slot`
+sleeps until the host's next turn), while other hosts go on in parallel.
 
 >>> limiter = HostLimiter(2)
 >>> with limiter.slot("example.org"):
@@ -22,6 +24,7 @@ process, which is the most a local lock can promise.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -44,12 +47,23 @@ class HostLimiter:
     halves its limit (never below one) and :meth:`cool_down` marks it as not
     to be asked again before a time; :meth:`cooling` tells callers to defer
     instead of sending a request.
+
+    Pacing: consecutive requests to one host start at least ``1 / rate``
+    seconds apart, and at least ``wait`` times a random factor between 0.5 and
+    1.5 apart (so requests do not fall into a regular beat a site could spot
+    or be hurt by); the longer of the two holds.
     """
 
-    def __init__(self, per_host: int) -> None:
+    def __init__(self, per_host: int, *, wait: float = 0.0, rate: float = 0.0,
+                 rng: random.Random | None = None) -> None:
         if per_host < 1:
             raise ValueError(f"per_host must be at least 1, got {per_host}")
+        if wait < 0 or rate < 0:
+            raise ValueError(f"wait and rate must be 0 or more, got {wait} and {rate}")
         self.per_host = per_host
+        self.wait, self.rate = wait, rate
+        self._rng = rng or random.Random()
+        self._next_start: dict[str, float] = {}
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
         self._limits: dict[str, int] = {}
@@ -65,11 +79,28 @@ class HostLimiter:
             self._freed.wait_for(lambda: self._active.get(key, 0) < self._limit(key))
             self._active[key] = self._active.get(key, 0) + 1
         try:
+            self._pace(key)
             yield
         finally:
             with self._freed:
                 self._active[key] -= 1
                 self._freed.notify_all()
+
+    def _pace(self, key: str) -> None:
+        """Sleep until ``key``'s next turn, and book the turn after it."""
+        if self.wait <= 0 and self.rate <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_start.get(key, now))
+            self._next_start[key] = start + self._gap()
+        if start > now:
+            time.sleep(start - now)
+
+    def _gap(self) -> float:
+        """The time from one request's start to the next one's, jittered (under the lock)."""
+        jittered = self.wait * self._rng.uniform(0.5, 1.5) if self.wait > 0 else 0.0
+        return max(jittered, 1.0 / self.rate if self.rate > 0 else 0.0)
 
     def _limit(self, key: str) -> int:
         return self._limits.get(key, self.per_host)
@@ -109,10 +140,11 @@ class HostLimiter:
             return self._active.get(host_key(host), 0)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"per_host": self.per_host}
+        return {"per_host": self.per_host, "wait": self.wait, "rate": self.rate}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(int(state["per_host"]))  # type: ignore[misc]
+        self.__init__(int(state["per_host"]), wait=float(state.get("wait", 0.0)),  # type: ignore[misc]
+                      rate=float(state.get("rate", 0.0)))
 
     def __repr__(self) -> str:
-        return f"HostLimiter(per_host={self.per_host})"
+        return f"HostLimiter(per_host={self.per_host}, wait={self.wait:g}, rate={self.rate:g})"

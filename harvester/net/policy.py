@@ -27,14 +27,26 @@ from email.utils import parsedate_to_datetime
 import httpx
 from tenacity import RetryCallState
 
-from harvester.config import Config
+from harvester.config import SECRET_PARAMS, Config
 from harvester.errors import RemoteError
 
-__all__ = ["RETRY_STATUSES", "Backoff", "Deferred", "NetPolicy", "Transient", "is_transient",
-           "parse_retry_after", "status_error"]
+__all__ = ["CREDENTIAL_HEADERS", "RETRY_STATUSES", "Backoff", "Deferred", "NetPolicy",
+           "Transient", "is_transient", "parse_retry_after", "product_token", "status_error"]
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: Headers that prove who we are: never sent to robots.txt or across hosts.
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+def product_token(user_agent: str) -> str:
+    """The robots.txt product token of a User-Agent: its first word before any ``/``.
+
+    >>> product_token("mybot/1.0 (+https://example.org/bot)")
+    'mybot'
+    """
+    first = user_agent.strip().split(None, 1)[0] if user_agent.strip() else ""
+    return first.split("/", 1)[0] or "harvester"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +67,23 @@ class NetPolicy:
     per_host: int = 2
     allow_private_hosts: bool = False
     allow_hosts: tuple[str, ...] = ()
+    proxy: str | None = None
+    trust_env: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
+    wait: float = 0.0
+    rate: float = 0.0
+    limit_rate: int = 0
+    redact_params: tuple[str, ...] = SECRET_PARAMS
+
+    @property
+    def product_token(self) -> str:
+        """The name robots.txt rules are matched against (from the User-Agent)."""
+        return product_token(self.user_agent)
+
+    def headers_for(self, *, credentials: bool) -> dict[str, str]:
+        """The operator's extra headers; without ``credentials``, none that identify us."""
+        return {name: value for name, value in self.headers
+                if credentials or name.lower() not in CREDENTIAL_HEADERS}
 
     @classmethod
     def from_config(cls, cfg: Config) -> NetPolicy:
@@ -66,7 +95,14 @@ class NetPolicy:
             retry_after_cap=cfg.retry_after_cap, min_speed=cfg.min_speed,
             min_speed_window=cfg.min_speed_window, concurrency=cfg.concurrency,
             per_host=cfg.per_host, allow_private_hosts=cfg.allow_private_hosts,
-            allow_hosts=cfg.allow_hosts)
+            allow_hosts=cfg.allow_hosts, proxy=cfg.proxy, trust_env=cfg.trust_env,
+            headers=tuple(_header(line) for line in cfg.headers), wait=cfg.wait,
+            rate=cfg.rate, limit_rate=cfg.limit_rate, redact_params=cfg.redact_params)
+
+
+def _header(line: str) -> tuple[str, str]:
+    name, _, value = line.partition(":")
+    return name.strip(), value.strip()
 
 
 class Transient(RemoteError):

@@ -1,4 +1,10 @@
-"""robots.txt, fetched once per origin and obeyed for the product token ``harvester``.
+"""robots.txt, fetched once per origin and obeyed for the run's product token.
+
+The product token is the first word of the User-Agent (``harvester`` by
+default; ``mybot`` for ``--user-agent "mybot/1.0 (...)"``).  robots.txt is
+asked for with the User-Agent and the operator's extra headers, but never
+with their credentials (``Authorization``, ``Cookie``): the page's
+credentials are not robots.txt's business.
 
 Rules are read and matched by protego (RFC 9309: the longest matching rule
 wins, ``Allow`` wins a tie, ``*`` and ``$`` wildcards matched without
@@ -34,6 +40,7 @@ from harvester.errors import BlockedURL, FetchError, RemoteError
 from harvester.net.body import read_body
 from harvester.net.client import Session
 from harvester.net.exchange import Request, exchange, host_of
+from harvester.net.redact import redact
 
 __all__ = ["MAX_ROBOTS_BYTES", "PRODUCT_TOKEN", "RobotsCache", "parse_robots"]
 
@@ -45,7 +52,7 @@ MAX_ROBOTS_REDIRECTS = 5
 
 
 def parse_robots(text: str) -> Protego:
-    """The rules of one robots.txt; ``.can_fetch(url, PRODUCT_TOKEN)`` answers."""
+    """The rules of one robots.txt; ``.can_fetch(url, token)`` answers."""
     return Protego.parse(text)
 
 
@@ -58,10 +65,10 @@ class _Verdict:
     reason: str
     unreachable: RemoteError | None = None
 
-    def allowed(self, url: str) -> bool:
+    def allowed(self, url: str, token: str) -> bool:
         if self.rules is None:
             return self.allow_all
-        return bool(self.rules.can_fetch(url, PRODUCT_TOKEN))
+        return bool(self.rules.can_fetch(url, token))
 
 
 def origin_of(url: str) -> str:
@@ -88,14 +95,17 @@ class RobotsCache:
             error = verdict.unreachable
             # The host is what fails: say so, as a fetch of the page itself would.
             raise FetchError(error.message, url, code=error.code, attempts=error.attempts)
-        if not verdict.allowed(url):
-            log.warning("robots.txt disallows %s (%s)", url, verdict.reason)
-            raise FetchError(f"robots.txt disallows this page for harvester ({verdict.reason});"
+        policy = self._session.policy
+        token = policy.product_token
+        if not verdict.allowed(url, token):
+            log.warning("robots.txt disallows %s for %s (%s)",
+                        redact(url, policy.redact_params), token, verdict.reason)
+            raise FetchError(f"robots.txt disallows this page for {token} ({verdict.reason});"
                              " fetch it only with the site's permission (--ignore-robots)",
                              url, code="robots_disallowed")
 
     def allowed(self, url: str) -> bool:
-        """May harvester fetch ``url``?  (False also when the host is unreachable.)"""
+        """May the run's product token fetch ``url``?  (False also when the host is unreachable.)"""
         try:
             self.check(url)
         except FetchError:
@@ -122,7 +132,7 @@ class RobotsCache:
         session = self._session
         request = Request(url, handle=self._read, accept=lambda status: True,
                           trusted_host=trusted_host if host_of(url) == trusted_host else None,
-                          max_redirects=MAX_ROBOTS_REDIRECTS)
+                          max_redirects=MAX_ROBOTS_REDIRECTS, credentials=False)
         try:
             return exchange(session, request)[0]
         except BlockedURL as exc:

@@ -16,6 +16,10 @@ dropped or cut short in the body       ``truncated``         yes
 a body that cannot be decoded          ``bad_encoding``      no
 a URL httpx cannot use                 ``bad_url``           no
 =====================================  ====================  =========
+
+Messages may quote URLs as httpx saw them; :func:`harvester.net.exchange.exchange`,
+the one caller, masks their secrets (:mod:`harvester.net.redact`) before
+anything outside the network layer sees them.
 """
 
 from __future__ import annotations

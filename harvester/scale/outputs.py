@@ -100,7 +100,7 @@ class RunOutputs:
             self.jsonl = JsonlManifest(self._stream)
         if config.log_file:
             self._log = JsonLinesLog(config.log_file)
-            self._handler = JsonLinesHandler(self._log)
+            self._handler = JsonLinesHandler(self._log, config.redact_params)
             logger = logging.getLogger("harvester")
             logger.addHandler(self._handler)
             self._level = logger.level

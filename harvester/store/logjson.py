@@ -17,6 +17,10 @@ logs; its ``run`` line (times, counts, change counts) comes last, so
 The lines reach the file through the standard :mod:`logging` machinery:
 :class:`JsonLinesHandler` is a handler for the ``harvester`` logger, and a
 record's ``fields`` extra (a dict) becomes the line's fields.
+
+URLs and messages are written with passwords and secret query parameters
+masked (:func:`harvester.net.redact.redact`): a log is read by more people
+than the credentials were meant for.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from harvester.config import SECRET_PARAMS
 from harvester.errors import ConfigError
+from harvester.net.redact import redact
 from harvester.records import utc_now
 
 if TYPE_CHECKING:
@@ -86,20 +92,24 @@ class JsonLinesHandler(logging.Handler):
     """A logging handler that appends each record to a :class:`JsonLinesLog`.
 
     The event is the record's message; ``extra={"fields": {...}}`` adds fields;
-    warnings and errors also carry their ``level``.
+    warnings and errors also carry their ``level``.  URLs and messages are
+    written with ``secrets`` (query parameter names) and passwords masked.
     """
 
-    def __init__(self, log: JsonLinesLog) -> None:
+    def __init__(self, log: JsonLinesLog, secrets: Iterable[str] = SECRET_PARAMS) -> None:
         super().__init__(logging.INFO)
         self.log = log
+        self.secrets = tuple(secrets)
 
     def emit(self, record: logging.LogRecord) -> None:
         fields = getattr(record, "fields", None)
-        extra: dict[str, Any] = dict(fields) if isinstance(fields, Mapping) else {}
+        extra: dict[str, Any] = {
+            k: redact(v, self.secrets) if k in _MASKED and isinstance(v, str) else v
+            for k, v in (fields.items() if isinstance(fields, Mapping) else ())}
         if record.levelno >= logging.WARNING:
             extra.setdefault("level", record.levelname.lower())
         try:
-            self.log.write(record.getMessage(), **extra)
+            self.log.write(redact(record.getMessage(), self.secrets), **extra)
         except (OSError, ValueError):
             self.handleError(record)
 
@@ -111,8 +121,18 @@ def media_problem(url: str, result: Any) -> dict[str, Any] | None:
     return _media_fields(url, result.status.value, result.error, result.attempts)
 
 
-def run_records(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The (event, fields) pairs that describe one finished run."""
+def run_records(manifest: Manifest, secrets: Iterable[str] = SECRET_PARAMS,
+                ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The (event, fields) pairs that describe one finished run, secrets masked."""
+    for event, fields in _records(manifest):
+        yield event, {k: redact(v, secrets) if k in _MASKED and isinstance(v, str) else v
+                      for k, v in fields.items()}
+
+
+_MASKED = frozenset({"page", "url", "message"})
+
+
+def _records(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
     run: dict[str, Any] = {"started": manifest.started, "finished": manifest.finished,
                            "failed": manifest.failed, "counts": manifest.counts()}
     if manifest.changes is not None:
@@ -140,8 +160,9 @@ def _media_fields(url: str, status: str, error: Any, attempts: int) -> dict[str,
     return dict(fields)
 
 
-def log_run(path: str | Path, manifest: Manifest) -> None:
+def log_run(path: str | Path, manifest: Manifest,
+            secrets: Iterable[str] = SECRET_PARAMS) -> None:
     """Append the lines of one finished run to the log at ``path``."""
     with JsonLinesLog(path) as log:
-        for event, fields in run_records(manifest):
+        for event, fields in run_records(manifest, secrets):
             log.write(event, **fields)
