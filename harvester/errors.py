@@ -10,7 +10,9 @@
     │   ├── FetchError             the page could not be fetched after retries
     │   └── DownloadError          a media download failed after retries
     │       ├── TooLarge
-    │       └── NotMedia
+    │       ├── NotMedia
+    │       │   └── IsStream       a playlist where a file was expected (kind hls|dash)
+    │       └── StreamRefused      a stream refused: loop, too deep, too many segments
     └── ProbeError(path)           ffprobe could not measure a file
 
 Bad markup is never an exception: it is recorded as repairs and findings.
@@ -89,6 +91,22 @@ class NotMedia(DownloadError):
     """The body is not media (for example an HTML error page served with 200)."""
 
     code = "not_media"
+
+
+class IsStream(NotMedia):
+    """The body is an HLS playlist or a DASH manifest: a stream, not a file."""
+
+    code = "stream"
+
+    def __init__(self, message: str, url: str, *, kind: str) -> None:
+        super().__init__(message, url)
+        self.kind = kind
+
+
+class StreamRefused(DownloadError):
+    """A stream harvester will not fetch: a loop, too deep, too many segments, unreadable."""
+
+    code = "bad_playlist"
 
 
 class ProbeError(HarvesterError):

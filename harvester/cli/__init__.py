@@ -62,6 +62,11 @@ def harvest_options(f: F) -> F:
                      help="Manifest path ('-' for stdout). Default: manifest.json."),
         click.option("--download/--no-download", default=None,
                      help="Download each video and thumbnail."),
+        click.option("--measure", is_flag=True, default=None,
+                     help="Measure HLS/DASH streams from their playlists without downloading."),
+        click.option("--stream-variant", default=None, metavar="WHICH",
+                     help="Stream rendition to fetch: best, worst, match (the declared size, "
+                          "else best; default) or WIDTHxHEIGHT."),
         click.option("--dir", default=None, metavar="DIR", help="Download directory."),
         click.option("--state", default=None, metavar="FILE",
                      help="SQLite state for incremental (cron) runs."),

@@ -109,6 +109,26 @@ def sniff(head: bytes) -> MediaType | None:
     return _mpeg_audio(head)
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def playlist_kind(head: bytes) -> str | None:
+    """``"hls"`` or ``"dash"`` when the first bytes are an HLS playlist or a DASH
+    manifest, whatever the URL or the server's Content-Type says; else ``None``.
+
+    >>> playlist_kind(b"#EXTM3U\n#EXT-X-VERSION:3\n")
+    'hls'
+    >>> playlist_kind(b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">')
+    'dash'
+    """
+    text = head.removeprefix(_BOM).lstrip()
+    if text.startswith(b"#EXTM3U"):
+        return "hls"
+    if text.startswith(b"<") and b"<MPD" in text[:SNIFF_BYTES]:
+        return "dash"
+    return None
+
+
 def textual(content_type: str | None) -> bool:
     """True when the declared type is a document (HTML, JSON, text), never media."""
     mime = (content_type or "").split(";", 1)[0].strip().lower()

@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 
 from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
-from harvester.download.sniff import SNIFF_BYTES, MediaType, sniff, textual
-from harvester.errors import DownloadError, NotMedia, RemoteError, TooLarge
-from harvester.net.body import Decoder, body_chunks
+from harvester.download.sniff import SNIFF_BYTES, MediaType, playlist_kind, sniff, textual
+from harvester.errors import DownloadError, IsStream, NotMedia, RemoteError, TooLarge
+from harvester.net.body import Decoder, body_chunks, read_body
 from harvester.net.policy import NetPolicy, Transient
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE | re.ASCII)
@@ -140,7 +140,7 @@ def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, 
     expected = _expected_size(response, offset, total, encoding)
     content_type = response.headers.get("content-type")
     if textual(content_type):
-        raise NotMedia(f"server sent {content_type!r}, a document, not media", job.url)
+        _refuse_document(job, response, content_type)
     if expected is not None and expected > job.max_bytes:
         raise TooLarge(f"{expected} bytes announced, above the {job.max_bytes} byte cap",
                        job.url)
@@ -205,12 +205,30 @@ def _on_416(job: Job, response: httpx.Response, offset: int, stored: dict[str, A
     return Done(relpath, sha, offset, media.mime, stored.get("etag"), stored.get("last_modified"))
 
 
+def _refuse_document(job: Job, response: httpx.Response, content_type: str | None) -> None:
+    """NotMedia for a document; IsStream when it is a playlist served as text
+    (servers label HLS ``text/plain`` and DASH ``application/xml`` often enough)."""
+    if job.kind == "video":
+        head = read_body(response, job.url, job.policy, limit=SNIFF_BYTES, keep_prefix=True)
+        _stream_or_none(job, head)
+    raise NotMedia(f"server sent {content_type!r}, a document, not media", job.url)
+
+
+def _stream_or_none(job: Job, head: bytes) -> None:
+    """Raise IsStream when a video URL answered with a playlist."""
+    kind = playlist_kind(head) if job.kind == "video" else None
+    if kind is not None:
+        raise IsStream(f"the body is {'an HLS playlist' if kind == 'hls' else 'a DASH manifest'}",
+                       job.url, kind=kind)
+
+
 def _accept(job: Job, head: bytes) -> MediaType:
-    """The sniffed media type, or NotMedia (empty, unknown, or the wrong kind)."""
+    """The sniffed media type, or NotMedia (empty, unknown, the wrong kind, or IsStream)."""
     if not head:
         raise NotMedia("server sent an empty body", job.url, code="empty")
     media = sniff(head)
     if media is None:
+        _stream_or_none(job, head)
         raise NotMedia(f"body does not start like any media format: {head[:16]!r}", job.url)
     wrong = (job.kind == "thumbnail" and media.family != "image") or (
         job.kind == "video" and media.family == "image")

@@ -165,7 +165,7 @@ def run_ffprobe(
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        kill_group(proc)
         return None, "timeout"
     if proc.returncode != 0:
         log.debug("ffprobe failed on %s: %s", path, err.decode("utf-8", "replace").strip())
@@ -177,7 +177,7 @@ def run_ffprobe(
     return (data, None) if isinstance(data, dict) else (None, "probe_failed")
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill ffprobe and anything it started, then reap it and close its pipes."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
