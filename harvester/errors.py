@@ -98,9 +98,12 @@ class IsStream(NotMedia):
 
     code = "stream"
 
-    def __init__(self, message: str, url: str, *, kind: str) -> None:
+    def __init__(self, message: str, url: str, *, kind: str, body: bytes | None = None,
+                 final: str | None = None) -> None:
         super().__init__(message, url)
         self.kind = kind
+        self.body = body  # the whole playlist when it was read, else None
+        self.final = final  # the URL it was read from, after redirects
 
 
 class StreamRefused(DownloadError):

@@ -8,10 +8,13 @@ file extension comes from that signature, never from the URL or the headers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: Bytes to collect before deciding (MPEG-TS needs two 188-byte packets).
 SNIFF_BYTES = 512
+#: The largest HLS playlist or DASH manifest read whole.
+MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
 
 # Declared types that are never media, whatever the body starts with.
 _TEXTUAL = ("text/", "application/json", "application/xhtml", "application/xml",
@@ -127,6 +130,18 @@ def playlist_kind(head: bytes) -> str | None:
     if text.startswith(b"<") and b"<MPD" in text[:SNIFF_BYTES]:
         return "dash"
     return None
+
+
+def rest_of_playlist(head: bytes, chunks: Iterable[bytes | memoryview]) -> bytes | None:
+    """``head`` and the rest of a playlist's body, or ``None`` once it passes
+    :data:`MAX_PLAYLIST_BYTES` (the caller then leaves the body unread)."""
+    parts, size = [head], len(head)
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_PLAYLIST_BYTES:
+            return None
+        parts.append(bytes(chunk))
+    return b"".join(parts)
 
 
 def textual(content_type: str | None) -> bool:

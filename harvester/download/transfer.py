@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,17 @@ from typing import Any
 import httpx
 
 from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
-from harvester.download.sniff import SNIFF_BYTES, MediaType, playlist_kind, sniff, textual
+from harvester.download.sniff import (
+    MAX_PLAYLIST_BYTES,
+    SNIFF_BYTES,
+    MediaType,
+    playlist_kind,
+    rest_of_playlist,
+    sniff,
+    textual,
+)
 from harvester.errors import DownloadError, IsStream, NotMedia, RemoteError, TooLarge
-from harvester.net.body import Decoder, body_chunks, read_body
+from harvester.net.body import Decoder, body_chunks
 from harvester.net.policy import NetPolicy, Transient
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE | re.ASCII)
@@ -209,9 +217,29 @@ def _refuse_document(job: Job, response: httpx.Response, content_type: str | Non
     """NotMedia for a document; IsStream when it is a playlist served as text
     (servers label HLS ``text/plain`` and DASH ``application/xml`` often enough)."""
     if job.kind == "video":
-        head = read_body(response, job.url, job.policy, limit=SNIFF_BYTES, keep_prefix=True)
-        _stream_or_none(job, head)
+        chunks = iter(body_chunks(response, job.url, job.policy, limit=MAX_PLAYLIST_BYTES + 1))
+        head = b""
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= SNIFF_BYTES:
+                break
+        try:
+            _stream_or_none(job, head)
+        except IsStream as found:
+            raise _with_body(found, head, chunks, response) from None
     raise NotMedia(f"server sent {content_type!r}, a document, not media", job.url)
+
+
+def _with_body(found: IsStream, head: bytes, chunks: Iterator[bytes | memoryview],
+               response: httpx.Response) -> IsStream:
+    """``found`` carrying the whole playlist, so the stream code need not ask again
+    (without it when the rest cannot be read: the stream code then asks itself)."""
+    try:
+        found.body = rest_of_playlist(head, chunks)
+    except RemoteError:
+        found.body = None
+    found.final = str(response.request.url)
+    return found
 
 
 def _stream_or_none(job: Job, head: bytes) -> None:
@@ -322,13 +350,16 @@ class _Sink:
 def _stream(job: Job, response: httpx.Response, offset: int,
             expected: int | None) -> tuple[MediaType, str, int]:
     """Write the body to the .part, hashing as it arrives; returns (type, sha256, size)."""
-    chunks = body_chunks(response, job.url, job.policy, limit=job.max_bytes - offset)
+    chunks = iter(body_chunks(response, job.url, job.policy, limit=job.max_bytes - offset))
     sink = _Sink(job, offset)
     try:
-        for chunk in chunks:
-            sink.add(chunk)
-        _check_complete(job, sink.received, expected)
-        media = sink.finish()
+        try:
+            for chunk in chunks:
+                sink.add(chunk)
+            _check_complete(job, sink.received, expected)
+            media = sink.finish()
+        except IsStream as found:
+            raise _with_body(found, sink.head, chunks, response) from None
     finally:
         sink.close()
     return media, sink.digest.hexdigest(), sink.size

@@ -41,7 +41,7 @@ from harvester.records import (
     Video,
 )
 from harvester.store.lock import waiting_lock
-from harvester.stream import StreamOptions, download_stream, measure_stream
+from harvester.stream import StreamOptions, download_stream, found_playlist, measure_stream
 
 if TYPE_CHECKING:
     from harvester.store.view import StateView
@@ -141,16 +141,17 @@ class Fetcher:
                             max_bytes=self.config.max_bytes, kind=kind, previous=previous,
                             progress=_byte_reporter(url, self.progress))
         except IsStream as found:
-            return self._stream(url, StreamKind(found.kind))
+            return self._stream(url, found)
 
-    def _stream(self, url: str, kind: StreamKind) -> MediaResult:
+    def _stream(self, url: str, found: IsStream) -> MediaResult:
         """A stream's MP4; a failure keeps saying which kind of stream it was."""
         try:
             return download_stream(url, self.session, self._stream_options(url),
                                    dest_dir=self.dest, max_bytes=self.config.max_bytes,
-                                   progress=_byte_reporter(url, self.progress))
+                                   progress=_byte_reporter(url, self.progress),
+                                   first=found_playlist(found))
         except HarvesterError as exc:
-            return replace(result_from_error(url, exc), stream=kind)
+            return replace(result_from_error(url, exc), stream=StreamKind(found.kind))
 
     def _stream_options(self, url: str) -> StreamOptions:
         return StreamOptions(choice=self.config.stream_variant, declared=self.sizes.get(url),

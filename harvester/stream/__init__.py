@@ -33,7 +33,7 @@ from pathlib import Path
 
 from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
 from harvester.download.sniff import sniff
-from harvester.errors import DownloadError, NotMedia
+from harvester.errors import DownloadError, IsStream, NotMedia
 from harvester.net.client import Session
 from harvester.records import ErrorInfo, MediaResult, MediaStatus, StreamKind
 from harvester.stream.model import Media
@@ -41,7 +41,7 @@ from harvester.stream.remux import local_playlist, remux
 from harvester.stream.resolve import Fetched, Plan, fetch_playlist, plan_stream
 from harvester.stream.segments import Budget, fetch_parts, plan_files
 
-__all__ = ["StreamOptions", "download_stream", "measure_stream"]
+__all__ = ["Fetched", "StreamOptions", "download_stream", "found_playlist", "measure_stream"]
 
 #: Where work directories live inside the download directory.
 WORK_DIR = ".streams"
@@ -71,9 +71,11 @@ def measure_stream(url: str, session: Session, options: StreamOptions,
 
 
 def download_stream(url: str, session: Session, options: StreamOptions, *, dest_dir: Path,
-                    max_bytes: int, progress: Callable[[int], None] | None = None) -> MediaResult:
-    """The stream at ``url`` as one MP4 in ``dest_dir`` (status ``downloaded``)."""
-    first = fetch_playlist(session, url)
+                    max_bytes: int, progress: Callable[[int], None] | None = None,
+                    first: Fetched | None = None) -> MediaResult:
+    """The stream at ``url`` as one MP4 in ``dest_dir`` (status ``downloaded``);
+    ``first`` is its playlist when the caller already read it."""
+    first = first or fetch_playlist(session, url)
     if first.kind is None:
         raise NotMedia("the body is no longer a playlist", url)
     plan = plan_stream(session, first, options.choice, options.declared)
@@ -95,6 +97,13 @@ def download_stream(url: str, session: Session, options: StreamOptions, *, dest_
     files = PartFiles(url, workdir / "stream.mp4", workdir / "stream.json")
     remux(playlists, files.part, timeout=options.remux_timeout, url=url)
     return _stored(url, plan, files, dest_dir, workdir, attempts)
+
+
+def found_playlist(found: IsStream) -> Fetched | None:
+    """The playlist the downloader already read when it found a stream, if it kept it."""
+    if found.body is None or found.final is None:
+        return None
+    return Fetched(found.kind, found.body, found.final, found.attempts)
 
 
 def _status(plan: Plan) -> MediaStatus | None:

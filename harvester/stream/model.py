@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from harvester.download.sniff import MAX_PLAYLIST_BYTES
 from harvester.records import Variant
+
+__all__ = ["DRM_KEYFORMATS", "DRM_METHODS", "MAX_DEPTH", "MAX_PLAYLIST_BYTES", "MAX_SEGMENTS",
+           "Key", "Master", "Media", "Part", "Rendition", "Segment"]
 
 #: Playlists followed from the first one (a master, its media playlists, a nested master).
 MAX_DEPTH = 3
 #: Segments one stream may have; a playlist listing more is refused, not truncated.
 MAX_SEGMENTS = 20_000
-#: The largest playlist or manifest read.
-MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
 #: Key formats and methods that mean DRM: the key is not ours to fetch.
 DRM_METHODS = frozenset({"SAMPLE-AES", "SAMPLE-AES-CTR", "SAMPLE-AES-CENC"})
 DRM_KEYFORMATS = frozenset({"com.apple.streamingkeydelivery", "com.widevine",
