@@ -24,15 +24,10 @@ from harvester.stream.model import Master
 from harvester.stream.remux import remux_command
 from tests.support.faultserver import FaultServer, Reply
 from tests.support.media import have_ffmpeg
-from tests.support.streams import DURATION, Streams, make_streams, serve_tree
+from tests.support.streams import DURATION, Streams, serve_tree
 
 pytestmark = [pytest.mark.timeout(60),
               pytest.mark.skipif(not have_ffmpeg(), reason="ffmpeg is not installed")]
-
-
-@pytest.fixture(scope="session")
-def streams(tmp_path_factory: pytest.TempPathFactory) -> Streams:
-    return make_streams(tmp_path_factory.mktemp("streams"))
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from harvester.records import MediaResult, MediaStatus
 from harvester.stream import hls as hls_module
 from tests.support.faultserver import FaultServer, Reply
 from tests.support.media import have_ffmpeg
-from tests.support.streams import Streams, make_streams, media_playlist
+from tests.support.streams import Streams, media_playlist
 
 pytestmark = [pytest.mark.timeout(60),
               pytest.mark.skipif(not have_ffmpeg(), reason="ffmpeg is not installed")]
@@ -24,11 +24,6 @@ pytestmark = [pytest.mark.timeout(60),
 SEGMENTS = [f"seg{i}.ts" for i in range(3)]
 TS = "video/mp2t"
 M3U8 = "application/vnd.apple.mpegurl"
-
-
-@pytest.fixture(scope="session")
-def fault_streams(tmp_path_factory: pytest.TempPathFactory) -> Streams:
-    return make_streams(tmp_path_factory.mktemp("fault-streams"))
 
 
 @pytest.fixture
@@ -77,9 +72,9 @@ def final_files(tmp_path: Path) -> list[Path]:
 
 
 def test_503_with_retry_after_on_a_segment_is_waited_for(
-        srv: FaultServer, fault_streams: Streams, tmp_path: Path) -> None:
+        srv: FaultServer, streams: Streams, tmp_path: Path) -> None:
     busy = Reply(status=503, content_type="text/plain", headers={"Retry-After": "1"})
-    url = serve(srv, fault_streams, {1: [busy]})
+    url = serve(srv, streams, {1: [busy]})
     result = fetch(url, tmp_path)
     assert result.status is MediaStatus.DOWNLOADED, result.error
     asked = srv.requests_to("/s/seg1.ts")
@@ -88,9 +83,9 @@ def test_503_with_retry_after_on_a_segment_is_waited_for(
 
 
 def test_a_segment_dropped_half_way_is_fetched_again(
-        srv: FaultServer, fault_streams: Streams, tmp_path: Path) -> None:
-    body = segments(fault_streams)[2]
-    url = serve(srv, fault_streams, {2: [Reply(body=body, content_type=TS,
+        srv: FaultServer, streams: Streams, tmp_path: Path) -> None:
+    body = segments(streams)[2]
+    url = serve(srv, streams, {2: [Reply(body=body, content_type=TS,
                                                cut_after=len(body) // 2)]})
     result = fetch(url, tmp_path)
     assert result.status is MediaStatus.DOWNLOADED, result.error
@@ -99,9 +94,9 @@ def test_a_segment_dropped_half_way_is_fetched_again(
 
 
 def test_a_missing_segment_fails_the_stream_and_names_it(
-        srv: FaultServer, fault_streams: Streams, tmp_path: Path) -> None:
+        srv: FaultServer, streams: Streams, tmp_path: Path) -> None:
     gone = Reply(status=404, content_type="text/plain", body=b"gone")
-    url = serve(srv, fault_streams, {1: [gone]})
+    url = serve(srv, streams, {1: [gone]})
     result = fetch(url, tmp_path)
     assert result.status is MediaStatus.FAILED and result.error is not None
     assert result.error.code == "http_404"
@@ -111,9 +106,9 @@ def test_a_missing_segment_fails_the_stream_and_names_it(
 
 
 def test_a_rerun_fetches_only_the_segments_it_lacks(
-        srv: FaultServer, fault_streams: Streams, tmp_path: Path) -> None:
+        srv: FaultServer, streams: Streams, tmp_path: Path) -> None:
     gone = Reply(status=404, content_type="text/plain", body=b"gone")
-    url = serve(srv, fault_streams, {1: [gone]})
+    url = serve(srv, streams, {1: [gone]})
     assert fetch(url, tmp_path, retries=0).status is MediaStatus.FAILED
     done_before = {s: len(srv.requests_to(f"/s/{s}")) for s in SEGMENTS}
     result = fetch(url, tmp_path, retries=0)
@@ -124,9 +119,9 @@ def test_a_rerun_fetches_only_the_segments_it_lacks(
 
 
 def test_a_segment_on_an_internal_host_is_blocked_before_any_request(
-        srv: FaultServer, internal: FaultServer, fault_streams: Streams,
+        srv: FaultServer, internal: FaultServer, streams: Streams,
         tmp_path: Path) -> None:
-    url = serve(srv, fault_streams, names=["seg0.ts", internal.url("/seg1.ts"), "seg2.ts"])
+    url = serve(srv, streams, names=["seg0.ts", internal.url("/seg1.ts"), "seg2.ts"])
     result = fetch(url, tmp_path)
     assert result.status is MediaStatus.BLOCKED and result.error is not None
     assert result.error.code == "private_address"
@@ -135,37 +130,37 @@ def test_a_segment_on_an_internal_host_is_blocked_before_any_request(
     assert [r.path for r in srv.log] == ["/s/index.m3u8"]  # no segment fetched at all
 
 
-def test_a_file_segment_is_refused(srv: FaultServer, fault_streams: Streams,
+def test_a_file_segment_is_refused(srv: FaultServer, streams: Streams,
                                    tmp_path: Path) -> None:
-    url = serve(srv, fault_streams, names=["seg0.ts", "file:///etc/passwd"])
+    url = serve(srv, streams, names=["seg0.ts", "file:///etc/passwd"])
     result = fetch(url, tmp_path)
     assert result.status is MediaStatus.BLOCKED and result.error is not None
     assert result.error.code == "blocked_scheme"
     assert final_files(tmp_path) == []
 
 
-def test_a_file_key_is_refused(srv: FaultServer, fault_streams: Streams,
+def test_a_file_key_is_refused(srv: FaultServer, streams: Streams,
                                tmp_path: Path) -> None:
     key = '#EXT-X-KEY:METHOD=AES-128,URI="file:///etc/hostname"'
-    result = fetch(serve(srv, fault_streams, header=key), tmp_path)
+    result = fetch(serve(srv, streams, header=key), tmp_path)
     assert result.status is MediaStatus.BLOCKED and result.error is not None
     assert result.error.code == "blocked_scheme" and "key of segment 1" in result.error.message
 
 
-def test_fairplay_drm_is_protected(srv: FaultServer, fault_streams: Streams,
+def test_fairplay_drm_is_protected(srv: FaultServer, streams: Streams,
                                    tmp_path: Path) -> None:
     drm = ('#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://key-id",'
            'KEYFORMAT="com.apple.streamingkeydelivery",KEYFORMATVERSIONS="1"')
-    result = fetch(serve(srv, fault_streams, header=drm), tmp_path)
+    result = fetch(serve(srv, streams, header=drm), tmp_path)
     assert result.status is MediaStatus.PROTECTED and result.error is not None
     assert result.error.code == "drm"
     assert result.probe is not None and result.probe.duration_s == 6.0
     assert [r.path for r in srv.log] == ["/s/index.m3u8"]
 
 
-def test_dash_content_protection_is_protected(srv: FaultServer, fault_streams: Streams,
+def test_dash_content_protection_is_protected(srv: FaultServer, streams: Streams,
                                               tmp_path: Path) -> None:
-    mpd = fault_streams.read("dash/manifest.mpd").replace(
+    mpd = streams.read("dash/manifest.mpd").replace(
         b"<Representation", b'<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011"'
         b' value="cenc"/><Representation', 1)
     url = srv.script("/d/manifest.mpd", Reply(body=mpd, content_type="application/dash+xml"))
@@ -175,18 +170,18 @@ def test_dash_content_protection_is_protected(srv: FaultServer, fault_streams: S
     assert [r.path for r in srv.log] == ["/d/manifest.mpd"]
 
 
-def test_a_live_playlist_is_measured_not_fetched(srv: FaultServer, fault_streams: Streams,
+def test_a_live_playlist_is_measured_not_fetched(srv: FaultServer, streams: Streams,
                                                  tmp_path: Path) -> None:
-    result = fetch(serve(srv, fault_streams, end=False), tmp_path)
+    result = fetch(serve(srv, streams, end=False), tmp_path)
     assert result.status is MediaStatus.LIVE and result.error is not None
     assert result.error.code == "live_stream"
     assert result.probe is not None and result.probe.duration_s is None
     assert [r.path for r in srv.log] == ["/s/index.m3u8"]
 
 
-def test_a_dynamic_dash_manifest_is_live(srv: FaultServer, fault_streams: Streams,
+def test_a_dynamic_dash_manifest_is_live(srv: FaultServer, streams: Streams,
                                          tmp_path: Path) -> None:
-    mpd = fault_streams.read("dash/manifest.mpd").replace(b'type="static"', b'type="dynamic"')
+    mpd = streams.read("dash/manifest.mpd").replace(b'type="static"', b'type="dynamic"')
     url = srv.script("/d/live.mpd", Reply(body=mpd, content_type="application/dash+xml"))
     assert fetch(url, tmp_path, measure=True, download=False).status is MediaStatus.LIVE
 
@@ -210,18 +205,18 @@ def test_masters_nested_too_deep_are_refused(srv: FaultServer, tmp_path: Path) -
     assert len(srv.log) == 3
 
 
-def test_too_many_segments_are_refused(srv: FaultServer, fault_streams: Streams,
+def test_too_many_segments_are_refused(srv: FaultServer, streams: Streams,
                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hls_module, "MAX_SEGMENTS", 2)
-    result = fetch(serve(srv, fault_streams), tmp_path)
+    result = fetch(serve(srv, streams), tmp_path)
     assert result.error is not None and result.error.code == "too_many_segments"
     assert [r.path for r in srv.log] == ["/s/index.m3u8"]
 
 
-def test_the_byte_cap_covers_all_segments(srv: FaultServer, fault_streams: Streams,
+def test_the_byte_cap_covers_all_segments(srv: FaultServer, streams: Streams,
                                           tmp_path: Path) -> None:
-    cap = sum(len(b) for b in segments(fault_streams)) - 1
-    result = fetch(serve(srv, fault_streams), tmp_path, max_bytes=cap)
+    cap = sum(len(b) for b in segments(streams)) - 1
+    result = fetch(serve(srv, streams), tmp_path, max_bytes=cap)
     assert result.status is MediaStatus.SKIPPED and result.error is not None
     assert result.error.code == "too_large"
     assert final_files(tmp_path) == []
