@@ -18,6 +18,7 @@ from harvester.config import Config
 from harvester.download.sniff import playlist_kind
 from harvester.measure.probe import probe
 from harvester.store.manifest import Manifest, manifest_problems
+from harvester.store.report import render_report
 from harvester.store.state import State
 from harvester.stream.dash import parse_dash
 from harvester.stream.model import Master
@@ -210,3 +211,11 @@ def test_remux_command_is_built_with_ffmpeg_python(tmp_path: Path) -> None:
     assert options[options.index("-f") + 1] == "hls"
     assert options[options.index("-protocol_whitelist") + 1] == "file,crypto"
     assert argv[source - 1] == "-i" and argv[argv.index("-c") + 1] == "copy"
+
+
+def test_report_shows_the_stream_and_its_renditions(srv: FaultServer, tmp_path: Path) -> None:
+    manifest, _ = run([page(srv, "/hls/master.m3u8")], tmp_path, measure=True)
+    html = render_report(manifest.to_dict())
+    assert '<span class="badge">HLS</span>' in html
+    assert "renditions 640×360 @ " in html and ", 320×180 @ " in html
+    assert '<span class="badge ok">measured</span>' in html
