@@ -7,13 +7,16 @@ made once a session and served from a loopback server on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from harvester import harvest
+from harvester.cli import cli
 from harvester.config import Config
 from harvester.download.sniff import playlist_kind
 from harvester.measure.probe import probe
@@ -219,3 +222,15 @@ def test_report_shows_the_stream_and_its_renditions(srv: FaultServer, tmp_path: 
     assert '<span class="badge">HLS</span>' in html
     assert "renditions 640×360 @ " in html and ", 320×180 @ " in html
     assert '<span class="badge ok">measured</span>' in html
+
+
+def test_probe_command_measures_a_local_playlist(streams: Streams, tmp_path: Path) -> None:
+    shutil.copytree(streams.root / "enc", tmp_path / "enc")
+    local = tmp_path / "enc" / "index.m3u8"
+    outcome = CliRunner().invoke(cli, ["probe", "--json", str(local)])
+    assert outcome.exit_code == 0, outcome.output
+    measured = json.loads(outcome.output)[str(local)]
+    assert measured["duration_s"] == pytest.approx(DURATION, abs=0.1)
+    assert (measured["width"], measured["height"]) == (640, 360)
+    # The pipeline never reads a playlist as media: a downloaded file stays unknown.
+    assert probe(local).error == "unknown_format"

@@ -175,13 +175,16 @@ def validate(files: tuple[str, ...]) -> None:
 def probe(media: tuple[str, ...], timeout: float, as_json: bool) -> None:
     """Measure duration and dimensions of local MEDIA files with ffprobe.
 
+    A local HLS playlist (.m3u8) is measured with its local segments.
+
     \b
     Example:
       harvester probe downloads/ab/ab12....mp4 thumb.jpg
+      harvester probe saved-stream/index.m3u8
     """
     from harvester.measure.probe import probe as probe_file
 
-    results = [(path, probe_file(Path(path), timeout=timeout)) for path in media]
+    results = [(path, probe_file(Path(path), timeout=timeout, playlist=True)) for path in media]
     click.echo(render_probe(results, as_json=as_json))
     failed = any(p.error for _, p in results)
     raise SystemExit(ExitCode.FAILURES if failed else ExitCode.OK)

@@ -107,11 +107,11 @@ def fetch_parts(session: Session, jobs: list[Job], workdir: Path, budget: Budget
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures = [pool.submit(_fetch, session, job, workdir, budget, progress) for job in todo]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = [f for f in done if f.exception() is not None]
-        if failed:
+        errors = [e for e in (f.exception() for f in done) if e is not None]
+        if errors:
             for future in futures:
-                future.cancel()
-            raise failed[0].exception()  # type: ignore[misc]
+                future.cancel()  # the parts not started yet; running ones end by their deadline
+            raise errors[0]
         attempts = sum(f.result() for f in futures)
     return attempts
 
