@@ -17,15 +17,18 @@ from click.testing import CliRunner
 
 from harvester import harvest
 from harvester.cli import cli
-from harvester.config import Config
+from harvester.config import Config, load_config
 from harvester.download.sniff import playlist_kind
+from harvester.errors import ConfigError
 from harvester.measure.probe import probe
+from harvester.records import Variant
 from harvester.store.manifest import Manifest, manifest_problems
 from harvester.store.report import render_report
 from harvester.store.state import State
 from harvester.stream.dash import parse_dash
-from harvester.stream.model import Master
+from harvester.stream.model import Master, Rendition
 from harvester.stream.remux import remux_command
+from harvester.stream.resolve import choose
 from tests.support.faultserver import FaultServer, Reply
 from tests.support.media import have_ffmpeg
 from tests.support.streams import DURATION, Streams, serve_tree
@@ -234,3 +237,20 @@ def test_probe_command_measures_a_local_playlist(streams: Streams, tmp_path: Pat
     assert (measured["width"], measured["height"]) == (640, 360)
     # The pipeline never reads a playlist as media: a downloaded file stays unknown.
     assert probe(local).error == "unknown_format"
+
+
+def test_rendition_choice() -> None:
+    renditions = tuple(Rendition(Variant(w, h, bw), f"{w}.m3u8") for w, h, bw in
+                       ((640, 360, 500), (1280, 720, 2000), (320, 180, 100)))
+    assert choose(renditions, "best", None).url == "1280.m3u8"
+    assert choose(renditions, "worst", None).url == "320.m3u8"
+    assert choose(renditions, "match", (640, 360)).url == "640.m3u8"
+    assert choose(renditions, "match", (360, 640)).url == "1280.m3u8"  # no such size: best
+    assert choose(renditions, "match", None).url == "1280.m3u8"
+    assert choose(renditions, "320x180", (640, 360)).url == "320.m3u8"
+
+
+@pytest.mark.parametrize("value", ["huge", "0x360", "640x", "best,worst"])
+def test_a_bad_stream_variant_is_a_config_error(value: str) -> None:
+    with pytest.raises(ConfigError):
+        load_config(None, {"stream_variant": value})
