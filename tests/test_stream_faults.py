@@ -220,3 +220,18 @@ def test_the_byte_cap_covers_all_segments(srv: FaultServer, streams: Streams,
     assert result.status is MediaStatus.SKIPPED and result.error is not None
     assert result.error.code == "too_large"
     assert final_files(tmp_path) == []
+
+
+def test_an_iv_that_is_not_hex_is_refused(srv: FaultServer, streams: Streams,
+                                          tmp_path: Path) -> None:
+    key = f'#EXT-X-KEY:METHOD=AES-128,URI="{srv.url("/k.bin")}",IV=0x"zz'
+    result = fetch(serve(srv, streams, header=key), tmp_path)
+    assert result.status is MediaStatus.FAILED and result.error is not None
+    assert result.error.code == "bad_playlist"
+    assert [r.path for r in srv.log] == ["/s/index.m3u8"]
+
+
+def test_an_empty_playlist_is_refused(srv: FaultServer, tmp_path: Path) -> None:
+    url = srv.script("/empty.m3u8", Reply(body=media_playlist([]), content_type=M3U8))
+    result = fetch(url, tmp_path)
+    assert result.error is not None and result.error.code == "bad_playlist"

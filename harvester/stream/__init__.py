@@ -33,7 +33,7 @@ from pathlib import Path
 
 from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
 from harvester.download.sniff import sniff
-from harvester.errors import DownloadError, IsStream, NotMedia
+from harvester.errors import DownloadError, IsStream, NotMedia, StreamRefused
 from harvester.net.client import Session
 from harvester.records import ErrorInfo, MediaResult, MediaStatus, StreamKind
 from harvester.stream.model import Media
@@ -82,6 +82,8 @@ def download_stream(url: str, session: Session, options: StreamOptions, *, dest_
     status = _status(plan)
     if status is not None or plan.media is None:
         return _measured(url, plan, status or MediaStatus.FAILED)
+    if not plan.media.segments:
+        raise StreamRefused("the playlist lists no segments", url)
     workdir = _workdir(dest_dir, url, plan.media)
     tracks = [t for t in (plan.media, plan.media.audio) if t is not None]
     budget = Budget(max_bytes, url)

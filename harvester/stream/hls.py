@@ -8,6 +8,8 @@ the playlist was read from, and are left for the network layer to judge.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import m3u8
@@ -28,20 +30,29 @@ from harvester.stream.model import (
 
 __all__ = ["parse_hls"]
 
+_HEX = re.compile(r"[0-9a-f]{1,32}")
+
 
 def parse_hls(text: str, url: str) -> Master | Media:
     """The master or media playlist ``text`` read from ``url``."""
     try:
         playlist = m3u8.loads(text, uri=url)
+        return _read(playlist, url)
+    except StreamRefused:
+        raise
     except Exception as exc:  # the library raises bare errors on odd input
-        raise StreamRefused(f"unreadable HLS playlist: {exc}", url) from None
+        raise StreamRefused(f"unreadable HLS playlist: {exc!r}"[:300], url) from None
+
+
+def _read(playlist: m3u8.M3U8, url: str) -> Master | Media:
     protected = _drm(playlist.session_keys or []) or _drm(playlist.keys or [])
     if playlist.is_variant:
         return Master(url=url, renditions=_renditions(playlist), protected=protected)
     if len(playlist.segments) > MAX_SEGMENTS:
         raise StreamRefused(f"{len(playlist.segments)} segments, more than the "
                             f"{MAX_SEGMENTS} allowed", url, code="too_many_segments")
-    live = not playlist.is_endlist
+    # A VOD playlist that forgot its ENDLIST still has an end.
+    live = not playlist.is_endlist and (playlist.playlist_type or "").lower() != "vod"
     return Media(url=url, segments=_segments(playlist, url), live=live, protected=protected)
 
 
@@ -92,17 +103,29 @@ def _segments(playlist: m3u8.M3U8, url: str) -> tuple[Segment, ...]:
         if seg.init_section is not None:
             init_url = seg.init_section.absolute_uri
             init = Part(init_url, _byterange(seg.init_section.byterange, init_url, {}, url))
-        segments.append(Segment(part, float(seg.duration or 0.0), init, _key(seg.key, number),
-                                bool(seg.discontinuity)))
+        segments.append(Segment(part, _seconds(seg.duration), init,
+                                _key(seg.key, number, url), bool(seg.discontinuity)))
     return tuple(segments)
 
 
-def _key(key: Any, number: int) -> Key | None:
+def _seconds(value: Any) -> float:
+    """A segment's duration; a negative or non-finite one counts as nothing."""
+    number = float(value or 0.0)
+    return number if math.isfinite(number) and number > 0 else 0.0
+
+
+def _key(key: Any, number: int, url: str) -> Key | None:
     """An AES-128 key with its IV (the media sequence number when none is given)."""
-    if key is None or (key.method or "NONE").upper() == "NONE":
-        return None
+    if key is None or (key.method or "NONE").upper() in ("NONE", *DRM_METHODS):
+        return None  # DRM marks the whole playlist protected; its segments are never fetched
+    if (key.method or "").upper() != "AES-128":
+        raise StreamRefused(f"unknown encryption method {key.method!r}", url,
+                            code="unsupported_stream")
     iv = (key.iv or "").lower().removeprefix("0x") or f"{number:032x}"
-    return Key(Part(key.absolute_uri), iv.rjust(32, "0")[-32:])
+    # The IV goes into the playlist ffmpeg reads: hex digits only, nothing else.
+    if not _HEX.fullmatch(iv):
+        raise StreamRefused(f"unreadable IV {key.iv!r}", url)
+    return Key(Part(key.absolute_uri), iv.rjust(32, "0"))
 
 
 def _byterange(value: str | None, target: str, ends: dict[str, int],
