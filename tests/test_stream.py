@@ -241,16 +241,27 @@ def test_probe_command_measures_a_local_playlist(streams: Streams, tmp_path: Pat
 
 def test_rendition_choice() -> None:
     renditions = tuple(Rendition(Variant(w, h, bw), f"{w}.m3u8") for w, h, bw in
-                       ((640, 360, 500), (1280, 720, 2000), (320, 180, 100)))
+                       ((640, 360, 500), (1280, 720, 2000), (320, 180, 100), (None, None, 9999)))
     assert choose(renditions, "best", None).url == "1280.m3u8"
     assert choose(renditions, "worst", None).url == "320.m3u8"
     assert choose(renditions, "match", (640, 360)).url == "640.m3u8"
     assert choose(renditions, "match", (360, 640)).url == "1280.m3u8"  # no such size: best
     assert choose(renditions, "match", None).url == "1280.m3u8"
     assert choose(renditions, "320x180", (640, 360)).url == "320.m3u8"
+    audio_only = renditions[3:]
+    assert choose(audio_only, "best", None).url == "None.m3u8"  # all there is
 
 
 @pytest.mark.parametrize("value", ["huge", "0x360", "640x", "best,worst"])
 def test_a_bad_stream_variant_is_a_config_error(value: str) -> None:
     with pytest.raises(ConfigError):
         load_config(None, {"stream_variant": value})
+
+
+def test_hls_audio_rendition_is_muxed_in(srv: FaultServer, tmp_path: Path) -> None:
+    _, media = run([page(srv, "/alt/master.m3u8")], tmp_path, download=True,
+                   stream_variant="best")
+    mp4 = tmp_path / "dl" / media["video"]["path"]
+    assert_plays(mp4)
+    assert probe(mp4).has_audio
+    assert srv.requests_to("/alt/raudio/s0.ts") and srv.requests_to("/alt/rvideo/s0.ts")

@@ -118,10 +118,13 @@ def _parse(fetched: Fetched) -> Master | Media:
 
 def choose(renditions: tuple[Rendition, ...], choice: str,
            declared: tuple[int, int] | None) -> Rendition:
-    """The rendition ``choice`` names (``best``, ``worst``, ``match``, ``WxH``)."""
+    """The rendition ``choice`` names (``best``, ``worst``, ``match``, ``WxH``), among
+    those with a picture size when any has one."""
     def bandwidth(r: Rendition) -> int:
         return r.variant.bandwidth or 0
 
+    # An audio-only rendition (no RESOLUTION) is never the video, unless it is all there is.
+    renditions = tuple(r for r in renditions if r.variant.width) or renditions
     if choice == "worst":
         return min(renditions, key=bandwidth)
     wanted = declared if choice == "match" else _size(choice)

@@ -12,6 +12,7 @@ Layout under ``root`` (every stream is :data:`DURATION` s of testsrc, 2 s segmen
 ``hls/master.m3u8``   two renditions, ``v0`` 640x360 and ``v1`` 320x180, each with AAC audio
 ``enc/index.m3u8``    one 640x360 rendition encrypted with AES-128 (``enc/key.bin``)
 ``fmp4/index.m3u8``   one 640x360 rendition in fragmented MP4 (``init.mp4`` + ``.m4s``)
+``alt/master.m3u8``   a 640x360 rendition whose audio is a separate ``EXT-X-MEDIA`` rendition
 ``dash/manifest.mpd`` a 640x360 video and an audio Representation (ffmpeg's dash muxer)
 """
 
@@ -82,6 +83,12 @@ def make_streams(root: Path) -> Streams:
     (root / "fmp4").mkdir()
     _ffmpeg([*_source(), *_X264, *_hls("fmp4"), "-hls_fmp4_init_filename", "init.mp4",
              "-hls_segment_filename", "s%d.m4s", "index.m3u8"], root / "fmp4")
+    (root / "alt").mkdir()
+    _ffmpeg([*_source(audio=True), "-map", "0:v", "-map", "1:a", *_X264, "-c:a", "aac",
+             "-b:a", "32k", *_hls(), "-hls_segment_filename", "r%v/s%d.ts",
+             "-master_pl_name", "master.m3u8", "-var_stream_map",
+             "a:0,agroup:aud,name:audio v:0,agroup:aud,name:video", "r%v/index.m3u8"],
+            root / "alt")
     (root / "dash").mkdir()
     _ffmpeg([*_source(audio=True), "-map", "0:v", "-map", "1:a", *_X264, "-c:a", "aac",
              "-b:a", "32k", "-f", "dash", "-seg_duration", str(SEGMENT), "-use_template", "1",
