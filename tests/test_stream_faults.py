@@ -235,3 +235,12 @@ def test_an_empty_playlist_is_refused(srv: FaultServer, tmp_path: Path) -> None:
     url = srv.script("/empty.m3u8", Reply(body=media_playlist([]), content_type=M3U8))
     result = fetch(url, tmp_path)
     assert result.error is not None and result.error.code == "bad_playlist"
+
+
+def test_segments_come_a_few_at_a_time_within_the_per_host_limit(
+        srv: FaultServer, streams: Streams, tmp_path: Path) -> None:
+    slow = {i: [Reply(body=body, content_type=TS, trickle=(len(body) // 4 + 1, 0.05))]
+            for i, body in enumerate(segments(streams))}
+    result = fetch(serve(srv, streams, slow), tmp_path, per_host=2)
+    assert result.status is MediaStatus.DOWNLOADED, result.error
+    assert srv.peak == 2  # two segments in flight at once, never three
