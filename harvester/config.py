@@ -39,6 +39,9 @@ class Config:
     jsonl: bool = False
     report: str | None = None
     download: bool = False
+    measure: bool = False
+    stream_variant: str = "match"
+    remux_timeout: float = 600.0
     dir: str = "downloads"
     state: str | None = None
     allow_private_hosts: bool = False
@@ -307,10 +310,16 @@ def _check(cfg: Config) -> None:
     _check_allowed_hosts(cfg.allow_hosts)
     if not all(_TOKEN.match(name) for name in cfg.redact_params):
         raise ConfigError("redact_params must hold query parameter names such as 'token'")
+    if not _STREAM_VARIANT.match(cfg.stream_variant):
+        raise ConfigError(f"--stream-variant {cfg.stream_variant!r}: use best, worst, match "
+                          "or WIDTHxHEIGHT (e.g. 1280x720)")
+    if cfg.remux_timeout <= 0:
+        raise ConfigError("remux_timeout must be positive")
     if cfg.executor not in ("serial", "local", "dask"):
         raise ConfigError(f"unknown executor {cfg.executor!r}: use serial, local or dask")
 
 
+_STREAM_VARIANT = re.compile(r"^(best|worst|match|[1-9][0-9]{0,4}x[1-9][0-9]{0,4})$")
 _HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_.])?$", re.IGNORECASE)
 
 

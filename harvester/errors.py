@@ -11,7 +11,9 @@
     │   ├── FetchError             the page could not be fetched after retries
     │   └── DownloadError          a media download failed after retries
     │       ├── TooLarge
-    │       └── NotMedia
+    │       ├── NotMedia
+    │       │   └── IsStream       a playlist where a file was expected (kind hls|dash)
+    │       └── StreamRefused      a stream refused: loop, too deep, too many segments
     └── ProbeError(path)           ffprobe could not measure a file
 
 Bad markup is never an exception: it is recorded as repairs and findings.
@@ -96,6 +98,25 @@ class NotMedia(DownloadError):
     """The body is not media (for example an HTML error page served with 200)."""
 
     code = "not_media"
+
+
+class IsStream(NotMedia):
+    """The body is an HLS playlist or a DASH manifest: a stream, not a file."""
+
+    code = "stream"
+
+    def __init__(self, message: str, url: str, *, kind: str, body: bytes | None = None,
+                 final: str | None = None) -> None:
+        super().__init__(message, url)
+        self.kind = kind
+        self.body = body  # the whole playlist when it was read, else None
+        self.final = final  # the URL it was read from, after redirects
+
+
+class StreamRefused(DownloadError):
+    """A stream harvester will not fetch: a loop, too deep, too many segments, unreadable."""
+
+    code = "bad_playlist"
 
 
 class ProbeError(HarvesterError):

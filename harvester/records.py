@@ -59,6 +59,16 @@ class MediaStatus(StrEnum):
     SKIPPED = "skipped"
     NOT_MEDIA = "not_media"
     DEFERRED = "deferred"
+    MEASURED = "measured"
+    PROTECTED = "protected"
+    LIVE = "live"
+
+
+class StreamKind(StrEnum):
+    """The adaptive streaming format a ``contentUrl`` turned out to be."""
+
+    HLS = "hls"
+    DASH = "dash"
 
 
 class Verdict(StrEnum):
@@ -217,6 +227,16 @@ class Probe:
 
 
 @dataclass(frozen=True, slots=True)
+class Variant:
+    """One rendition a stream offers (an HLS ``EXT-X-STREAM-INF``, a DASH Representation)."""
+
+    width: int | None = None
+    height: int | None = None
+    bandwidth: int | None = None
+    codecs: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MediaResult:
     """Outcome of fetching one media URL into the download directory."""
 
@@ -231,6 +251,8 @@ class MediaResult:
     etag: str | None = None
     last_modified: str | None = None
     probe: Probe | None = None
+    stream: StreamKind | None = None
+    variants: tuple[Variant, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

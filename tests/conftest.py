@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.server import LoopbackServer
+from tests.support.streams import Streams, make_streams
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -34,3 +35,13 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
                  "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def streams(tmp_path_factory: pytest.TempPathFactory) -> Streams:
+    """Real HLS and DASH streams (tests/support/streams.py), made once a session."""
+    from tests.support.media import have_ffmpeg
+
+    if not have_ffmpeg():
+        pytest.skip("ffmpeg is not installed")
+    return make_streams(tmp_path_factory.mktemp("streams"))

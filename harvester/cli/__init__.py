@@ -128,6 +128,11 @@ def harvest_options(f: F) -> F:
                                              "manifest.jsonl with --jsonl)."),
         click.option("--download/--no-download", default=None, **shown("download"),
                      help="Download each video and thumbnail."),
+        click.option("--measure", is_flag=True, default=None,
+                     help="Measure HLS/DASH streams from their playlists without downloading."),
+        click.option("--stream-variant", default=None, metavar="WHICH",
+                     help="Stream rendition to fetch: best, worst, match (the declared size, "
+                          "else best; default) or WIDTHxHEIGHT."),
         click.option("--dir", default=None, metavar="DIR", **shown("dir"),
                      help="Download directory."),
         click.option("--state", default=None, metavar="FILE",
@@ -322,13 +327,16 @@ def validate(files: tuple[str, ...], globs: tuple[str, ...]) -> None:
 def probe(media: tuple[str, ...], timeout: float, as_json: bool) -> None:
     """Measure duration and dimensions of local MEDIA files with ffprobe.
 
+    A local HLS playlist (.m3u8) is measured with its local segments.
+
     \b
     Example:
       harvester probe downloads/ab/ab12....mp4 thumb.jpg
+      harvester probe saved-stream/index.m3u8
     """
     from harvester.measure.probe import probe as probe_file
 
-    results = [(path, probe_file(Path(path), timeout=timeout)) for path in media]
+    results = [(path, probe_file(Path(path), timeout=timeout, playlist=True)) for path in media]
     click.echo(render_probe(results, as_json=as_json))
     failed = any(p.error for _, p in results)
     raise SystemExit(ExitCode.FAILURES if failed else ExitCode.OK)

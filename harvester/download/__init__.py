@@ -54,7 +54,9 @@ def download(
     ``kind`` is ``"video"`` or ``"thumbnail"`` (an image is not a video and a
     video is not a thumbnail).  ``on_size(total)`` hears the file's size when
     the server announces it; ``progress(n)`` receives byte deltas (negative
-    when a restart discards bytes).  Raises BlockedURL, TooLarge, NotMedia,
+    when a restart discards bytes).  Raises BlockedURL, TooLarge, NotMedia (its
+    subclass IsStream when a video URL answers with an HLS playlist or a DASH
+    manifest: :mod:`harvester.stream` takes it from there, with the body read),
     Deferred or DownloadError (``code``, ``attempts``); see :func:`result_from_error`.
     """
     check_url(url, session.rules)

@@ -8,10 +8,13 @@ file extension comes from that signature, never from the URL or the headers.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 #: Bytes to collect before deciding (MPEG-TS needs two 188-byte packets).
 SNIFF_BYTES = 512
+#: The largest HLS playlist or DASH manifest read whole.
+MAX_PLAYLIST_BYTES = 4 * 1024 * 1024
 
 # Declared types that are never media, whatever the body starts with.
 _TEXTUAL = ("text/", "application/json", "application/xhtml", "application/xml",
@@ -107,6 +110,38 @@ def sniff(head: bytes) -> MediaType | None:
     if _mpeg_ts(head):
         return MediaType("video/mp2t", "ts")
     return _mpeg_audio(head)
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def playlist_kind(head: bytes) -> str | None:
+    """``"hls"`` or ``"dash"`` when the first bytes are an HLS playlist or a DASH
+    manifest, whatever the URL or the server's Content-Type says; else ``None``.
+
+    >>> playlist_kind(b"#EXTM3U\n#EXT-X-VERSION:3\n")
+    'hls'
+    >>> playlist_kind(b'<?xml version="1.0"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011">')
+    'dash'
+    """
+    text = head.removeprefix(_BOM).lstrip()
+    if text.startswith(b"#EXTM3U"):
+        return "hls"
+    if text.startswith(b"<") and b"<MPD" in text[:SNIFF_BYTES]:
+        return "dash"
+    return None
+
+
+def rest_of_playlist(head: bytes, chunks: Iterable[bytes | memoryview]) -> bytes | None:
+    """``head`` and the rest of a playlist's body, or ``None`` once it passes
+    :data:`MAX_PLAYLIST_BYTES` (the caller then leaves the body unread)."""
+    parts, size = [head], len(head)
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_PLAYLIST_BYTES:
+            return None
+        parts.append(bytes(chunk))
+    return b"".join(parts)
 
 
 def textual(content_type: str | None) -> bool:

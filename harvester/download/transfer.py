@@ -20,7 +20,7 @@ import contextlib
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,16 @@ from typing import Any
 import httpx
 
 from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
-from harvester.download.sniff import SNIFF_BYTES, MediaType, sniff, textual
-from harvester.errors import DownloadError, NotMedia, RemoteError, TooLarge
+from harvester.download.sniff import (
+    MAX_PLAYLIST_BYTES,
+    SNIFF_BYTES,
+    MediaType,
+    playlist_kind,
+    rest_of_playlist,
+    sniff,
+    textual,
+)
+from harvester.errors import DownloadError, IsStream, NotMedia, RemoteError, TooLarge
 from harvester.net.body import Decoder, body_chunks
 from harvester.net.deadline import Cancelled
 from harvester.net.policy import NetPolicy, Transient
@@ -144,7 +152,7 @@ def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, 
         job.on_size(expected)
     content_type = response.headers.get("content-type")
     if textual(content_type):
-        raise NotMedia(f"server sent {content_type!r}, a document, not media", job.url)
+        _refuse_document(job, response, content_type)
     if expected is not None and expected > job.max_bytes:
         raise TooLarge(f"{expected} bytes announced, above the {job.max_bytes} byte cap",
                        job.url)
@@ -209,12 +217,50 @@ def _on_416(job: Job, response: httpx.Response, offset: int, stored: dict[str, A
     return Done(relpath, sha, offset, media.mime, stored.get("etag"), stored.get("last_modified"))
 
 
+def _refuse_document(job: Job, response: httpx.Response, content_type: str | None) -> None:
+    """NotMedia for a document; IsStream when it is a playlist served as text
+    (servers label HLS ``text/plain`` and DASH ``application/xml`` often enough)."""
+    if job.kind == "video":
+        chunks = iter(body_chunks(response, job.url, job.policy, limit=MAX_PLAYLIST_BYTES + 1))
+        head = b""
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= SNIFF_BYTES:
+                break
+        try:
+            _stream_or_none(job, head)
+        except IsStream as found:
+            raise _with_body(found, head, chunks, response) from None
+    raise NotMedia(f"server sent {content_type!r}, a document, not media", job.url)
+
+
+def _with_body(found: IsStream, head: bytes, chunks: Iterator[bytes | memoryview],
+               response: httpx.Response) -> IsStream:
+    """``found`` carrying the whole playlist, so the stream code need not ask again
+    (without it when the rest cannot be read: the stream code then asks itself)."""
+    try:
+        found.body = rest_of_playlist(head, chunks)
+    except RemoteError:
+        found.body = None
+    found.final = str(response.request.url)
+    return found
+
+
+def _stream_or_none(job: Job, head: bytes) -> None:
+    """Raise IsStream when a video URL answered with a playlist."""
+    kind = playlist_kind(head) if job.kind == "video" else None
+    if kind is not None:
+        raise IsStream(f"the body is {'an HLS playlist' if kind == 'hls' else 'a DASH manifest'}",
+                       job.url, kind=kind)
+
+
 def _accept(job: Job, head: bytes) -> MediaType:
-    """The sniffed media type, or NotMedia (empty, unknown, or the wrong kind)."""
+    """The sniffed media type, or NotMedia (empty, unknown, the wrong kind, or IsStream)."""
     if not head:
         raise NotMedia("server sent an empty body", job.url, code="empty")
     media = sniff(head)
     if media is None:
+        _stream_or_none(job, head)
         raise NotMedia(f"body does not start like any media format: {head[:16]!r}", job.url)
     wrong = (job.kind == "thumbnail" and media.family != "image") or (
         job.kind == "video" and media.family == "image")
@@ -308,13 +354,16 @@ class _Sink:
 def _stream(job: Job, response: httpx.Response, offset: int,
             expected: int | None) -> tuple[MediaType, str, int]:
     """Write the body to the .part, hashing as it arrives; returns (type, sha256, size)."""
-    chunks = body_chunks(response, job.url, job.policy, limit=job.max_bytes - offset)
+    chunks = iter(body_chunks(response, job.url, job.policy, limit=job.max_bytes - offset))
     sink = _Sink(job, offset)
     try:
-        for chunk in chunks:
-            sink.add(chunk)
-        _check_complete(job, sink.received, expected)
-        media = sink.finish()
+        try:
+            for chunk in chunks:
+                sink.add(chunk)
+            _check_complete(job, sink.received, expected)
+            media = sink.finish()
+        except IsStream as found:
+            raise _with_body(found, sink.head, chunks, response) from None
     finally:
         sink.close()
     return media, sink.digest.hexdigest(), sink.size

@@ -18,6 +18,11 @@ Media files come from untrusted pages, so ffprobe is run defensively:
   would make ffprobe open other files;
 * ``-protocol_whitelist file`` and a ``file:`` input keep ffprobe off the
   network and away from pseudo-protocols (``concat:``, ``subfile:``, ...);
+* only :func:`probe` called with ``playlist=True`` (``harvester probe`` on a
+  file the user names) reads a local HLS playlist and its segments: the
+  ``hls`` demuxer forced, ``-protocol_whitelist file,crypto``, so segments and
+  keys are local files and nothing is fetched (the pipeline never passes it:
+  a downloaded file that is a playlist stays ``unknown_format``);
 * the process runs in its own session and the whole group is killed at the
   timeout, so a wrapper script's children die with it.
 
@@ -96,9 +101,11 @@ def _sniff_mpeg_audio(head: bytes) -> str | None:
 
 
 def probe(
-    path: Path, *, kind: str = "video", timeout: float = 30.0, ffprobe: str = "ffprobe"
+    path: Path, *, kind: str = "video", timeout: float = 30.0, ffprobe: str = "ffprobe",
+    playlist: bool = False,
 ) -> Probe:
     """Measure ``path``; ``kind`` is ``"video"`` or ``"thumbnail"`` (image size only).
+    With ``playlist``, a local HLS playlist is measured with its local segments.
 
     >>> probe(Path("clip.mp4")).duration_s    # doctest: +SKIP
     6.016
@@ -111,6 +118,9 @@ def probe(
     if error is not None:
         return Probe(error=error)
     fmt = sniff_format(head)
+    if fmt is None and playlist and head.removeprefix(b"\xef\xbb\xbf").lstrip() \
+            .startswith(b"#EXTM3U"):
+        fmt = "hls"
     if fmt is None:
         return Probe(error="unknown_format")
     data, error = run_ffprobe(path, fmt, timeout=timeout, ffprobe=ffprobe)
@@ -144,6 +154,10 @@ def ffprobe_command(path: Path, fmt: str, ffprobe: str = "ffprobe") -> list[str]
     bounded; we build the same argv and run it ourselves.
     """
     options = {"f": fmt, "protocol_whitelist": "file", "v": "error"}
+    if fmt == "hls":
+        # AES-128 segments need the crypto protocol (over local files only), and keys
+        # are often named .key or .bin, which the demuxer refuses unless told.
+        options.update(protocol_whitelist="file,crypto", allowed_extensions="ALL")
     args = [ffprobe, "-show_format", "-show_streams", "-of", "json"]
     for key in sorted(options):
         args += [f"-{key}", options[key]]
@@ -165,7 +179,7 @@ def run_ffprobe(
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        kill_group(proc)
         return None, "timeout"
     if proc.returncode != 0:
         log.debug("ffprobe failed on %s: %s", path, err.decode("utf-8", "replace").strip())
@@ -177,7 +191,7 @@ def run_ffprobe(
     return (data, None) if isinstance(data, dict) else (None, "probe_failed")
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill ffprobe and anything it started, then reap it and close its pipes."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -209,7 +223,8 @@ def parse_probe(data: Mapping[str, Any], *, kind: str = "video") -> Probe:
     duration = _number(fmt.get("duration"))
     if duration is None and main is not None:
         duration = _number(main.get("duration"))
-    bit_rate = _number(fmt.get("bit_rate"))
+    # For a playlist ffprobe divides the playlist's own size by the duration: meaningless.
+    bit_rate = _number(fmt.get("bit_rate")) if format_name != "hls" else None
     return Probe(
         duration_s=duration,
         width=width,

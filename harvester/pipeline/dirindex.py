@@ -45,7 +45,9 @@ class DirIndex:
         if entry is None:
             return None
         return MediaResult(url=url, status=MediaStatus.CACHED, attempts=0,
-                           **{k: entry.get(k) for k in _FIELDS})
+                           path=entry.get("path"), sha256=entry.get("sha256"),
+                           bytes=entry.get("bytes"), content_type=entry.get("content_type"),
+                           etag=entry.get("etag"), last_modified=entry.get("last_modified"))
 
     def save_media(self, result: MediaResult) -> None:
         """Remember a file on disk; other outcomes are not kept."""

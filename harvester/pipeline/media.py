@@ -1,5 +1,9 @@
 """The media stage of a run: download each distinct URL once, probe it, check claims.
 
+A ``contentUrl`` that answers with an HLS playlist or a DASH manifest is a
+stream (:mod:`harvester.stream`): downloaded segment by segment and remuxed
+to MP4, or with ``measure`` alone measured from its playlists.
+
 Downloads run on a thread pool of ``config.concurrency`` workers with a
 per-host cap; each distinct URL is fetched once even when several videos (or
 several pages) point at it.  Probes are cached by content hash.  Only
@@ -13,23 +17,32 @@ one of them at a time, so two never write the same ``.part`` file at once.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harvester.config import Config
 from harvester.download import download, result_from_error
-from harvester.errors import HarvesterError
+from harvester.errors import HarvesterError, IsStream
 from harvester.measure.checks import check
 from harvester.measure.probe import probe, probe_available
 from harvester.net.client import Session, open_session
 from harvester.pipeline.dirindex import DirIndex
 from harvester.pipeline.events import Event, Progress
-from harvester.records import ErrorInfo, Media, MediaResult, MediaStatus, Probe, Video
+from harvester.records import (
+    ErrorInfo,
+    Media,
+    MediaResult,
+    MediaStatus,
+    Probe,
+    StreamKind,
+    Video,
+)
 from harvester.store.lock import waiting_lock
+from harvester.stream import StreamOptions, download_stream, found_playlist, measure_stream
 
 if TYPE_CHECKING:
     from harvester.store.view import StateView
@@ -46,6 +59,17 @@ def media_urls(videos: Iterable[Video]) -> list[tuple[str, str]]:
         if video.declared.thumbnail_urls:
             wanted.setdefault(video.declared.thumbnail_urls[0], "thumbnail")
     return list(wanted.items())
+
+
+def declared_sizes(videos: Iterable[Video]) -> dict[str, tuple[int, int]]:
+    """The first declared (width, height) of each content URL: the size a stream's
+    rendition should match."""
+    sizes: dict[str, tuple[int, int]] = {}
+    for video in videos:
+        d = video.declared
+        if d.content_url and d.width is not None and d.height is not None:
+            sizes.setdefault(d.content_url, (d.width, d.height))
+    return sizes
 
 
 def run_media(
@@ -67,10 +91,13 @@ def run_media(
     net = session or open_session(config)
     # Without a state, the directory's own index says which files are already there.
     index = DirIndex(dest) if state is None else None
-    fetcher = Fetcher(config, net, dest, state, progress, lock_dir, index)
+    fetcher = Fetcher(config, net, dest, state, progress, lock_dir, declared_sizes(videos),
+                      index)
     try:
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
             jobs = media_urls(videos)
+            if not config.download:  # measuring reads the playlists of videos only
+                jobs = [(url, kind) for url, kind in jobs if kind == "video"]
             fetched = dict(zip([u for u, _ in jobs], pool.map(
                 lambda job: fetcher.fetch(*job), jobs), strict=True))
     finally:
@@ -95,6 +122,7 @@ class Fetcher:
     state: StateView | None = None
     progress: Progress | None = None
     lock_dir: Path | None = None
+    sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     index: DirIndex | None = None
 
     def fetch(self, url: str, kind: str) -> MediaResult:
@@ -117,6 +145,17 @@ class Fetcher:
         return result
 
     def _download(self, url: str, kind: str) -> MediaResult:
+        try:
+            if not self.config.download:
+                return measure_stream(url, self.session, self._stream_options(url))
+            return self._file_or_stream(url, kind)
+        except HarvesterError as exc:
+            return result_from_error(url, exc)
+        except Exception as exc:  # a bug must cost one download, never the run
+            return MediaResult(url=url, status=MediaStatus.FAILED,
+                               error=ErrorInfo("internal_error", repr(exc)[:300]))
+
+    def _file_or_stream(self, url: str, kind: str) -> MediaResult:
         memory = self.state if self.state is not None else self.index
         previous = memory.media(url) if memory is not None else None
         try:
@@ -124,11 +163,22 @@ class Fetcher:
                             max_bytes=self.config.max_bytes, kind=kind, previous=previous,
                             progress=_byte_reporter(url, self.progress),
                             on_size=_size_reporter(url, self.progress))
+        except IsStream as found:
+            return self._stream(url, found)
+
+    def _stream(self, url: str, found: IsStream) -> MediaResult:
+        """A stream's MP4; a failure keeps saying which kind of stream it was."""
+        try:
+            return download_stream(url, self.session, self._stream_options(url),
+                                   dest_dir=self.dest, max_bytes=self.config.max_bytes,
+                                   progress=_byte_reporter(url, self.progress),
+                                   first=found_playlist(found))
         except HarvesterError as exc:
-            return result_from_error(url, exc)
-        except Exception as exc:  # a bug must cost one download, never the run
-            return MediaResult(url=url, status=MediaStatus.FAILED,
-                               error=ErrorInfo("internal_error", repr(exc)[:300]))
+            return replace(result_from_error(url, exc), stream=StreamKind(found.kind))
+
+    def _stream_options(self, url: str) -> StreamOptions:
+        return StreamOptions(choice=self.config.stream_variant, declared=self.sizes.get(url),
+                             remux_timeout=self.config.remux_timeout)
 
     @contextmanager
     def _only_fetcher_of(self, url: str) -> Iterator[None]:
@@ -166,16 +216,26 @@ def measure_all(
         if result.status not in _HAVE_FILE or result.path is None:
             out[url] = result
             continue
-        if result.probe is not None and result.probe.error is None:
+        if result.probe is not None and result.probe.error is None \
+                and not _from_playlist(result):
             out[url] = result
             continue
         key = result.sha256 or url
         if key not in by_hash:
             by_hash[key] = _probe_file(dest / result.path, result, config, available)
-        out[url] = replace(result, probe=by_hash[key])
+        measured = by_hash[key]
+        if measured.error is not None and _from_playlist(result):
+            measured = result.probe or measured  # the playlist's word beats nothing
+        out[url] = replace(result, probe=measured)
         if state is not None:
             state.save_media(out[url])
     return out
+
+
+def _from_playlist(result: MediaResult) -> bool:
+    """True when a stream's probe is what its playlist said, not yet ffprobe's word."""
+    return (result.stream is not None and result.probe is not None
+            and result.probe.format_name == result.stream.value)
 
 
 def _probe_file(path: Path, result: MediaResult, config: Config, available: bool) -> Probe:

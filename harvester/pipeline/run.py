@@ -43,8 +43,9 @@ __all__ = ["RUN_OPTIONS", "Event", "Progress", "harvest", "manifest_of_run", "pr
            "run_pages", "run_sources"]
 
 #: Options copied into the manifest's run record (what shaped the results).
-RUN_OPTIONS = ("download", "dir", "allow_private_hosts", "allow_hosts", "ignore_robots",
-               "concurrency", "per_host", "retries", "timeout", "max_bytes", "probe")
+RUN_OPTIONS = ("download", "measure", "stream_variant", "dir", "allow_private_hosts",
+               "allow_hosts", "ignore_robots", "concurrency", "per_host", "retries", "timeout",
+               "max_bytes", "probe")
 
 
 def harvest(
@@ -108,14 +109,15 @@ def run_sources(
     state: StateView | None = None, progress: Progress | None = None,
     lock_dir: Path | None = None,
 ) -> tuple[list[PageResult], dict[str, Media]]:
-    """Every page of ``sources``, then (with ``config.download``) their videos' media.
+    """Every page of ``sources``, then (with ``config.download`` or ``config.measure``)
+    their videos' media.
 
     The body of every run: :func:`harvest` runs it over all the pages, a shard
     worker over the pages of its shard (with a snapshot of the state, and a
     ``lock_dir`` for the download directory it shares with other workers).
     """
     pages = list(run_pages(sources, config, session, state, progress))
-    if not config.download:
+    if not (config.download or config.measure):
         return pages, {}
     videos = [v for p in pages for v in p.videos]
     return pages, run_media(videos, config, state=state, progress=progress, session=session,

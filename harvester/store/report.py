@@ -217,6 +217,11 @@ def _repairs(video: Mapping[str, Any]) -> str:
 def _download_line(label: str, result: Mapping[str, Any], base_dir: Path | None) -> str:
     status = str(result.get("status"))
     parts = [f'{label}: <span class="badge {_status_class(status)}">{_e(status)}</span>']
+    if result.get("stream"):
+        parts[0] += f' <span class="badge">{_e(str(result["stream"]).upper())}</span>'
+    if result.get("variants"):
+        parts.append("renditions " + ", ".join(_variant(v) for v in result["variants"]
+                                                if isinstance(v, Mapping)))
     if result.get("bytes") is not None:
         parts.append(_e(_fmt_bytes(result.get("bytes"))))
     if result.get("attempts"):
@@ -228,6 +233,14 @@ def _download_line(label: str, result: Mapping[str, Any], base_dir: Path | None)
         parts.append(f'<a href="{_e(_local_url(local, base_dir))}">file</a>')
     parts.append(_link(result.get("url"), "source"))
     return "<li>" + " · ".join(parts) + "</li>"
+
+
+def _variant(variant: Mapping[str, Any]) -> str:
+    """``640x360 @ 475 kb/s``: one rendition of a stream."""
+    size = _fmt_size(variant.get("width"), variant.get("height"))
+    rate = variant.get("bandwidth")
+    speed = f" @ {rate // 1000} kb/s" if isinstance(rate, int) else ""
+    return _e(size + speed)
 
 
 def _downloads(video: Mapping[str, Any], base_dir: Path | None) -> str:
@@ -243,7 +256,8 @@ def _downloads(video: Mapping[str, Any], base_dir: Path | None) -> str:
 
 def _status_class(status: str) -> str:
     return {"downloaded": "ok", "cached": "ok", "failed": "bad", "blocked": "bad",
-            "not_media": "bad", "deferred": "warn", "skipped": "warn"}.get(status, "")
+            "not_media": "bad", "deferred": "warn", "skipped": "warn", "measured": "ok",
+            "protected": "warn", "live": "warn"}.get(status, "")
 
 
 def _badges(video: Mapping[str, Any], facets: Mapping[str, Any]) -> str:

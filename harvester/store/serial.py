@@ -23,8 +23,10 @@ from harvester.records import (
     MediaStatus,
     PageResult,
     Probe,
+    StreamKind,
     Syntax,
     Validation,
+    Variant,
     Verdict,
     Video,
 )
@@ -116,6 +118,8 @@ def media_result_to_dict(result: MediaResult | None) -> dict[str, Any] | None:
         "content_type": result.content_type,
         "error": error_to_dict(result.error),
         "probe": probe_to_dict(result.probe),
+        "stream": result.stream.value if result.stream is not None else None,
+        "variants": [asdict(v) for v in result.variants],
     }
 
 
@@ -128,6 +132,8 @@ def media_result_from_dict(d: Mapping[str, Any] | None) -> MediaResult | None:
         sha256=d.get("sha256"), attempts=d.get("attempts", 0),
         error=error_from_dict(d.get("error")), content_type=d.get("content_type"),
         probe=probe_from_dict(d.get("probe")),
+        stream=StreamKind(d["stream"]) if d.get("stream") else None,
+        variants=tuple(Variant(**v) for v in d.get("variants") or ()),
     )
 
 
