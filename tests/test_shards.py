@@ -236,3 +236,37 @@ def test_downloads_run_inside_the_shard_and_resume_from_its_part(tmp_path: Path)
     assert again.media == first.media
     assert len(list((tmp_path / "downloads").rglob("*.mp4"))) == 3
     assert list((tmp_path / "downloads" / ".locks").iterdir()) == []
+
+
+def test_a_killed_pool_worker_costs_its_shards_not_the_run(tmp_path: Path) -> None:
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tests.support.faultserver import FaultServer, Reply
+
+    with FaultServer() as srv:
+        urls = [srv.script(f"/p{i}.html", Reply(body=b"<html>" + b" " * 4000 + b"</html>",
+                                                content_type="text/html",
+                                                trickle=(500, 0.2)))
+                for i in range(10)]
+        # One worker's window (4 in flight): shards are still waiting when one dies.
+        config = Config(output=str(tmp_path / "m.json"), shard_dir=str(tmp_path / "shards"),
+                        shard_size=1, ignore_robots=True, retries=0, executor="local",
+                        workers=1)
+        pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+        result: list[Manifest] = []
+        runner = threading.Thread(target=lambda: result.append(
+            harvest_sharded(urls, config, executor=pool)))
+        runner.start()
+        while not srv.log:  # a worker is busy with a page
+            runner.join(0.05)
+        os.kill(next(iter(pool._processes)), signal.SIGKILL)
+        runner.join(60)
+        pool.shutdown(wait=False, cancel_futures=True)
+    assert result, "the run ended without a manifest"
+    pages = result[0].pages
+    assert any(p.error is not None and p.error.code == "shard_failed" for p in pages)
+    assert manifest_problems(result[0].to_dict()) == []

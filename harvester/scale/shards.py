@@ -27,7 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -138,7 +138,12 @@ def run_shards(
     while True:
         for shard in queue if cancel is None or not cancel.is_set() else ():
             snapshot = None if state is None else take_snapshot(state, _refs(shard))
-            running[pool.submit(process_shard, shard, config, snapshot)] = shard
+            try:
+                running[pool.submit(process_shard, shard, config, snapshot)] = shard
+            except BrokenExecutor as exc:  # a worker died: the shards left wait for a re-run
+                for left in (shard, *queue):
+                    failures[left.id] = f"the worker pool broke ({exc}); not started"
+                break
             if started is not None:
                 started.add(shard.id)
             if len(running) >= window:
