@@ -263,3 +263,14 @@ def test_a_full_disk_is_one_line_and_the_old_manifest_stays(full_disk: Path,
     assert "disk is full" in stderr and "Traceback" not in stderr
     assert (full_disk / "m.json").read_text() == "the previous manifest\n"
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler", "m.json"]
+
+
+def test_verbose_names_pages_skipped_as_unchanged(srv: FaultServer, tmp_path: Path) -> None:
+    page = srv.script("/same.html", Reply(body=b"<html>same</html>", content_type="text/html",
+                                          etag='"s1"'))
+    args = ["harvest", page, "-o", str(tmp_path / "m.json"), "--ignore-robots",
+            "--state", str(tmp_path / "state.db"), "-v"]
+    assert ends(start(args, tmp_path)) == 0
+    proc = start(args, tmp_path)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and f"page unchanged: {page}" in stderr

@@ -217,7 +217,7 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
     if not pages and not cfg.inputs:
         raise ConfigError("no PAGE given: pass URLs, files, directories, '-' or -i LIST")
     bars = ProgressBars.for_terminal(enabled=cfg.verbosity >= 0, total=known_total(pages, cfg),
-                                     secrets=cfg.redact_params)
+                                     secrets=cfg.redact_params, verbose=cfg.verbosity > 0)
     cancel = threading.Event()
     with bars, stop_on_signals(cancel, bars.say), retries_shown(cfg.verbosity > 0, bars.say):
         manifest = run_harvest(list(pages), cfg, progress=bars.update,

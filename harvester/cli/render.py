@@ -35,8 +35,10 @@ class ProgressBars:
     """
 
     def __init__(self, enabled: bool, *, bars: bool | None = None,
-                 total: int | None = None, secrets: tuple[str, ...] = SECRET_PARAMS) -> None:
+                 total: int | None = None, secrets: tuple[str, ...] = SECRET_PARAMS,
+                 verbose: bool = False) -> None:
         self.enabled = enabled
+        self.verbose = verbose
         self.secrets = secrets
         self.bars = enabled if bars is None else enabled and bars
         self.total = total
@@ -49,8 +51,10 @@ class ProgressBars:
 
     @classmethod
     def for_terminal(cls, *, enabled: bool = True, total: int | None = None,
-                     secrets: tuple[str, ...] = SECRET_PARAMS) -> ProgressBars:
-        return cls(enabled, bars=sys.stderr.isatty(), total=total, secrets=secrets)
+                     secrets: tuple[str, ...] = SECRET_PARAMS,
+                     verbose: bool = False) -> ProgressBars:
+        return cls(enabled, bars=sys.stderr.isatty(), total=total, secrets=secrets,
+                   verbose=verbose)
 
     def __enter__(self) -> ProgressBars:
         if self.bars:
@@ -90,6 +94,9 @@ class ProgressBars:
         if event.kind == "page" and event.result is not None and event.result.error:
             error = event.result.error
             self.say(f"page failed: {error.code} {event.ref}: {_short(error.message, 120)}")
+        elif event.kind == "page" and event.result is not None and event.result.skipped:
+            if self.verbose:
+                self.say(f"page {event.result.skipped}: {event.ref}")
         elif event.kind == "media-done" and event.media is not None:
             media = event.media
             if media.error is not None and media.status.value in _REPORTED:
