@@ -1,0 +1,1 @@
+"""Where pages come from: PAGE arguments, directories, lists, WARC files and fetches."""

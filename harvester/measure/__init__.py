@@ -1,0 +1,1 @@
+"""What a file is, measured with ffprobe, and the page's claims checked against it."""

@@ -1,0 +1,1 @@
+"""The run loop: pages to videos to media to a manifest, the same serial or per shard."""
