@@ -1,1 +1,1 @@
-"""Runs beyond one process: shards on a process pool or Dask, their parts, the run as the CLI makes it."""
+"""Runs beyond one process: shards on a process pool or Dask, and the run the CLI makes."""

@@ -1,1 +1,1 @@
-"""What a run keeps: the record serialiser, manifest, JSON lines, SQLite state, lock, log, report."""
+"""What a run keeps: serialiser, manifest, JSON lines, SQLite state, lock, log, report."""
