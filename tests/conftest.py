@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.faultserver import FaultServer
 from tests.support.server import LoopbackServer
 from tests.support.streams import Streams, make_streams
 
@@ -18,6 +19,13 @@ SHARED = ROOT.parent / "shared"
 def http_server() -> Iterator[LoopbackServer]:
     """A real HTTP server on 127.0.0.1, port 0, torn down after the test."""
     with LoopbackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def srv() -> Iterator[FaultServer]:
+    """A scriptable fault server on 127.0.0.1, port 0 (see tests/support/faultserver.py)."""
+    with FaultServer() as server:
         yield server
 
 

@@ -49,12 +49,6 @@ def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[int, st
 
 
 @pytest.fixture
-def srv() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
-
-
-@pytest.fixture
 def proxy() -> Iterator[CountingProxy]:
     with CountingProxy() as counting:
         yield counting

@@ -36,12 +36,6 @@ BOMB = gzip.compress(BODY[:64] + b"\0" * (32 * CAP), compresslevel=9)
 
 
 @pytest.fixture
-def srv() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
-
-
-@pytest.fixture
 def internal() -> Iterator[FaultServer]:
     """A server on 127.0.0.2, standing in for an internal host."""
     with FaultServer(host="127.0.0.2") as server:

@@ -45,12 +45,6 @@ def run_cli(args: list[str]) -> tuple[int, str]:
 
 
 @pytest.fixture
-def srv() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
-
-
-@pytest.fixture
 def internal() -> Iterator[FaultServer]:
     with FaultServer(host="127.0.0.2") as server:
         for path in ("/page.html", "/robots.txt", "/v.mp4"):

@@ -44,12 +44,6 @@ def ends(proc: subprocess.Popen[str], timeout: float = 60) -> int:
     return proc.returncode
 
 
-@pytest.fixture
-def srv() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
-
-
 def test_jsonl_lines_reach_stdout_while_a_slow_page_is_still_loading(
         srv: FaultServer, tmp_path: Path) -> None:
     fast = srv.script("/fast.html", Reply(body=page_with_video("https://x.example/a.mp4"),

@@ -27,12 +27,6 @@ M3U8 = "application/vnd.apple.mpegurl"
 
 
 @pytest.fixture
-def srv() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
-
-
-@pytest.fixture
 def internal() -> Iterator[FaultServer]:
     """127.0.0.2 stands in for an internal host; it must never be asked anything."""
     with FaultServer(host="127.0.0.2") as server:

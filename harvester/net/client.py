@@ -9,7 +9,7 @@ only as configured, no automatic redirects: redirects are followed by
 its pacing) and the host rules.  Nothing of it is process-wide: two runs in one process share
 nothing.
 
->>> with Session(NetPolicy(user_agent="harvester")) as session:   # doctest: +SKIP
+>>> with Session(NetPolicy.from_config(Config())) as session:   # doctest: +SKIP
 ...     page = fetch(source, session, max_bytes=50_000_000)
 """
 

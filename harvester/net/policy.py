@@ -27,7 +27,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 from tenacity import RetryCallState
 
-from harvester.config import SECRET_PARAMS, Config
+from harvester.config import Config
 from harvester.errors import RemoteError
 
 __all__ = ["CREDENTIAL_HEADERS", "RETRY_STATUSES", "Backoff", "Deferred", "NetPolicy",
@@ -51,29 +51,33 @@ def product_token(user_agent: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class NetPolicy:
-    """How the network layer behaves for one run (times in seconds, sizes in bytes)."""
+    """How the network layer behaves for one run (times in seconds, sizes in bytes).
+
+    Built from a :class:`~harvester.config.Config` by :meth:`from_config`, where
+    every default lives.
+    """
 
     user_agent: str
-    timeout: float = 30.0
-    deadline: float = 3600.0
-    retries: int = 3
-    max_redirects: int = 10
-    backoff_base: float = 1.0
-    backoff_max: float = 60.0
-    retry_after_cap: float = 300.0
-    min_speed: int = 1024
-    min_speed_window: float = 30.0
-    concurrency: int = 4
-    per_host: int = 2
-    allow_private_hosts: bool = False
-    allow_hosts: tuple[str, ...] = ()
-    proxy: str | None = None
-    trust_env: bool = False
-    headers: tuple[tuple[str, str], ...] = ()
-    wait: float = 0.0
-    rate: float = 0.0
-    limit_rate: int = 0
-    redact_params: tuple[str, ...] = SECRET_PARAMS
+    timeout: float
+    deadline: float
+    retries: int
+    max_redirects: int
+    backoff_base: float
+    backoff_max: float
+    retry_after_cap: float
+    min_speed: int
+    min_speed_window: float
+    concurrency: int
+    per_host: int
+    allow_private_hosts: bool
+    allow_hosts: tuple[str, ...]
+    proxy: str | None
+    trust_env: bool
+    headers: tuple[tuple[str, str], ...]
+    wait: float
+    rate: float
+    limit_rate: int
+    redact_params: tuple[str, ...]
 
     @property
     def product_token(self) -> str:
