@@ -27,7 +27,6 @@ URL limit) is the caller's decision, so that the reasons can be counted.
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import zlib
@@ -99,11 +98,11 @@ def read_entries(stream: BinaryIO, url: str, *, text_allowed: bool = False) -> I
     body, head = _opened(stream, url)
     if sitemap_kind(head) is not None:
         yield from _xml_entries(body, url)
+    elif _HTML.match(head):
+        raise SitemapError(f"{url} is an HTML page, not a sitemap", code="sitemap_is_html")
     elif _DOCTYPE.match(head):
         raise SitemapError(f"{url}: a document type declaration before the sitemap's root "
                            "(entity expansion is refused)", code="xml_entities_refused")
-    elif _HTML.match(head):
-        raise SitemapError(f"{url} is an HTML page, not a sitemap", code="sitemap_is_html")
     elif text_allowed and _TEXT_URL.match(head):
         yield from _text_entries(body, url)
     else:
@@ -120,7 +119,7 @@ def _opened(stream: BinaryIO, url: str) -> tuple[_Capped, bytes]:
     raw = _Capped(stream, url, limit=None)
     start = raw.peek()
     if start[:2] == _GZIP_MAGIC:
-        raw = _Capped(gzip.GzipFile(fileobj=raw, mode="rb"), url, limit=MAX_SITEMAP_BYTES)
+        raw = _Capped(_Gunzip(raw, url), url, limit=MAX_SITEMAP_BYTES)
     else:
         raw.limit = MAX_SITEMAP_BYTES
     head = raw.peek()
@@ -134,7 +133,7 @@ class _Capped(io.RawIOBase):
     """A readable view of a stream that refuses more than ``limit`` bytes and
     names decompression failures."""
 
-    def __init__(self, inner: BinaryIO | gzip.GzipFile, url: str, limit: int | None) -> None:
+    def __init__(self, inner: BinaryIO | io.RawIOBase, url: str, limit: int | None) -> None:
         super().__init__()
         self.inner, self.url, self.limit = inner, url, limit
         self.total = 0
@@ -163,13 +162,49 @@ class _Capped(io.RawIOBase):
         return len(data)
 
     def _read_inner(self, size: int) -> bytes:
+        return self.inner.read(size) or b""
+
+
+class _Gunzip(io.RawIOBase):
+    """Gunzip a stream piece by piece (several members too), handing out every byte
+    that came before a cut or a corrupt spot before saying so."""
+
+    def __init__(self, inner: io.RawIOBase, url: str) -> None:
+        super().__init__()
+        self.inner, self.url = inner, url
+        self._z = zlib.decompressobj(31)
+        self._input = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while True:
+            data = self._inflate(len(buffer))
+            if data:
+                buffer[:len(data)] = data
+                return len(data)
+            if self._z.eof and not self._input:
+                return 0
+
+    def _inflate(self, size: int) -> bytes:
+        if self._z.eof:
+            rest = self._z.unused_data + self._input
+            if rest[:2] != _GZIP_MAGIC:  # bytes after the last member are ignored
+                self._input = b""
+                return b""
+            self._z, self._input = zlib.decompressobj(31), rest
+        if not self._input:
+            self._input = self.inner.read(_HEAD) or b""
+            if not self._input:
+                raise SitemapError(f"{self.url}: the gzip stream ends early (truncated)",
+                                   code="truncated_gzip")
         try:
-            return self.inner.read(size)
-        except EOFError:
-            raise SitemapError(f"{self.url}: the gzip stream ends early (truncated)",
-                               code="truncated_gzip") from None
-        except (gzip.BadGzipFile, zlib.error) as exc:
+            data = self._z.decompress(self._input, size)
+        except zlib.error as exc:
             raise SitemapError(f"{self.url}: corrupt gzip ({exc})", code="bad_gzip") from None
+        self._input = self._z.unconsumed_tail
+        return data
 
 
 def _local(tag: object) -> tuple[str, str]:
