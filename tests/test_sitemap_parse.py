@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harvester.config import Config
+from harvester.config import Config, load_config
+from harvester.errors import ConfigError
 from harvester.inputs.sitemap import sitemap_kind
 from harvester.pipeline.run import harvest
 from harvester.pipeline.sitemaps import MAX_DEPTH, expand_body
@@ -104,3 +105,24 @@ def test_the_command_line_takes_sitemaps_and_since(tmp_path: Path) -> None:
     assert manifest["pages"][1]["sitemap"] == {"pages": 1, "before_since": 1}
     bad = run_cli(["--sitemap", "http://127.0.0.1:9/s.xml", "--since", "last week"], tmp_path)
     assert bad.returncode == 2 and "since" in bad.stderr
+
+
+def test_the_config_file_takes_sitemap_keys(tmp_path: Path) -> None:
+    toml = tmp_path / "h.toml"
+    toml.write_text('sitemap = ["https://a.example/s.xml"]\nsitemaps_from_robots = '
+                    '["https://b.example/"]\nsince = "2026-11-01T00:00:00Z"\n')
+    cfg = load_config(toml, {})
+    assert (cfg.sitemaps, cfg.sitemaps_from_robots, cfg.since) == (
+        ("https://a.example/s.xml",), ("https://b.example/",), "2026-11-01T00:00:00Z")
+    toml.write_text('since = "yesterday"\n')
+    with pytest.raises(ConfigError, match="since"):
+        load_config(toml, {})
+
+
+def test_a_sitemap_over_the_size_limit_stops_where_the_limit_falls(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("harvester.inputs.sitemap.MAX_SITEMAP_BYTES", 100_000)
+    children, counts, error = expand(gzip.compress(
+        urlset([f"{BASE}/p{n}.html" for n in range(5_000)])))
+    assert error == "sitemap_too_large"
+    assert 0 < len(children) == counts["pages"] < 5_000

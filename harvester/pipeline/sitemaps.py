@@ -24,6 +24,7 @@ everything else passes the address guard.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,8 @@ from harvester.records import ErrorInfo, PageResult, SitemapHint, Source, Source
 __all__ = ["MAX_DEPTH", "Expansion", "expand_body", "expand_robots", "expand_sitemap",
            "lastmod_unchanged", "parse_when", "sitemap_sources"]
 
+log = logging.getLogger("harvester.sitemaps")
+
 #: How many index levels below the sitemap a run starts from are followed.
 MAX_DEPTH = 3
 
@@ -60,7 +63,12 @@ class Expansion:
     error: ErrorInfo | None = None
 
     def result(self) -> PageResult:
-        """The sitemap's page entry: its counts, and the error that stopped it, if any."""
+        """The sitemap's page entry: its counts, and the error that stopped it, if any
+        (also logged, so ``--log-file`` and ``-v`` show what each sitemap led to)."""
+        fields = {"sitemap": self.source.ref, **self.counts}
+        if self.error is not None:
+            fields["error"] = self.error.code
+        log.info("sitemap", extra={"fields": fields})
         return PageResult(ref=self.source.ref, error=self.error, skipped="sitemap",
                           sitemap=tuple(sorted(self.counts.items())))
 
