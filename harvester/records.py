@@ -96,8 +96,9 @@ class SitemapHint:
     """What the sitemap that listed a source said about it, and how far it may lead.
 
     ``trusted`` sources are fetched like a PAGE the user typed (no address
-    guard for their own host); ``hosts`` are the hosts the source's own
-    entries may name when it is a sitemap; ``depth`` counts index levels.
+    guard for their own host); when the source is a sitemap, ``hosts`` are the
+    hosts its entries may name besides its own and ``trusted_hosts`` the hosts
+    the user named that its entries may be on; ``depth`` counts index levels.
     """
 
     sitemap: str
@@ -106,6 +107,7 @@ class SitemapHint:
     trusted: bool = False
     hosts: tuple[str, ...] = ()
     videos: tuple[SitemapVideo, ...] = ()
+    trusted_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

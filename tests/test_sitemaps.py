@@ -255,3 +255,22 @@ def test_fifty_thousand_url_gzipped_sitemap_in_flat_memory() -> None:
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     assert figures["pages"] == 50_000
     assert figures["peak_rss_above_baseline_mb"] < 100
+
+
+def test_a_sitemap_elsewhere_named_by_robots_may_list_the_sites_pages(site: Site) -> None:
+    """Cross-submit: the robots.txt of 127.0.0.1 names a sitemap on 127.0.0.2, which
+    lists pages on both hosts (and one on a third, skipped)."""
+    srv, other = site.srv, site.other
+    srv.route("/robots.txt", body=f"Sitemap: {other.url('/cross.xml')}\n".encode(),
+              content_type="text/plain")
+    other.route("/robots.txt", status=404)
+    other.route("/o.html", body=page_html(0, other.url("")))
+    listed = [url_entry(site.page(1)), url_entry(other.url("/o.html")),
+              url_entry("http://127.0.0.3/x.html")]
+    other.route("/cross.xml", body=urlset(listed), content_type="application/xml")
+    # The sitemap's host is not one the user named: it passes the guard, so allow it.
+    document = as_dict(run(robots_config(site, allow_hosts=("127.0.0.2",))))
+    pages = {p["page"]: p for p in document["pages"]}
+    assert pages[other.url("/cross.xml")]["sitemap"] == {"pages": 2, "off_host": 1}
+    assert pages[site.page(1)]["status"] == pages[other.url("/o.html")]["status"] == "ok"
+    assert site.page_requests() == ["/p01.html"]

@@ -108,7 +108,7 @@ def expand_robots(source: Source, session: Session, robots: RobotsCache | None) 
     expansion.counts["sitemaps"] = len(urls)
     expansion.children = iter([
         Source(url, SourceKind.SITEMAP, hint=SitemapHint(
-            sitemap=site, trusted=host_of(url) == host, hosts=(host,)))
+            sitemap=site, trusted=host_of(url) == host, hosts=(host,), trusted_hosts=(host,)))
         for url in urls])
     return expansion
 
@@ -134,6 +134,7 @@ def _children(expansion: Expansion, hint: SitemapHint, body: BinaryIO, config: C
     source, counts = expansion.source, expansion.counts
     own = host_of(source.ref) if source.kind is not SourceKind.FILE else ""
     hosts = {own, *hint.hosts} - {""}
+    trusted = {*hint.trusted_hosts, *((own,) if hint.trusted else ())} - {""}
     since = parse_when(config.since) if config.since else None
     try:
         for number, entry in enumerate(read_entries(body, source.ref,
@@ -143,7 +144,7 @@ def _children(expansion: Expansion, hint: SitemapHint, body: BinaryIO, config: C
                 counts[reason] += 1
                 continue
             counts["sitemaps" if entry.is_sitemap else "pages"] += 1
-            yield _child(entry, source.ref, hint, own, tuple(sorted(hosts)))
+            yield _child(entry, source.ref, hint, tuple(sorted(hosts)), tuple(sorted(trusted)))
     except HarvesterError as exc:
         expansion.error = ErrorInfo(exc.code, exc.message)
     finally:
@@ -170,12 +171,15 @@ def _skip_reason(entry: Entry, number: int, hosts: set[str], hint: SitemapHint,
     return None
 
 
-def _child(entry: Entry, sitemap: str, hint: SitemapHint, own: str,
-           hosts: tuple[str, ...]) -> Source:
-    trusted = hint.trusted and bool(own) and host_of(entry.loc) == own
+def _child(entry: Entry, sitemap: str, hint: SitemapHint, hosts: tuple[str, ...],
+           trusted_hosts: tuple[str, ...]) -> Source:
+    """A listed page or sitemap: trusted when on a host the user named (the sitemap's
+    own, if it was trusted; the site whose robots.txt named it)."""
+    listed = entry.is_sitemap
     child = SitemapHint(sitemap=sitemap, depth=hint.depth + 1, lastmod=entry.lastmod,
-                        trusted=trusted, hosts=hosts if entry.is_sitemap else (),
-                        videos=entry.videos)
+                        trusted=host_of(entry.loc) in trusted_hosts,
+                        hosts=hosts if listed else (), videos=entry.videos,
+                        trusted_hosts=trusted_hosts if listed else ())
     if entry.is_sitemap:
         return Source(entry.loc, SourceKind.SITEMAP, hint=child)
     return Source(entry.loc, SourceKind.URL, hint=replace(child, depth=hint.depth))
