@@ -25,6 +25,7 @@ from harvester.net.policy import NetPolicy
 from harvester.pipeline.run import harvest
 from harvester.store.manifest import Manifest, manifest_problems
 from harvester.store.state import State
+from tests.support.faultserver import mp4_body
 from tests.support.server import LoopbackServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -274,3 +275,21 @@ def test_a_sitemap_elsewhere_named_by_robots_may_list_the_sites_pages(site: Site
     assert pages[other.url("/cross.xml")]["sitemap"] == {"pages": 2, "off_host": 1}
     assert pages[site.page(1)]["status"] == pages[other.url("/o.html")]["status"] == "ok"
     assert site.page_requests() == ["/p01.html"]
+
+
+def test_video_sitemap_records_are_downloaded_like_the_others(site: Site,
+                                                               tmp_path: Path) -> None:
+    for n in range(VIDEO_PAGES):
+        site.srv.route(f"/v{n}.mp4", body=mp4_body(4096, seed=n), content_type="video/mp4")
+    # Media URLs are untrusted wherever they are named: loopback media needs allowing.
+    config = robots_config(site, download=True, probe=False, dir=str(tmp_path / "media"),
+                           allow_hosts=("127.0.0.1",))
+    document = as_dict(run(config))
+    by_id = {v["id"]: v for v in document["videos"]}
+    listed = [v for v in document["videos"] if v["syntax"] == "sitemap"]
+    assert len(listed) == VIDEO_PAGES
+    for video in listed:
+        mine, theirs = video["media"]["video"], by_id[video["duplicate_of"]]["media"]["video"]
+        assert mine["status"] in ("downloaded", "cached")
+        assert mine["sha256"] == theirs["sha256"] is not None
+    assert all(len(site.srv.requests_to(f"/v{n}.mp4")) == 1 for n in range(VIDEO_PAGES))
