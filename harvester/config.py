@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dateutil.parser import isoparse
+
 from harvester.errors import ConfigError
 
 USER_AGENT = "harvester/0.1 (+https://schema.org/VideoObject media-embed harvester)"
@@ -67,6 +69,9 @@ class Config:
     verbosity: int = 0
     inputs: tuple[str, ...] = field(default_factory=tuple)
     globs: tuple[str, ...] = field(default_factory=tuple)
+    sitemaps: tuple[str, ...] = field(default_factory=tuple)
+    sitemaps_from_robots: tuple[str, ...] = field(default_factory=tuple)
+    since: str | None = None  # RFC 3339 date or date-time: sitemap pages modified after it
     executor: str = "serial"
     scheduler: str | None = None
     workers: int | None = None
@@ -106,8 +111,10 @@ def parse_size(value: str | int) -> int:
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 _TOML_ALIASES = {"allow-private-hosts": "allow_private_hosts", "max-bytes": "max_bytes",
                  "allow-host": "allow_hosts", "allow_host": "allow_hosts", "glob": "globs",
+                 "sitemap": "sitemaps",
                  "header": "headers"}
-_STRING_LISTS = ("inputs", "allow_hosts", "globs", "redact_params")
+_STRING_LISTS = ("inputs", "allow_hosts", "globs", "redact_params", "sitemaps",
+                 "sitemaps_from_robots")
 
 
 def _normalise_key(key: str) -> str:
@@ -127,6 +134,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         return parse_size(value)
     if name in _NETWORK:
         return _NETWORK[name](value, f"{origin}: '{name}'")
+    if name == "since":
+        return _since(value, f"{origin}: 'since'")
     if name in _STRING_LISTS:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{origin}: '{name}' must be a list of strings")
@@ -155,6 +164,17 @@ def _number(value: Any, where: str) -> float:
     if not math.isfinite(value):
         raise ConfigError(f"{where} must be a finite number, got {value!r}")
     return float(value)
+
+
+def _since(value: Any, where: str) -> str:
+    """A date (``2026-11-01``) or date-time, as given; anything else is a ConfigError."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        isoparse(text)
+    except (ValueError, OverflowError):
+        raise ConfigError(f"{where} must be a date such as 2026-11-01 or "
+                          f"2026-11-01T12:00:00Z, got {value!r}") from None
+    return text
 
 
 # ── network options ────────────────────────────────────────────────────────

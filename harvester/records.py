@@ -39,6 +39,7 @@ class Syntax(StrEnum):
     MICRODATA = "microdata"
     RDFA = "rdfa"
     OPENGRAPH = "opengraph"
+    SITEMAP = "sitemap"
 
 
 class SourceKind(StrEnum):
@@ -47,6 +48,8 @@ class SourceKind(StrEnum):
     URL = "url"
     FILE = "file"
     WARC = "warc"
+    SITEMAP = "sitemap"
+    ROBOTS = "robots"
 
 
 class MediaStatus(StrEnum):
@@ -81,11 +84,43 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SitemapVideo:
+    """One ``<video:video>`` of a video sitemap: its XML and its fields (name, text)."""
+
+    raw: str = field(repr=False)
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SitemapHint:
+    """What the sitemap that listed a source said about it, and how far it may lead.
+
+    ``trusted`` sources are fetched like a PAGE the user typed (no address
+    guard for their own host); when the source is a sitemap, ``hosts`` are the
+    hosts its entries may name besides its own and ``trusted_hosts`` the hosts
+    the user named that its entries may be on; ``depth`` counts index levels.
+    """
+
+    sitemap: str
+    depth: int = 0
+    lastmod: str | None = None
+    trusted: bool = False
+    hosts: tuple[str, ...] = ()
+    videos: tuple[SitemapVideo, ...] = ()
+    trusted_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
-    """One PAGE argument, resolved: an http(s) URL, a local file, or a WARC file."""
+    """One PAGE argument, resolved: an http(s) URL, a local file, or a WARC file;
+    or a sitemap (``SITEMAP``), or a site whose robots.txt names sitemaps (``ROBOTS``).
+
+    ``hint`` is set on sources a sitemap listed; it is not part of their identity.
+    """
 
     ref: str
     kind: SourceKind
+    hint: SitemapHint | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +235,9 @@ class Video:
     pointer: str = ""
     offset: int = 0
     duplicate_of: str | None = None
+    #: For a ``sitemap`` record beside the page's own record of the same video:
+    #: the declared fields that differ (empty: they match); None when there is none.
+    sitemap_vs_page: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,3 +323,5 @@ class PageResult:
     last_modified: str | None = None
     content_sha256: str | None = None
     skipped: str | None = None
+    #: For a sitemap: how many entries it led to and why the others were skipped.
+    sitemap: tuple[tuple[str, int], ...] | None = None

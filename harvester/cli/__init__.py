@@ -123,6 +123,15 @@ def harvest_options(f: F) -> F:
                      help="Which files of a directory PAGE are pages, e.g. '*.shtml' "
                           "(repeatable; default: .html .htm .xhtml .txt .json .jsonld, "
                           "WARC files, .gz of these, and extensionless HTML)."),
+        click.option("--sitemap", "sitemaps", multiple=True, metavar="URL",
+                     help="Harvest the pages a sitemap, sitemap index or plain-text list of "
+                          "URLs names (repeatable)."),
+        click.option("--sitemaps-from-robots", "sitemaps_from_robots", multiple=True,
+                     metavar="SITE", help="Harvest the sitemaps the Sitemap: lines of SITE's "
+                                          "robots.txt name (repeatable)."),
+        click.option("--since", default=None, metavar="DATE",
+                     help="Only sitemap pages whose lastmod is on or after DATE "
+                          "(e.g. 2026-11-01)."),
         click.option("-o", "--output", default=None, metavar="FILE",
                      **shown("output"), help="Manifest path ('-' for stdout; "
                                              "manifest.jsonl with --jsonl)."),
@@ -191,6 +200,8 @@ def build_config(params: dict[str, Any]) -> Config:
         overrides["output"] = "manifest.jsonl"
     overrides["allow_hosts"] = tuple(params.get("allow_hosts") or ()) or None
     overrides["globs"] = tuple(params.get("globs") or ()) or None
+    for name in ("sitemaps", "sitemaps_from_robots"):
+        overrides[name] = tuple(params.get(name) or ()) or None
     overrides["headers"] = tuple(params.get("headers") or ()) or None
     if params.get("no_probe"):
         overrides["probe"] = False
@@ -214,8 +225,9 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
     from harvester.scale.runner import run_harvest
 
     cfg = build_config(params)
-    if not pages and not cfg.inputs:
-        raise ConfigError("no PAGE given: pass URLs, files, directories, '-' or -i LIST")
+    if not (pages or cfg.inputs or cfg.sitemaps or cfg.sitemaps_from_robots):
+        raise ConfigError("no PAGE given: pass URLs, files, directories, '-', -i LIST, "
+                          "--sitemap URL or --sitemaps-from-robots SITE")
     bars = ProgressBars.for_terminal(enabled=cfg.verbosity >= 0, total=known_total(pages, cfg),
                                      secrets=cfg.redact_params, verbose=cfg.verbosity > 0)
     cancel = threading.Event()
@@ -233,7 +245,9 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
 
 def known_total(pages: tuple[str, ...], cfg: Config) -> int | None:
     """How many pages the run will read, when the arguments say it without reading."""
-    if cfg.inputs or any(p == "-" or os.path.isdir(p) or ".warc" in p.lower() for p in pages):
+    if cfg.inputs or cfg.sitemaps or cfg.sitemaps_from_robots or any(
+            p == "-" or os.path.isdir(p) or ".warc" in p.lower() or ".xml" in p.lower()
+            for p in pages):
         return None
     return len(set(pages))
 

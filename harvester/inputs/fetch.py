@@ -16,23 +16,28 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from collections.abc import Mapping
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import httpx
 
 from harvester.errors import BlockedURL, FetchError, RemoteError
-from harvester.net.body import Decoder, read_body
+from harvester.net.body import Decoder, body_chunks, read_body
 from harvester.net.client import Session
 from harvester.net.exchange import Request, exchange, host_of
 from harvester.net.redact import redact
 from harvester.net.robots import RobotsCache
 from harvester.records import Page, Source
 
-__all__ = ["ACCEPT", "fetch", "read_file", "read_page_bytes"]
+__all__ = ["ACCEPT", "SITEMAP_ACCEPT", "fetch", "fetch_sitemap", "read_file", "read_page_bytes"]
 
 ACCEPT = ("text/html,application/xhtml+xml,application/ld+json;q=0.9,"
           "application/json;q=0.8,text/plain;q=0.5,*/*;q=0.1")
+SITEMAP_ACCEPT = ("application/xml,text/xml;q=0.9,application/gzip;q=0.8,"
+                  "text/plain;q=0.5,*/*;q=0.1")
+#: A sitemap body up to this size stays in memory; a larger one goes to a temporary file.
+_SPOOL_IN_MEMORY = 1 << 20
 # Only codings whose output the body reader can bound while decoding.
 ACCEPT_ENCODING = "gzip, deflate"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -103,13 +108,17 @@ def _not_found_message(path: str) -> str:
 
 def fetch(
     source: Source, session: Session, *, max_bytes: int, robots: RobotsCache | None = None,
-    etag: str | None = None, last_modified: str | None = None,
+    etag: str | None = None, last_modified: str | None = None, trusted: bool = True,
 ) -> Page:
-    """GET ``source.ref``; a 304 to a conditional request gives ``Page(status=304, body=b"")``."""
+    """GET ``source.ref``; a 304 to a conditional request gives ``Page(status=304, body=b"")``.
+
+    ``trusted`` False sends even the first hop through the address guard (a page a
+    sitemap on another host listed).
+    """
     url = source.ref.strip()
     _check_scheme(url, session.policy.redact_params)
     conditional = _conditional(etag, last_modified)
-    typed_host = host_of(url)
+    typed_host = host_of(url) if trusted else None
 
     def check_hop(hop: str) -> None:
         if robots is not None:
@@ -123,6 +132,41 @@ def fetch(
                                              "Accept-Encoding": ACCEPT_ENCODING, **conditional},
         accept=lambda status: 200 <= status < 300 or (status == 304 and bool(conditional)),
         trusted_host=typed_host, check_hop=check_hop)
+    try:
+        return exchange(session, request)[0]
+    except (BlockedURL, FetchError):
+        raise
+    except RemoteError as exc:
+        raise _gave_up(exc) from exc
+
+
+def fetch_sitemap(url: str, session: Session, *, robots: RobotsCache | None = None,
+                  trusted: bool = True, max_bytes: int) -> BinaryIO:
+    """GET a sitemap into a spooled temporary file (memory is flat in its size),
+    rewound for reading; at most ``max_bytes`` after Content-Encoding is undone."""
+    url = url.strip()
+    _check_scheme(url, session.policy.redact_params)
+    typed_host = host_of(url) if trusted else None
+
+    def check_hop(hop: str) -> None:
+        if robots is not None:
+            robots.check(hop, trusted_host=typed_host)
+
+    def handle(response: httpx.Response, final: str) -> BinaryIO:
+        # Handed to the caller, who closes it once the sitemap is read.
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
+        try:
+            for chunk in body_chunks(response, final, session.policy, limit=max_bytes):
+                spool.write(chunk)
+        except BaseException:
+            spool.close()
+            raise
+        spool.seek(0)
+        return cast(BinaryIO, spool)
+
+    request = Request(url, handle=handle, check_hop=check_hop, trusted_host=typed_host,
+                      headers=lambda: {"Accept": SITEMAP_ACCEPT,
+                                       "Accept-Encoding": ACCEPT_ENCODING})
     try:
         return exchange(session, request)[0]
     except (BlockedURL, FetchError):

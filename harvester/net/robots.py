@@ -104,6 +104,15 @@ class RobotsCache:
                              " fetch it only with the site's permission (--ignore-robots)",
                              url, code="robots_disallowed")
 
+    def sitemaps(self, site: str, *, trusted_host: str | None = None) -> list[str]:
+        """The ``Sitemap:`` URLs of the robots.txt of ``site``'s origin, as written
+        (none when it has no rules); an unreachable robots.txt raises its error."""
+        verdict = self._verdict(origin_of(site), trusted_host)
+        if verdict.unreachable is not None:
+            error = verdict.unreachable
+            raise FetchError(error.message, site, code=error.code, attempts=error.attempts)
+        return [] if verdict.rules is None else [str(u).strip() for u in verdict.rules.sitemaps]
+
     def allowed(self, url: str) -> bool:
         """May the run's product token fetch ``url``?  (False also when the host is unreachable.)"""
         try:

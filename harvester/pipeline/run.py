@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from io import BytesIO
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -26,18 +29,28 @@ from harvester.config import Config
 from harvester.errors import HarvesterError
 from harvester.extract import extract
 from harvester.inputs.fetch import fetch, read_file
+from harvester.inputs.sitemap import sitemap_kind
 from harvester.inputs.sources import iter_sources
 from harvester.inputs.warc import iter_warc_pages
 from harvester.net.client import Session, open_session
 from harvester.net.robots import RobotsCache
 from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.media import run_media
+from harvester.pipeline.sitemaps import (
+    Expansion,
+    expand_body,
+    expand_robots,
+    expand_sitemap,
+    lastmod_unchanged,
+    sitemap_sources,
+)
+from harvester.pipeline.sitemapvideos import with_sitemap_videos
 from harvester.records import ErrorInfo, Media, Page, PageResult, Source, SourceKind, utc_now
 from harvester.store.manifest import Manifest
 
 if TYPE_CHECKING:
     from harvester.store.state import State
-    from harvester.store.view import StateView
+    from harvester.store.view import PageState, StateView
 
 __all__ = ["RUN_OPTIONS", "Event", "Progress", "harvest", "manifest_of_run", "process_page",
            "run_pages", "run_sources"]
@@ -72,7 +85,8 @@ def harvest(
     net = session or open_session(config, cancel)
     try:
         with manifest_of_run(config, state, progress, net.cancel) as manifest:
-            sources = iter_sources(pages, config.inputs, stdin, config.globs)
+            sources = chain(iter_sources(pages, config.inputs, stdin, config.globs),
+                            sitemap_sources(config))
             manifest.pages, manifest.media = run_sources(
                 sources, config, net, state=state, progress=progress)
     finally:
@@ -129,13 +143,29 @@ def run_pages(
     state: StateView | None = None, progress: Progress | None = None,
     executor: Executor | None = None,
 ) -> Iterator[PageResult]:
-    """Process every page, up to ``config.concurrency`` at a time, in input order."""
+    """Process every page, up to ``config.concurrency`` at a time, in the order started.
+
+    A source that turns out to be a sitemap is expanded in place: the pages it
+    lists are started next (a page already started is not started again), and
+    its own entry follows theirs.  At most a few sources per worker are taken
+    ahead, so a sitemap of 50,000 pages is never held in memory at once.
+    """
     robots = None if config.ignore_robots else RobotsCache(session)
     pool = executor or ThreadPoolExecutor(max_workers=config.concurrency)
+    feed = _Feed(sources)
+    pending: deque[Future[list[PageResult] | Expansion]] = deque()
+    ahead = max(1, config.concurrency) * 4
     try:
-        results = pool.map(lambda s: process_source(s, config, session, robots, state), sources)
-        for group in results:
-            for result in group:
+        while True:
+            while len(pending) < ahead and (item := feed.next()) is not None:
+                pending.append(_start(item, pool, config, session, robots, state))
+            if not pending:
+                return
+            outcome = pending.popleft().result()
+            if isinstance(outcome, Expansion):
+                feed.push(outcome)
+                continue
+            for result in outcome:
                 if progress is not None:
                     progress(Event("page", result.ref, len(result.videos), result=result))
                 yield result
@@ -144,47 +174,99 @@ def run_pages(
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _start(item: Source | Expansion, pool: Executor, config: Config, session: Session,
+           robots: RobotsCache | None, state: StateView | None,
+           ) -> Future[list[PageResult] | Expansion]:
+    """A future for one source, or the finished entry of an expanded sitemap."""
+    if isinstance(item, Expansion):
+        done: Future[list[PageResult] | Expansion] = Future()
+        done.set_result([item.result()])
+        return done
+    return pool.submit(process_source, item, config, session, robots, state)
+
+
+class _Feed:
+    """The sources still to start: the input, with expanded sitemaps' children first
+    (depth first), then each sitemap itself as the marker that it is done."""
+
+    def __init__(self, sources: Iterable[Source]) -> None:
+        self._stack: list[Iterator[Source | Expansion]] = [iter(sources)]
+        self._started: set[str] = set()
+
+    def push(self, expansion: Expansion) -> None:
+        self._stack.append(chain(expansion.children, (expansion,)))
+
+    def next(self) -> Source | Expansion | None:
+        while self._stack:
+            item = next(self._stack[-1], None)
+            if item is None:
+                self._stack.pop()
+            elif isinstance(item, Expansion):
+                return item
+            # One page listed twice (or typed and listed) is read once; the
+            # input itself is already free of duplicates.
+            elif item.hint is None or item.ref not in self._started:
+                self._started.add(item.ref)
+                return item
+        return None
+
+
 def process_source(
     source: Source, config: Config, session: Session | None,
     robots: RobotsCache | None = None, state: StateView | None = None,
-) -> list[PageResult]:
-    """All page results of one source (a WARC file holds many pages); none once the
-    run has been asked to stop."""
+) -> list[PageResult] | Expansion:
+    """All page results of one source (a WARC file holds many pages), or the expansion
+    of a sitemap; none once the run has been asked to stop."""
     if session is not None and session.cancel.is_set():
         return []
     if source.kind is SourceKind.WARC:
-        results: list[PageResult] = []
-        try:
-            for page in iter_warc_pages(source, config):
-                if session is not None and session.cancel.is_set():
-                    break
-                results.append(process_page(page, config))
-        except HarvesterError as exc:  # lost records are reported after the good ones
-            results.append(PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message)))
-        return results
-    return [load_and_process(source, config, session, robots, state)]
+        return _warc_results(source, config, session)
+    if source.kind in (SourceKind.SITEMAP, SourceKind.ROBOTS):
+        if session is None:
+            return [PageResult(ref=source.ref, error=ErrorInfo(
+                "internal_error", "no network session for a sitemap source"))]
+        if source.kind is SourceKind.ROBOTS:
+            return expand_robots(source, session, robots)
+        return expand_sitemap(source, config, session, robots)
+    outcome = load_and_process(source, config, session, robots, state)
+    return outcome if isinstance(outcome, Expansion) else [outcome]
+
+
+def _warc_results(source: Source, config: Config, session: Session | None) -> list[PageResult]:
+    results: list[PageResult] = []
+    try:
+        for page in iter_warc_pages(source, config):
+            if session is not None and session.cancel.is_set():
+                break
+            results.append(process_page(page, config))
+    except HarvesterError as exc:  # lost records are reported after the good ones
+        results.append(PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message)))
+    return results
 
 
 def load_and_process(
     source: Source, config: Config, session: Session | None,
     robots: RobotsCache | None = None, state: StateView | None = None,
-) -> PageResult:
-    """Read or fetch one page and extract its videos; failures become a result."""
+) -> PageResult | Expansion:
+    """Read or fetch one page and extract its videos; failures become a result.
+
+    A page whose bytes are a sitemap is expanded instead (it is not fetched
+    again).  A page a sitemap listed whose ``lastmod`` is older than its last
+    successful fetch is not requested at all: it keeps its stored videos.
+    """
     previous = state.page(source.ref) if state is not None else None
+    hint = source.hint
+    if previous is not None and lastmod_unchanged(hint, previous.fetched_at):
+        return with_sitemap_videos(_kept(previous), hint, source.ref)
     try:
-        if source.kind is SourceKind.URL:
-            if session is None:
-                raise HarvesterError("no network session for a URL source")
-            page = fetch(source, session, max_bytes=config.max_page_bytes, robots=robots,
-                         etag=previous.etag if previous else None,
-                         last_modified=previous.last_modified if previous else None)
-        else:
-            page = read_file(source, config.max_page_bytes)
+        page = _load(source, config, session, robots, previous)
+        if page.status != 304 and sitemap_kind(page.body[:65536]) is not None:
+            return expand_body(source, BytesIO(page.body), config)
         if previous is not None and state is not None:
             reused = state.reuse(previous, page)
             if reused is not None:
-                return reused
-        result = process_page(page, config)
+                return with_sitemap_videos(reused, hint, page.url)
+        result = with_sitemap_videos(process_page(page, config), hint, page.url)
         if state is not None:
             state.save_page(page, result)
         return result
@@ -196,6 +278,25 @@ def load_and_process(
     # (marked failed), so one bad fetch never makes a cron manifest lose videos.
     stale = previous.videos() if previous is not None else ()
     return PageResult(ref=source.ref, videos=stale, error=error)
+
+
+def _load(source: Source, config: Config, session: Session | None,
+          robots: RobotsCache | None, previous: PageState | None) -> Page:
+    if source.kind is not SourceKind.URL:
+        return read_file(source, config.max_page_bytes)
+    if session is None:
+        raise HarvesterError("no network session for a URL source")
+    trusted = source.hint is None or source.hint.trusted
+    return fetch(source, session, max_bytes=config.max_page_bytes, robots=robots,
+                 etag=previous.etag if previous else None,
+                 last_modified=previous.last_modified if previous else None, trusted=trusted)
+
+
+def _kept(previous: PageState) -> PageResult:
+    """A page left unrequested because its sitemap says it has not changed."""
+    return PageResult(ref=previous.ref, videos=previous.videos(), etag=previous.etag,
+                      last_modified=previous.last_modified,
+                      content_sha256=previous.content_sha256, skipped="unchanged")
 
 
 def process_page(page: Page, config: Config) -> PageResult:

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from contextlib import nullcontext
 from dataclasses import replace
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -38,6 +39,7 @@ from harvester.inputs.sources import iter_sources
 from harvester.net.client import open_session
 from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.run import manifest_of_run, run_sources
+from harvester.pipeline.sitemaps import sitemap_sources
 from harvester.records import ErrorInfo, Media, PageResult
 from harvester.scale.executors import open_executor
 from harvester.scale.plan import Shard, ShardResult, plan_shards
@@ -95,7 +97,9 @@ def harvest_sharded(
     config = replace(config, shard_dir=_root(config))
     store = ShardStore(_root(config))
     with manifest_of_run(config, state, progress, cancel) as manifest:
-        shards = plan_shards(iter_sources(pages, config.inputs, stdin, config.globs), config)
+        sources = chain(iter_sources(pages, config.inputs, stdin, config.globs),
+                        sitemap_sources(config))
+        shards = plan_shards(sources, config)
         pending = _pending(store, shards, progress)
         failures: dict[str, str] = {}
         started: set[str] = set()

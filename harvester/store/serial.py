@@ -48,6 +48,15 @@ def error_from_dict(d: Mapping[str, Any] | None) -> ErrorInfo | None:
 
 def video_to_dict(video: Video) -> dict[str, Any]:
     """The manifest form of one video record (without media or run facts)."""
+    entry = _video_fields(video)
+    if video.sitemap_vs_page is not None:
+        entry["sitemap_vs_page"] = {
+            "verdict": "mismatch" if video.sitemap_vs_page else "match",
+            "fields": list(video.sitemap_vs_page)}
+    return entry
+
+
+def _video_fields(video: Video) -> dict[str, Any]:
     return {
         "id": video.id,
         "page": video.page,
@@ -91,7 +100,12 @@ def video_from_dict(d: Mapping[str, Any]) -> Video:
         pointer=d.get("pointer", ""),
         offset=d.get("offset", 0),
         duplicate_of=d.get("duplicate_of"),
+        sitemap_vs_page=_sitemap_vs_page(d.get("sitemap_vs_page")),
     )
+
+
+def _sitemap_vs_page(d: Mapping[str, Any] | None) -> tuple[str, ...] | None:
+    return None if d is None else tuple(d.get("fields") or ())
 
 
 def probe_to_dict(probe: Probe | None) -> dict[str, Any] | None:
@@ -164,8 +178,11 @@ def page_to_dict(result: PageResult) -> dict[str, Any]:
         status = result.skipped
     else:
         status = "ok"
-    return {"page": result.ref, "status": status, "videos": len(result.videos),
-            "error": error_to_dict(result.error)}
+    entry = {"page": result.ref, "status": status, "videos": len(result.videos),
+             "error": error_to_dict(result.error)}
+    if result.sitemap is not None:
+        entry["sitemap"] = dict(result.sitemap)
+    return entry
 
 
 def page_result_to_dict(result: PageResult) -> dict[str, Any]:
@@ -173,7 +190,8 @@ def page_result_to_dict(result: PageResult) -> dict[str, Any]:
     return {"ref": result.ref, "status": result.status, "etag": result.etag,
             "last_modified": result.last_modified, "content_sha256": result.content_sha256,
             "skipped": result.skipped, "error": error_to_dict(result.error),
-            "videos": [video_to_dict(v) for v in result.videos]}
+            "videos": [video_to_dict(v) for v in result.videos],
+            "sitemap": dict(result.sitemap) if result.sitemap is not None else None}
 
 
 def page_result_from_dict(d: Mapping[str, Any]) -> PageResult:
@@ -182,4 +200,5 @@ def page_result_from_dict(d: Mapping[str, Any]) -> PageResult:
         ref=d["ref"], videos=tuple(video_from_dict(v) for v in d["videos"]),
         error=error_from_dict(d["error"]), status=d["status"], etag=d["etag"],
         last_modified=d["last_modified"], content_sha256=d["content_sha256"],
-        skipped=d["skipped"])
+        skipped=d["skipped"],
+        sitemap=tuple(d["sitemap"].items()) if d.get("sitemap") is not None else None)
