@@ -247,7 +247,8 @@ def parse_duration(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return _sane_seconds(float(value))
+        seconds = _as_float(value)
+        return None if seconds is None else _sane_seconds(seconds)
     if not isinstance(value, str):
         return None
     text = value.strip().strip(STRAY_QUOTES).strip()
@@ -258,6 +259,15 @@ def parse_duration(value: Any) -> float | None:
         if seconds is not None:
             return _sane_seconds(seconds)
     return None
+
+
+def _as_float(value: float) -> float | None:
+    """``value`` as a float, or ``None`` for an integer beyond a float's range (a page
+    may write a number of any length)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def _sane_seconds(seconds: float) -> float | None:
@@ -343,9 +353,12 @@ def parse_dimension(value: Any) -> int | None:
         if not match:
             return None
         value = float(match.group(1))
-    if not isinstance(value, int | float) or not math.isfinite(value):
+    if not isinstance(value, int | float):
         return None
-    pixels = math.floor(value + 0.5)
+    number = _as_float(value)
+    if number is None or not math.isfinite(number):
+        return None
+    pixels = math.floor(number + 0.5)
     return pixels if 0 < pixels <= MAX_DIMENSION else None
 
 

@@ -349,6 +349,10 @@ def _minimum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
     return lambda v, _: not _is_number(v) or v >= value
 
 
+def _maximum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v, _: not _is_number(v) or v <= value
+
+
 def _items(b: Build, value: Any, schema: Mapping[str, Any]) -> Check | None:
     if "prefixItems" in schema:
         return None
@@ -450,6 +454,7 @@ _BUILDERS: dict[str, Builder] = {
     "type": _type, "required": _required, "properties": _properties, "allOf": _all_of,
     "anyOf": _any_of, "not": _not, "if": _if, "pattern": _pattern, "minLength": _min_length,
     "minItems": _min_items, "maxProperties": _max_properties, "minimum": _minimum,
+    "maximum": _maximum,
     "items": _items, "contains": _contains, "propertyNames": _property_names,
     "format": _format, "$ref": _ref,
 }
