@@ -86,7 +86,7 @@ class PartFiles:
                 return {}
         return data if isinstance(data, dict) and data.get("url") == self.url else {}
 
-    def write_sidecar(self, **values: str | None) -> None:
+    def write_sidecar(self, **values: str | int | None) -> None:
         """Replace the sidecar atomically (a new file renamed over it, never through a link)."""
         write_atomic(self.sidecar, json.dumps({"url": self.url, **values}, sort_keys=True))
 

@@ -24,6 +24,7 @@ from harvester.errors import BlockedURL, FetchError, RemoteError
 from harvester.net.body import read_body
 from harvester.net.client import Session
 from harvester.net.exchange import Request, exchange, host_of
+from harvester.net.policy import parse_count
 from harvester.net.robots import RobotsCache
 from harvester.records import Page, Source
 
@@ -135,9 +136,9 @@ def _page(source: Source, response: httpx.Response, url: str, conditional: Mappi
                     etag=headers.get("etag") or conditional.get("If-None-Match"),
                     last_modified=headers.get("last-modified")
                     or conditional.get("If-Modified-Since"))
-    length = headers.get("content-length", "").strip()
+    length = parse_count(headers.get("content-length"))
     identity = headers.get("content-encoding", "identity").strip().lower() in ("", "identity")
-    if identity and length.isascii() and length.isdigit() and int(length) > max_bytes:
+    if identity and length is not None and length > max_bytes:
         raise FetchError(f"page is {length} bytes, more than the {max_bytes}-byte cap; "
                          "raise --max-page-bytes", url, code="too_large")
     body = read_body(response, url, session.policy, limit=max_bytes)
