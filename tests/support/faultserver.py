@@ -149,11 +149,13 @@ class _Handler(BaseHTTPRequestHandler):
         step, pause = reply.trickle or (64 * 1024, 0.0)
         try:
             for start in range(0, len(data), step):
+                # Between writes, not after the last: a client that has the whole
+                # body is not kept waiting by the server.
+                if pause and start and self.server.owner.stopping.wait(pause):
+                    return
                 piece = data[start : start + step]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if reply.chunked else piece)
                 self.wfile.flush()
-                if pause and self.server.owner.stopping.wait(pause):
-                    return
             if reply.chunked and not cut:
                 self.wfile.write(b"0\r\n\r\n")
             self.wfile.write(reply.extra)
