@@ -160,7 +160,7 @@ def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, 
                        job.url)
     etag, modified = _remember(job, response, stored, encoding, content_type, expected)
     media, sha, size = _stream(job, response, offset, expected)
-    relpath = finalize(job.files, job.dest_dir, sha, media.ext)
+    relpath = finalize(job.files, job.dest_dir, sha, media.ext, size)
     return Done(relpath, sha, size, media.mime, etag, modified)
 
 
@@ -252,7 +252,7 @@ def _on_416(job: Job, response: httpx.Response, offset: int, stored: dict[str, A
     media = _accept(job, read_head(job.files.part, job.url, SNIFF_BYTES))
     sha = hash_file(job.files.part, job.url).hexdigest()
     job.report(offset)
-    relpath = finalize(job.files, job.dest_dir, sha, media.ext)
+    relpath = finalize(job.files, job.dest_dir, sha, media.ext, offset)
     return Done(relpath, sha, offset, media.mime, stored.get("etag"), stored.get("last_modified"))
 
 
