@@ -26,7 +26,7 @@ from tests.support.faultserver import FaultServer, Reply, mp4_body
 pytestmark = pytest.mark.timeout(240)
 
 URLS = 16
-ROUNDS = int(os.environ.get("HARVESTER_SHARED_DIR_ROUNDS", "8"))
+ROUNDS = int(os.environ.get("HARVESTER_SHARED_DIR_ROUNDS", "6"))
 BODIES = [mp4_body(48 * 1024 + i * 512, seed=100 + i) for i in range(URLS)]
 
 
@@ -41,7 +41,7 @@ def _page(srv: FaultServer) -> str:
 def site() -> Iterator[FaultServer]:
     with FaultServer() as srv:
         for i, body in enumerate(BODIES):
-            srv.script(f"/m{i}.mp4", Reply(body=body, etag=f'"e{i}"', trickle=(8192, 0.004)))
+            srv.script(f"/m{i}.mp4", Reply(body=body, etag=f'"e{i}"', trickle=(16384, 0.003)))
         srv.script("/page.html", Reply(body=_page(srv).encode(), content_type="text/html"))
         yield srv
 
@@ -83,7 +83,7 @@ def test_two_runs_into_one_dir_with_kills_never_lie(site: FaultServer, tmp_path:
         runs = [_start(site, dest, f"a{round_}", state=round_ % 2 == 0),
                 _start(site, dest, f"b{round_}", state=True)]
         if round_ % 3 != 2:
-            time.sleep(rng.uniform(0.3, 1.2))
+            time.sleep(rng.uniform(0.3, 0.9))
             rng.choice(runs).send_signal(signal.SIGKILL)
         for run in runs:
             run.communicate(timeout=120)
