@@ -146,8 +146,11 @@ def _codec_name(label: str) -> str | None:
 
 def _decode(body: bytes, encoding: str) -> str:
     if encoding == "cp1252":
-        # Via latin-1 so that the five undefined bytes decode instead of failing.
-        return body.decode("latin-1").translate(_CP1252_FROM_LATIN1)
+        try:
+            return body.decode("cp1252")  # the codec in C: most pages lack the five bytes
+        except UnicodeDecodeError:
+            # Via latin-1 so that the five undefined bytes decode instead of failing.
+            return body.decode("latin-1").translate(_CP1252_FROM_LATIN1)
     try:
         return body.decode(encoding, errors="replace")
     except (LookupError, ValueError):  # a codec that misbehaves on this input

@@ -158,7 +158,9 @@ def _text(value: Any) -> str | None:
 # -- URLs -------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def _is_http_url(value: str | None) -> bool:
+    """Asked once per record with the page's URL: the answer is kept."""
     return bool(value) and urlsplit(str(value)).scheme.lower() in ("http", "https")
 
 
