@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 def video_json(i: int) -> str:
     """One VideoObject as JSON, distinct by ``i``."""
-    return ('{"@type":"VideoObject","name":"Video %d","description":"Clip number %d of the day",'
-            '"contentUrl":"https://example.org/v/%d.mp4","thumbnailUrl":'
-            '"https://example.org/t/%d.jpg","uploadDate":"2024-05-01T10:00:00+00:00",'
-            '"duration":"PT1M%dS"}' % (i, i, i, i, i % 60))
+    return (f'{{"@type":"VideoObject","name":"Video {i}","description":"Clip number {i} of '
+            f'the day","contentUrl":"https://example.org/v/{i}.mp4","thumbnailUrl":'
+            f'"https://example.org/t/{i}.jpg","uploadDate":"2024-05-01T10:00:00+00:00",'
+            f'"duration":"PT1M{i % 60}S"}}')
 
 
 def ld_json_scripts(count: int) -> str:
@@ -25,7 +25,7 @@ def ld_json_scripts(count: int) -> str:
 
 def item_list(count: int) -> str:
     """One ld+json ItemList of ``count`` videos."""
-    items = ",".join('{"@type":"ListItem","position":%d,"item":%s}' % (i + 1, video_json(i))
+    items = ",".join(f'{{"@type":"ListItem","position":{i + 1},"item":{video_json(i)}}}'
                      for i in range(count))
     return ('<html><body><script type="application/ld+json">{"@context":"https://schema.org",'
             f'"@type":"ItemList","itemListElement":[{items}]}}</script></body></html>')
