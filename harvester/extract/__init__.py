@@ -125,7 +125,8 @@ def read_blobs(blobs: Iterable[Blob], url: str | None, page_ref: str
 
 def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str, *,
                   page_chars: int = 0) -> list[Video]:
-    """Normalise, validate and identify each candidate; link duplicates.
+    """Normalise, validate and identify each candidate, and link duplicates
+    (:func:`link_duplicates`'s answer), in one pass.
 
     ``page_chars`` (the page's size) sets the page's budget
     (:class:`~harvester.extract.budget.PageBudget`): at most ``MAX_VIDEOS``
@@ -133,6 +134,7 @@ def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str, *,
     """
     videos: list[Video] = []
     seen: dict[str, int] = {}
+    first: dict[str, str] = {}  # dedupe key -> id of the first record with it
     budget = PageBudget(page_chars)
     digests = _BlobDigests()
     for cand in cands:
@@ -145,9 +147,10 @@ def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str, *,
         occurrence = seen.get(identity, 0)
         seen[identity] = occurrence + 1
         validation = validate(cand)
+        video_id = _video_id(page_ref, identity, occurrence)
         videos.append(
             Video(
-                id=_video_id(page_ref, identity, occurrence),
+                id=video_id,
                 page=page_ref,
                 syntax=cand.blob.syntax,
                 raw=raw,
@@ -158,9 +161,10 @@ def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str, *,
                 partial=cand.partial,
                 pointer=cand.pointer,
                 offset=cand.blob.offset,
+                duplicate_of=_first_of(first, declared, video_id),
             )
         )
-    return link_duplicates(videos)
+    return videos
 
 
 class _BlobDigests:
@@ -204,12 +208,19 @@ def link_duplicates(videos: list[Video]) -> list[Video]:
     first: dict[str, str] = {}
     linked: list[Video] = []
     for video in videos:
-        keys = _dedupe_keys(video.declared)
-        owner = next((first[k] for k in keys if k in first), None)
-        for k in keys:
-            first.setdefault(k, owner or video.id)
+        owner = _first_of(first, video.declared, video.id)
         linked.append(replace(video, duplicate_of=owner) if owner else video)
     return linked
+
+
+def _first_of(first: dict[str, str], declared: Declared, video_id: str) -> str | None:
+    """The id of the first record ``first`` knows under one of ``declared``'s keys (or
+    ``None``), remembering this record's keys for those that follow."""
+    keys = _dedupe_keys(declared)
+    owner = next((first[k] for k in keys if k in first), None)
+    for k in keys:
+        first.setdefault(k, owner or video_id)
+    return owner
 
 
 def _dedupe_keys(d: Declared) -> list[str]:
