@@ -95,10 +95,13 @@ class _Properties:
     def __init__(self, data: Mapping[Any, Any]) -> None:
         self._data = data
         self._variants: dict[str, Any] | None = None
+        # Keys all spelled as schema.org spells them: no key is another's variant,
+        # so a missing or empty property has none to answer for it.
+        self._plain = data.keys() <= _PLAIN_KEYS
 
     def get(self, key: str) -> Any:
         value = self._data.get(key)
-        if not _empty(value):
+        if value or self._plain or not _empty(value):
             return value
         if self._variants is None:
             # The first non-empty value under each folded spelling; ``key``'s own
@@ -111,6 +114,21 @@ class _Properties:
                         variants[folded] = candidate
             self._variants = variants
         return self._variants.get(key.lower(), value)
+
+
+# Property names as schema.org (and JSON-LD) spell them, no two alike once folded
+# (lower case, no "_"): a record using only these has no variant spellings to read.
+_PLAIN_KEYS = frozenset({
+    "@context", "@type", "@id", "@graph", "@language", "name", "description", "thumbnailUrl",
+    "thumbnail", "uploadDate", "contentUrl", "embedUrl", "duration", "width", "height",
+    "interactionStatistic", "interactionCount", "publisher", "author", "creator",
+    "datePublished", "dateCreated", "dateModified", "url", "image", "keywords", "inLanguage",
+    "isFamilyFriendly", "regionsAllowed", "expires", "potentialAction", "hasPart", "isPartOf",
+    "transcript", "caption", "videoQuality", "encodingFormat", "contentSize", "bitrate",
+    "genre", "headline", "mainEntityOfPage", "sameAs", "identifier", "videoFrameSize",
+    "playerType", "productionCompany", "copyrightHolder", "copyrightYear", "license", "about",
+    "position", "mentions", "requiresSubscription", "isAccessibleForFree", "associatedMedia",
+})
 
 
 def _empty(value: Any) -> bool:
