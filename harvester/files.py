@@ -17,27 +17,33 @@ import contextlib
 import fcntl
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 __all__ = ["waiting_lock", "write_atomic"]
 
+_WRITE_BUFFER = 1 << 20
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_atomic(path: str | Path, data: bytes | str, mode: int = 0o644) -> None:
+def write_atomic(path: str | Path, data: bytes | str | Iterable[str], mode: int = 0o644) -> None:
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
 
-    Missing parent directories are created.  ``mode`` is the new file's
-    permission bits, less the process umask, as for any file created.
+    ``data`` may also be pieces of text, written as they come, so a large
+    document need never be held whole.  Missing parent directories are
+    created.  ``mode`` is the new file's permission bits, less the process
+    umask, as for any file created.
     """
     target = Path(path)
-    body = data.encode("utf-8") if isinstance(data, str) else data
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(target, mode)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
+        with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as fh:
+            if isinstance(data, bytes | str):
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            else:
+                for piece in data:
+                    fh.write(piece.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,28 @@ def test_manifest_and_memory_of_hostile_nesting(shape: str, size: int) -> None:
     got = json.loads(out.stdout)
     assert got["manifest"] <= 20 * got["page"], got
     assert got["rss_kb"] <= 100 * 1024, got
+
+
+WRAPPER = textwrap.dedent("""
+    import resource, subprocess, sys
+    subprocess.run([sys.executable, "-m", "harvester", "harvest", sys.argv[1], "-o", sys.argv[2],
+                    "-q"], check=True)
+    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+""")
+
+
+def _harvest_peak_kb(page: Path, out: Path) -> int:
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, str(page), str(out)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    return int(proc.stdout.strip())
+
+
+def test_a_run_over_a_2_mb_nested_page_writes_a_small_manifest_in_little_memory(
+        tmp_path: Path) -> None:
+    tiny, page = tmp_path / "tiny.html", tmp_path / "nested.html"
+    tiny.write_text("<p>nothing here</p>")
+    page.write_text(nested_jsonld(2_000_000))
+    baseline = _harvest_peak_kb(tiny, tmp_path / "tiny.json")
+    peak = _harvest_peak_kb(page, tmp_path / "nested.json")
+    assert (tmp_path / "nested.json").stat().st_size <= 20 * page.stat().st_size
+    assert peak - baseline <= 100 * 1024, (baseline, peak)

@@ -18,7 +18,7 @@ from harvester.config import Config
 from harvester.files import write_atomic
 from harvester.pipeline.events import Progress
 from harvester.pipeline.run import harvest
-from harvester.store.manifest import Manifest, to_json, write_jsonl_line
+from harvester.store.manifest import Manifest, json_pieces, to_json, write_jsonl_line
 
 if TYPE_CHECKING:
     from harvester.store.state import State
@@ -73,7 +73,7 @@ def write_outputs(manifest: Manifest, config: Config) -> None:
         elif config.output == "-":
             sys.stdout.write(to_json(document))
         else:
-            write_atomic(config.output, to_json(document))
+            write_atomic(config.output, json_pieces(document))
     if config.report:
         from harvester.store.report import write_report
 
