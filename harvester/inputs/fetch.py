@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
+from typing import TypeGuard
 
 import httpx
 
@@ -113,12 +114,19 @@ def _check_scheme(url: str) -> None:
 
 
 def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The conditional headers of a re-fetch; a stored validator that cannot go back in
+    a header as it came (not printable ASCII, or absurdly long) is not sent."""
     headers = {}
-    if etag:
+    if _sendable(etag):
         headers["If-None-Match"] = etag
-    if last_modified:
+    if _sendable(last_modified):
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+def _sendable(value: str | None) -> TypeGuard[str]:
+    return bool(value) and value is not None and len(value) <= 1024 and (
+        value.isascii() and value.isprintable())
 
 
 def _gave_up(exc: RemoteError) -> FetchError:
