@@ -9,7 +9,8 @@ video's text and data again.  The promises:
   whole blob it was found in; a top-level record's ``raw`` is its blob as found;
 * at most :data:`MAX_VIDEOS` records per page, and no more than one per
   :data:`CHARS_PER_VIDEO` characters of it (a record holds about a kilobyte
-  whatever its node); the last one kept carries the warning ``too_many_videos``;
+  whatever its node), though any page may have :data:`MIN_VIDEOS`; the last
+  one kept carries the warning ``too_many_videos``;
 * the records' ``raw`` and ``data`` together are charged against a budget of
   twice the page's size (plus a floor), the data as the manifest writes it.
   Once it is spent, a record's ``data`` names each nested video by its pointer
@@ -31,9 +32,10 @@ from typing import Any
 from harvester.extract.nodes import is_video_type
 from harvester.records import Candidate, Finding, Syntax, Validation
 
-__all__ = ["MAX_VIDEOS", "RAW_PREFIX", "PageBudget"]
+__all__ = ["MAX_VIDEOS", "MIN_VIDEOS", "RAW_PREFIX", "PageBudget", "too_many", "truncated"]
 
 MAX_VIDEOS = 12_000
+MIN_VIDEOS = 1024
 RAW_PREFIX = 256
 # The budget: this many times the page's characters, plus a floor for tiny pages.
 BUDGET_PER_CHAR = 2
@@ -56,7 +58,7 @@ class PageBudget:
     def __init__(self, page_chars: int) -> None:
         self.left = BUDGET_PER_CHAR * page_chars + BUDGET_FLOOR
         self.videos = 0
-        self.max_videos = min(MAX_VIDEOS, max(1024, page_chars // CHARS_PER_VIDEO))
+        self.max_videos = min(MAX_VIDEOS, max(MIN_VIDEOS, page_chars // CHARS_PER_VIDEO))
 
     def full(self) -> bool:
         """Whether the page already has as many records as it may."""
@@ -169,10 +171,12 @@ def with_warning(validation: Validation, code: str, message: str) -> Validation:
 
 
 def truncated(validation: Validation) -> Validation:
+    """``validation`` with the ``raw_truncated`` warning."""
     return with_warning(validation, TRUNCATED, "records of this page hold twice its size: "
                         "raw cut, nested videos referenced")
 
 
 def too_many(validation: Validation) -> Validation:
+    """``validation`` with the ``too_many_videos`` warning."""
     return with_warning(validation, TOO_MANY, "the page holds more videos than it may "
                         "have records; the rest were not recorded")
