@@ -26,7 +26,7 @@ from tests.support.faultserver import FaultServer, Reply, mp4_body
 pytestmark = pytest.mark.timeout(240)
 
 URLS = 16
-ROUNDS = int(os.environ.get("HARVESTER_SHARED_DIR_ROUNDS", "6"))
+ROUNDS = int(os.environ.get("HARVESTER_SHARED_DIR_ROUNDS", "20"))
 BODIES = [mp4_body(48 * 1024 + i * 512, seed=100 + i) for i in range(URLS)]
 
 
