@@ -13,28 +13,37 @@ apart from finished files should a process be killed between create and rename.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["waiting_lock", "write_atomic"]
 
+_WRITE_BUFFER = 1 << 20
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_atomic(path: str | Path, data: bytes | str, mode: int = 0o666) -> None:
+def write_atomic(path: str | Path, data: bytes | str | Iterable[str], mode: int = 0o666) -> None:
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
 
-    Missing parent directories are created.  ``mode`` is the new file's
-    permission bits, less the process umask, as for any file created.
+    ``data`` may also be pieces of text, written as they come, so a large
+    document need never be held whole.  Missing parent directories are
+    created.  ``mode`` is the new file's permission bits, less the process
+    umask, as for any file created.
     """
     target = Path(path)
-    body = data.encode("utf-8") if isinstance(data, str) else data
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _create_temp(target, mode)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
+        with os.fdopen(fd, "wb", buffering=_WRITE_BUFFER) as fh:
+            if isinstance(data, bytes | str):
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            else:
+                for piece in data:
+                    fh.write(piece.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -70,3 +79,41 @@ def _sync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def waiting_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``, waiting for any holder; the file goes on release.
+
+    For processes (and threads) that share a directory and must not do the
+    same work at once.  Removing the file on release keeps the directory
+    clean; a waiter that locked the removed file sees that the path no longer
+    names its file and locks the new one, so two holders never overlap.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if _names(path, fd):
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)  # closing drops the lock
+
+
+def _names(path: Path, fd: int) -> bool:
+    """True when ``path`` still names the file open as ``fd``."""
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)

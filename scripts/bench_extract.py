@@ -3,23 +3,31 @@
 Usage::
 
     python scripts/bench_extract.py [--pages DIR] [--labels FILE ...] [--runs N] [--mb 50]
+                                    [--text] [--dense 1000 10000]
 
-All corpus pages are decoded into memory first; each contender is then timed
-over every page, the contenders taking turns (best of ``--runs`` passes each),
-and reported in MB/s of page text:
+Every contender gets each corpus page as its bytes (the default), as a
+crawler has them, so decoding is part of the work for all; ``--text`` hands
+them the decoded text instead.  Each contender is timed over every page, the
+contenders taking turns (best of ``--runs`` passes each), and reported in MB/s:
 
 - ``harvester``: :func:`harvester.extract.extract` (all syntaxes, repair,
   normalise, validate), or ``candidates()`` when ``extract`` cannot import;
-- ``yt-dlp``: ``InfoExtractor._search_json_ld`` (JSON-LD only);
+- ``yt-dlp``: ``InfoExtractor._search_json_ld`` (JSON-LD only; it takes text,
+  so in bytes mode its time includes decoding the page as UTF-8);
 - ``extruct``: ``extruct.extract`` with json-ld, microdata and opengraph.
 
 Two more tables time the pages that carry no video (the labels' pages with
 no records, the common case when crawling) and the pages that do.  The last
 column is harvester's speed divided by each contender's (above 1: faster).
+The dense table times pages of ``--dense`` videos each (that many ld+json
+scripts, one ItemList of that many videos, that many microdata items; see
+``tests/support/dense.py``): harvester's whole extraction against extruct's
+parse, and how many videos harvester found.
 Peak memory for one synthetic page of ``--mb`` megabytes is measured in a
 fresh child process (the peak RSS the call adds, since lxml allocates outside
 Python's tracemalloc), for a page without video, one with small items, and
-one whose ``<body>`` is a microdata item (the worst case).
+one whose ``<body>`` is a microdata item (the worst case), and for the
+densest microdata page.
 """
 
 from __future__ import annotations
@@ -39,7 +47,8 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 TEST_LABELS = REPO / "tests" / "data" / "expected-test.json"
 
-Runner = Callable[[str], Any]
+Page = str | bytes
+Runner = Callable[[Page], Any]
 
 
 def harvester_runner() -> tuple[str, Runner]:
@@ -63,14 +72,20 @@ def ytdlp_runner() -> Runner:
         _VALID_URL = r"https?://bench\.invalid/.*"
 
     ie = BenchIE(YoutubeDL(params={"quiet": True}))
-    return lambda text: ie._search_json_ld(text, None, fatal=False, default=None)
+
+    def run(page: Page) -> Any:
+        text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
+        return ie._search_json_ld(text, None, fatal=False, default=None)
+
+    return run
 
 
 def extruct_runner() -> Runner:
     import extruct  # type: ignore[import-untyped]
 
-    def run(text: str) -> Any:
-        return extruct.extract(text, syntaxes=["json-ld", "microdata", "opengraph"],
+    def run(page: Page) -> Any:
+        return extruct.extract(page, base_url="https://example.org/page",
+                               syntaxes=["json-ld", "microdata", "opengraph"],
                                uniform=False, errors="ignore")
 
     return run
@@ -83,7 +98,7 @@ def decode(body: bytes) -> str:
         return body.decode("cp1252", "replace")
 
 
-def one_pass(run: Runner, texts: Sequence[str]) -> float:
+def one_pass(run: Runner, texts: Sequence[Page]) -> float:
     """Wall time of one pass over every page; a page that raises still counts its time."""
     start = time.perf_counter()
     for text in texts:
@@ -93,7 +108,8 @@ def one_pass(run: Runner, texts: Sequence[str]) -> float:
     return time.perf_counter() - start
 
 
-def best_times(runners: dict[str, Runner], texts: Sequence[str], runs: int) -> dict[str, float]:
+def best_times(runners: dict[str, Runner], texts: Sequence[Page], runs: int
+               ) -> dict[str, float]:
     """Each contender's best pass out of ``runs``, the passes taken in turns.
 
     Round after round every contender makes one pass, in an order that rotates,
@@ -118,8 +134,12 @@ def no_video_files(label_files: Sequence[Path]) -> set[str]:
     return files
 
 
-def table(title: str, texts: Sequence[str], runners: dict[str, Runner], runs: int) -> None:
-    megabytes = sum(len(t.encode("utf-8", "replace")) for t in texts) / 1e6
+def _size(page: Page) -> int:
+    return len(page) if isinstance(page, bytes) else len(page.encode("utf-8", "replace"))
+
+
+def table(title: str, texts: Sequence[Page], runners: dict[str, Runner], runs: int) -> None:
+    megabytes = sum(_size(t) for t in texts) / 1e6
     print(f"\n{title}: {len(texts)} pages, {megabytes:.1f} MB, best of {runs}")
     print(f"{'contender':<24} {'seconds':>8} {'MB/s':>8} {'harvester speed / its':>22}")
     speeds = {name: megabytes / seconds
@@ -133,6 +153,7 @@ MEMORY_CASES = {
     "no video": "none",
     "video in every syntax": "small",
     "microdata item wrapping the whole body": "body",
+    "10,000 microdata items": "dense",
 }
 
 
@@ -141,8 +162,11 @@ def synthetic_page(megabytes: int, video: str) -> str:
 
     ``video``: ``none``; ``small`` (one video in every syntax, each a few
     hundred bytes); ``body`` (a microdata item on ``<body>``, so the item is
-    the whole page: the worst case for parsing).
+    the whole page: the worst case for parsing); ``dense`` (10,000 microdata
+    items, whatever ``megabytes``).
     """
+    if video == "dense":
+        return dense_pages()["microdata items"](10_000)
     head = "<html><head><title>big</title>"
     if video != "none":
         head += ('<meta property="og:video" content="https://example.org/v.mp4">'
@@ -175,8 +199,8 @@ def memory_child(megabytes: int, video: str) -> None:
     (``/proc/self/clear_refs``), so building the page does not hide the call's peak.
     """
     name, run = harvester_runner()
-    page = synthetic_page(megabytes, video)
-    run("<p>warm-up</p>")  # imports and compiled patterns are not the page's cost
+    page = synthetic_page(megabytes, video).encode()
+    run(b"<p>warm-up</p>")  # imports and compiled patterns are not the page's cost
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
     before = _status_mb("VmRSS")
@@ -205,6 +229,30 @@ def memory_report(megabytes: int) -> None:
               f"{res['seconds']:.2f} s, {res['records']} records")
 
 
+def dense_pages() -> dict[str, Callable[[int], str]]:
+    sys.path.insert(0, str(REPO))
+    from tests.support.dense import DENSE
+
+    return DENSE
+
+
+def dense_report(counts: Sequence[int], runs: int) -> None:
+    """harvester's whole extraction against extruct's parse on pages dense with videos."""
+    name, ours = harvester_runner()
+    theirs = extruct_runner()
+    print(f"\ndense pages (bytes in), best of {runs}")
+    print(f"{'page':<28} {'MB':>5} {'harvester':>10} {'extruct':>9} {'ratio':>6} "
+          f"{'videos found':>13}")
+    for shape, make in dense_pages().items():
+        for count in counts:
+            page = make(count).encode()
+            best = best_times({name: ours, "extruct": theirs}, [page], runs)
+            found = len(ours(page))
+            print(f"{f'{count:,} {shape}':<28} {len(page) / 1e6:>5.2f} "
+                  f"{best[name] * 1000:>7.0f} ms {best['extruct'] * 1000:>6.0f} ms "
+                  f"{best[name] / best['extruct']:>5.1f}x {found:>6,}/{count:,}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=Path, default=CORPUS / "pages")
@@ -212,6 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         default=[CORPUS / "expected-dev.json", TEST_LABELS])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mb", type=int, default=50, help="size of the synthetic page")
+    parser.add_argument("--text", action="store_true",
+                        help="hand every contender decoded text instead of the page's bytes")
+    parser.add_argument("--dense", type=int, nargs="*", default=[1000, 10_000],
+                        help="videos per dense page (none: skip the dense table)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory report")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--video", choices=sorted(set(MEMORY_CASES.values())), default="none",
                         help=argparse.SUPPRESS)
@@ -224,7 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     warnings.simplefilter("ignore")
     files = sorted(p for p in args.pages.iterdir() if p.suffix in (".html", ".htm"))
-    texts = {p.name: decode(p.read_bytes()) for p in files}
+    texts: dict[str, Page] = {
+        p.name: decode(p.read_bytes()) if args.text else p.read_bytes() for p in files}
+    print("pages handed over as " + ("decoded text" if args.text else "bytes"))
     name, ours = harvester_runner()
     runners = {name: ours, "yt-dlp _search_json_ld": ytdlp_runner(),
                "extruct (ld+md+og)": extruct_runner()}
@@ -235,7 +290,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         table("no-video pages", quiet, runners, args.runs)
         loud = [t for f, t in texts.items() if f not in quiet_files]
         table("video pages only", loud, runners, args.runs)
-    memory_report(args.mb)
+    if args.dense:
+        dense_report(args.dense, args.runs)
+    if not args.no_memory:
+        memory_report(args.mb)
     return 0
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harvester.extract import extract
 from harvester.extract.charset import decode_html
 
 LATIN1 = "Gebühren für große Städte".encode("latin-1")
@@ -84,3 +85,34 @@ def test_latin1_corpus_page_has_no_mojibake(shared_dir: Path) -> None:
 def test_never_raises(body: bytes, content_type: str | None) -> None:
     text, encoding = decode_html(body, content_type)
     assert isinstance(text, str) and codecs.lookup(encoding)
+
+
+WIDE_PAGE = ('<html><head><title>é</title></head><body><script type="application/ld+json">'
+             '{"@type": "VideoObject", "name": "vidéo"}</script></body></html>')
+
+
+@pytest.mark.parametrize(("codec", "label"), [
+    ("utf-16-le", "utf-16"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "utf-16be"),
+    ("utf-32-le", "utf-32"), ("utf-32-be", "UTF-32BE"),
+])
+def test_a_bomless_wide_page_is_read_by_its_http_charset(codec: str, label: str) -> None:
+    body = WIDE_PAGE.encode(codec)
+    text, used = decode_html(body, f"text/html; charset={label}")
+    assert text == WIDE_PAGE and used == codec
+    videos = extract(body, "https://e.org/", content_type=f"text/html; charset={label}")
+    assert [v.data["name"] for v in videos] == ["vidéo"]
+
+
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be"])
+def test_a_utf32_byte_order_mark_is_not_read_as_utf16(codec: str) -> None:
+    bom = codecs.BOM_UTF32_LE if codec.endswith("le") else codecs.BOM_UTF32_BE
+    assert decode_html(bom + WIDE_PAGE.encode(codec), None) == (WIDE_PAGE, codec)
+
+
+def test_a_wide_http_charset_on_ascii_bytes_is_a_mislabel() -> None:
+    assert decode_html(WIDE_PAGE.encode("utf-8"), "text/html; charset=utf-16") == (
+        WIDE_PAGE, "utf-8")
+
+
+def test_a_non_ascii_charset_label_is_ignored() -> None:
+    assert decode_html(b"caf\xc3\xa9", "text/html; charset=utf\u0661\u0666")[1] == "utf-8"

@@ -106,7 +106,6 @@ def test_validate_a_bare_json_blob(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("content", "why"), [
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-    ('{"@type": "VideoObject", "width": ' + "9" * 5000 + "}", "a number longer than"),
     ('<script type="application/ld+json">{"@type": "VideoObject", "name": "'
      + "x" * 10_500_000 + '"}</script>', "too large to parse"),
 ])

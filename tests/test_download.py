@@ -363,8 +363,10 @@ def test_r33_content_disposition_is_ignored(
     result = fetch(url, dest)
     assert_stored(result, dest)
     assert result.path == stored_name(SHA, "mp4")
+    # Beside the file, only the (empty) directory of per-URL lock files.
     assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(
-        ["dl", SHA[:2], f"{SHA}.mp4"])
+        ["dl", SHA[:2], f"{SHA}.mp4", ".locks"])
+    assert not any((dest / ".locks").iterdir())
 
 
 def test_r34_symlink_at_part_is_refused(srv: FaultServer, dest: Path, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ blobs through ``repair``.  Runs are bounded (200 examples, no deadline).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -94,3 +95,43 @@ MARKUP = ["<", ">", "</", "/>", "<div", "<script", "</script>", "<!--", "-->", "
 @given(st.lists(st.sampled_from(MARKUP), max_size=60).map("".join))
 def test_random_attribute_markup_never_raises(page: str) -> None:
     _run(page)
+
+
+# Seconds extraction may take per megabyte of a mutated page (plus a fixed allowance):
+# hostile or not, extraction is linear in the page's size.
+SECONDS_PER_MB = 2.0
+FIXED_ALLOWANCE = 0.25
+BUNDLED = Path(__file__).parent.parent / "harvester" / "samples" / "pages"
+BASES = PAGES + [p.read_text(encoding="utf-8", errors="replace")
+                 for p in sorted(BUNDLED.glob("*.html"))]
+HOSTILE = QUOTES + MARKUP + ["VideoObject ", "og:video ", "<script ", '<script type="application/'
+                             'ld+json">', "{\"@type\":\"VideoObject\",", "[", "<div><span>"]
+
+
+@st.composite
+def grown_page(draw: st.DrawFn) -> str:
+    """A corpus-like page with a hostile token or slice repeated many times in it."""
+    page = draw(st.sampled_from(BASES))
+    for _ in range(draw(st.integers(1, 2))):
+        at = draw(st.integers(0, len(page)))
+        if draw(st.booleans()):
+            unit = draw(st.sampled_from(HOSTILE))
+        else:
+            start = draw(st.integers(0, max(0, len(page) - 1)))
+            unit = page[start:start + draw(st.integers(1, 200))]
+        # Up to about 200 KB of the unit, most often near the top of the range.
+        most = 200_000 // max(1, len(unit)) + 1
+        times = draw(st.integers(most // 4, most))
+        page = page[:at] + unit * times + page[at:]
+    return page
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(grown_page())
+def test_grown_hostile_pages_stay_within_a_time_budget_per_mb(page: str) -> None:
+    body = page.encode("utf-8", "surrogatepass")
+    started = time.perf_counter()
+    extract(body, "https://example.org/a", content_type="text/html; charset=utf-8")
+    took = time.perf_counter() - started
+    assert took <= FIXED_ALLOWANCE + SECONDS_PER_MB * len(body) / 1e6, (len(body), took)

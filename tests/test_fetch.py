@@ -105,6 +105,16 @@ def test_conditional_get_gives_304_page(http_server: LoopbackServer,
     assert sent["If-Modified-Since"] == "Wed, 01 Jan 2025 00:00:00 GMT"
 
 
+def test_a_stored_validator_that_cannot_be_sent_is_left_out(
+        http_server: LoopbackServer, client: Session) -> None:
+    http_server.route("/v", body=PAGE)
+    page = fetch(url_source(http_server.url("/v")), client, max_bytes=FAST.max_page_bytes,
+                 etag='"\u00e9t\u00e9"', last_modified="x" * 5000)
+    assert page.status == 200 and page.body == PAGE
+    sent = http_server.requests_to("/v")[0].headers
+    assert "If-None-Match" not in sent and "If-Modified-Since" not in sent
+
+
 def test_gzip_and_raw_deflate_bodies_are_decoded(http_server: LoopbackServer,
                                                  client: Session) -> None:
     raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)

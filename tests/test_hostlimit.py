@@ -5,10 +5,18 @@ from __future__ import annotations
 import pickle
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from harvester.net.limiter import HostLimiter
+from harvester.config import Config
+from harvester.download import download
+from harvester.net.client import Session
+from harvester.net.limiter import HostLimiter, host_key
+from harvester.net.policy import NetPolicy
+from harvester.records import MediaStatus
+from tests.support.faultserver import FaultServer, Reply, mp4_body
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -76,3 +84,42 @@ def test_pickles_as_its_settings_only() -> None:
     limiter.cool_down("h", time.monotonic() + 60)
     fresh = pickle.loads(pickle.dumps(limiter))
     assert fresh.per_host == 3 and fresh.limit("h") == 3 and fresh.cooling("h") is None
+
+
+SPELLINGS = ["127.0.0.1", "127.1", "2130706433", "0x7f000001", "0x7f.1", "127.0.1",
+             "[::ffff:127.0.0.1]", "localhost", "LOCALHOST", "[0:0:0:0:0:FFFF:7F00:1]"]
+
+
+def test_spellings_of_one_address_share_one_key() -> None:
+    spelled = [h for h in SPELLINGS if "localhost" not in h.lower()] + ["127.0.0.1.", "[::1]"]
+    assert {host_key(h) for h in spelled} == {"127.0.0.1", "::1"}
+    assert host_key("Example.ORG.") == host_key("example.org")
+
+
+def test_a_name_counts_against_the_addresses_it_resolves_to() -> None:
+    limiter = HostLimiter(1, lookup=lambda host: ["127.0.0.1"] if host == "localhost" else [])
+    with limiter.slot("127.0.0.1"):
+        got = threading.Event()
+        waiter = threading.Thread(target=lambda: (limiter.slot("LocalHost.").__enter__() and None)
+                                  or got.set())
+        waiter.start()
+        assert not got.wait(0.1)  # localhost is 127.0.0.1: its one slot is held
+    waiter.join(2)
+    assert got.is_set()
+
+
+def test_ten_spellings_of_loopback_never_exceed_the_cap_at_the_server(tmp_path: Path) -> None:
+    with FaultServer() as srv:
+        paths = [f"/s{i}.mp4" for i in range(20)]
+        for i, path in enumerate(paths):
+            srv.script(path, Reply(body=mp4_body(6000, seed=i), trickle=(2000, 0.03)))
+        urls = [f"http://{SPELLINGS[i % len(SPELLINGS)]}:{srv.port}{p}"
+                for i, p in enumerate(paths)]
+        cfg = Config(allow_private_hosts=True, concurrency=10, per_host=2, retries=0,
+                     timeout=5.0, min_speed=0)
+        with Session(NetPolicy.from_config(cfg)) as session, \
+                ThreadPoolExecutor(max_workers=10) as pool:
+            results = list(pool.map(lambda u: download(u, session, max_bytes=cfg.max_bytes,
+                                                       dest_dir=tmp_path), urls))
+    assert [r.status for r in results] == [MediaStatus.DOWNLOADED] * len(urls)
+    assert srv.peak <= 2 and len(srv.log) == len(urls)

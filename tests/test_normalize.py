@@ -394,3 +394,10 @@ DATE_PIECES = ["2021", "1999", "0000", "05", "31", "99", "Jan", "May", "Tue", " 
 def test_date_parsing_never_raises(text: str) -> None:
     found = parse_date(text)
     assert found is None or found[:4].isdigit()
+
+
+def test_plain_property_names_are_no_two_alike_once_folded() -> None:
+    from harvester.extract.normalize import _PLAIN_KEYS
+
+    folded = [key.lower().replace("_", "") for key in _PLAIN_KEYS]
+    assert len(set(folded)) == len(folded)

@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from harvester.extract.schema_check import Memo, SchemaCompiler
+from harvester.extract.schema_compile import _CERTAINLY
 from harvester.extract.validate import _compiler, _schema, _validators
 
 VALUES = st.sampled_from([
@@ -108,3 +109,11 @@ def test_checking_changes_nothing_in_the_compiler() -> None:
     assert [len(table) for table in (*compiler._known, compiler._plans)] == sizes
     with pytest.raises(TypeError):
         compiler._known.checks[0] = compiler.keyword({}, "enum")  # type: ignore[index]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(_CERTAINLY)).flatmap(
+    lambda fmt: st.tuples(st.just(fmt), st.from_regex(_CERTAINLY[fmt], fullmatch=True))))
+def test_a_plainly_valid_spelling_is_one_the_format_checker_accepts(case: tuple[str, str]) -> None:
+    fmt, value = case
+    assert Draft202012Validator.FORMAT_CHECKER.conforms(value, fmt)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from harvester.download.names import PartFiles, UnsafePath, hash_file, stored_file
+from harvester.download.names import PartFiles, UnsafePath, stored_file, verified_sha256
 from harvester.download.transfer import Done, Job
 from harvester.errors import (
     BlockedURL,
@@ -64,8 +64,16 @@ def download(
     if cached is not None:
         return cached
     dest_dir.mkdir(parents=True, exist_ok=True)
-    job = Job(url, session.policy, max_bytes, dest_dir, kind, PartFiles.for_url(dest_dir, url),
-              progress, on_size)
+    files = PartFiles.for_url(dest_dir, url)
+    with files.locked():
+        return _fetch(url, session, dest_dir, max_bytes, kind, files, progress, on_size)
+
+
+def _fetch(url: str, session: Session, dest_dir: Path, max_bytes: int, kind: str,
+           files: PartFiles, progress: Callable[[int], None] | None,
+           on_size: Callable[[int], None] | None) -> MediaResult:
+    """The download itself, with the URL's lock held."""
+    job = Job(url, session.policy, max_bytes, dest_dir, kind, files, progress, on_size)
     request = Request(url, handle=job.receive, headers=job.headers, accept=job.accepts)
     try:
         done, attempts = exchange(session, request)
@@ -100,8 +108,8 @@ def _cached(url: str, dest_dir: Path, previous: MediaResult | None) -> MediaResu
     path = stored_file(dest_dir, previous.path)
     if path is None:
         return None
-    if hash_file(path, url).hexdigest() != previous.sha256:
-        return None
+    if verified_sha256(path, url) != previous.sha256:
+        return None  # damaged or replaced since: fetched again, and the file replaced
     return replace(previous, url=url, status=MediaStatus.CACHED, attempts=0, error=None)
 
 

@@ -15,6 +15,14 @@ URL reaches the file system, so no name can escape the download directory.
 
 A finished file is fsynced, then moved into place with ``os.replace``: a crash
 leaves a ``.part`` and never a finished-looking file.
+
+Several runs may share one download directory.  A URL's ``.part`` is written
+by one of them at a time (:func:`part_lock`, a lock file per URL under
+``.locks/``), and the final name is taken only with bytes whose hash was
+computed as they were written.  A file already at that name is trusted only
+once its own hash is checked (:func:`verified_sha256`, once per process for a
+given size and modification time); one whose bytes do not match its name is
+replaced with the verified ones and a warning logged.
 """
 
 from __future__ import annotations
@@ -23,15 +31,22 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
 import re
 import stat
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harvester.errors import DownloadError
-from harvester.files import write_atomic
+from harvester.files import waiting_lock, write_atomic
+
+log = logging.getLogger(__name__)
+LOCKS = ".locks"
 
 _OPEN_FLAGS = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | os.O_NONBLOCK
 _STORED = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{1,5}$")
@@ -86,9 +101,17 @@ class PartFiles:
                 return {}
         return data if isinstance(data, dict) and data.get("url") == self.url else {}
 
-    def write_sidecar(self, **values: str | None) -> None:
+    def write_sidecar(self, **values: str | int | None) -> None:
         """Replace the sidecar atomically (a new file renamed over it, never through a link)."""
         write_atomic(self.sidecar, json.dumps({"url": self.url, **values}, sort_keys=True))
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold this URL's lock (waiting for another run or thread that holds it), so
+        that one writer at a time touches its ``.part``, sidecar and final name."""
+        # Not the "<key>.lock" a sharded run takes around the whole fetch: the two nest.
+        with waiting_lock(self.part.parent / LOCKS / (self.part.name + ".lock")):
+            yield
 
     def discard(self) -> None:
         """Remove the ``.part`` and its sidecar (a symlink is removed, not followed)."""
@@ -152,13 +175,22 @@ def stored_file(dest_dir: Path, relpath: str | None) -> Path | None:
     return path if stat.S_ISREG(info.st_mode) else None
 
 
-def finalize(files: PartFiles, dest_dir: Path, sha256: str, ext: str) -> str:
-    """Move a complete, fsynced ``.part`` into its content-addressed place."""
+def finalize(files: PartFiles, dest_dir: Path, sha256: str, ext: str, size: int) -> str:
+    """Move a complete, fsynced ``.part`` (``size`` bytes hashing to ``sha256`` as they
+    were written) into its content-addressed place.
+
+    A file already there is kept only when its own bytes hash to its name;
+    otherwise (damaged on disk, or written by something else) the verified
+    ``.part`` replaces it.
+    """
     relpath = stored_name(sha256, ext)
     subdir = dest_dir / relpath.split("/", 1)[0]
     subdir.mkdir(exist_ok=True)
     if not stat.S_ISDIR(os.lstat(subdir).st_mode):
         raise UnsafePath(f"{subdir} is not a directory", files.url)
+    if files.size() != size:
+        raise DownloadError(f"{files.part} changed while it was written: {files.size()} "
+                            f"bytes, {size} hashed", files.url, code="io_error")
     target = dest_dir / relpath
     try:
         info = os.lstat(target)
@@ -167,14 +199,44 @@ def finalize(files: PartFiles, dest_dir: Path, sha256: str, ext: str) -> str:
     else:
         if not stat.S_ISREG(info.st_mode):
             raise UnsafePath(f"refusing to replace {target}: not a regular file", files.url)
-        if hash_file(target, files.url).hexdigest() == sha256:
-            files.part.unlink()  # the same bytes are already stored once
-        else:  # a damaged copy under the name of these bytes: the verified ones replace it
+        if verified_sha256(target, files.url) == sha256:
+            files.part.unlink()  # same hash, same bytes: already stored once
+        else:
+            log.warning("%s did not hash to its name; replaced with the bytes of %s",
+                        target, files.url)
             os.replace(files.part, target)
     with contextlib.suppress(FileNotFoundError):
         files.sidecar.unlink()
     _fsync_dir(subdir)
     return relpath
+
+
+# (device, inode, size, mtime in ns) -> sha256 of a file this process has read whole.
+_VERIFIED: OrderedDict[tuple[int, int, int, int], str] = OrderedDict()
+_VERIFIED_LOCK = threading.Lock()
+_VERIFIED_MAX = 65536
+
+
+def verified_sha256(path: Path, url: str) -> str:
+    """The sha256 of a stored file's bytes, read once per process for a given size and
+    modification time (a file rewritten or damaged since is read again)."""
+    fd = open_regular(path, os.O_RDONLY, url)
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        with _VERIFIED_LOCK:
+            known = _VERIFIED.get(key)
+        if known is not None:
+            return known
+        digest = hashlib.sha256()
+        while chunk := fh.read(READ_CHUNK):
+            digest.update(chunk)
+    sha = digest.hexdigest()
+    with _VERIFIED_LOCK:
+        _VERIFIED[key] = sha
+        while len(_VERIFIED) > _VERIFIED_MAX:
+            _VERIFIED.popitem(last=False)
+    return sha
 
 
 def _fsync_dir(path: Path) -> None:

@@ -8,7 +8,11 @@ attempt that tenacity retries.
 Resume rules: bytes already in the ``.part`` are asked for with
 ``Range: bytes=N-`` plus ``If-Range`` (strong ETag, else Last-Modified, from
 the sidecar); a ``.part`` without a validator is never resumed.  A 206 is
-appended only when its ``Content-Range`` starts at N; a 200 truncates and
+appended only when it proves it continues the same resource: its
+``Content-Range`` starts at N, its total length is the one the first answer
+gave, and its ETag and Last-Modified (when sent) are the stored ones, since a
+server that ignores ``If-Range`` would otherwise have two versions stitched
+into one file; any other 206 discards the ``.part``.  A 200 truncates and
 restarts; a 416 whose ``*/size`` equals N finalizes the ``.part``; any other
 416 or a misplaced 206 discards it.  A body shorter than announced keeps its
 bytes for the next attempt.
@@ -23,7 +27,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 
@@ -40,10 +44,13 @@ from harvester.download.sniff import (
 from harvester.errors import DownloadError, IsStream, NotMedia, RemoteError, TooLarge
 from harvester.net.body import Decoder, body_chunks
 from harvester.net.deadline import Cancelled
-from harvester.net.policy import NetPolicy, Transient
+from harvester.net.policy import NetPolicy, Transient, parse_count
 
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE | re.ASCII)
-_UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d+)\s*$", re.IGNORECASE | re.ASCII)
+# At most 18 digits each (MAX_COUNT_DIGITS): longer is no real length, and int() of
+# thousands of digits is refused or slow.
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d{1,18})-(\d{1,18})/(\d{1,18}|\*)\s*$",
+                            re.IGNORECASE | re.ASCII)
+_UNSATISFIED_RANGE = re.compile(r"^\s*bytes\s+\*/(\d{1,18})\s*$", re.IGNORECASE | re.ASCII)
 
 
 @dataclass
@@ -117,11 +124,18 @@ def _forget_unless_resumable(job: Job, exc: RemoteError) -> RemoteError:
 
 
 def _validator(stored: dict[str, Any]) -> str | None:
+    """What If-Range sends: a strong ETag, else the Last-Modified date; only a value that
+    can go back in a header as it came (printable ASCII, one line, of sane length)."""
     etag = stored.get("etag")
-    if isinstance(etag, str) and etag and not etag.startswith("W/"):
+    if _sendable(etag) and not etag.startswith("W/"):
         return etag
     modified = stored.get("last_modified")
-    return modified if isinstance(modified, str) and modified else None
+    return modified if _sendable(modified) else None
+
+
+def _sendable(value: Any) -> TypeGuard[str]:
+    return (isinstance(value, str) and 0 < len(value) <= 1024 and value.isascii()
+            and value.isprintable())
 
 
 def _resume_point(job: Job) -> tuple[int, dict[str, Any]]:
@@ -143,7 +157,7 @@ def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, 
     if status == 416:
         return _on_416(job, response, offset, stored)
     encoding = _encoding(job, response)
-    total = _check_range(job, response, offset, encoding) if status == 206 else None
+    total = _check_range(job, response, offset, encoding, stored) if status == 206 else None
     if status == 200 and offset:
         job.files.discard()  # the server restarted from byte 0: never splice
         offset = 0
@@ -156,9 +170,9 @@ def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, 
     if expected is not None and expected > job.max_bytes:
         raise TooLarge(f"{expected} bytes announced, above the {job.max_bytes} byte cap",
                        job.url)
-    etag, modified = _remember(job, response, stored, encoding, content_type)
+    etag, modified = _remember(job, response, stored, encoding, content_type, expected)
     media, sha, size = _stream(job, response, offset, expected)
-    relpath = finalize(job.files, job.dest_dir, sha, media.ext)
+    relpath = finalize(job.files, job.dest_dir, sha, media.ext, size)
     return Done(relpath, sha, size, media.mime, etag, modified)
 
 
@@ -168,34 +182,71 @@ def _encoding(job: Job, response: httpx.Response) -> str | None:
     return None if decoder.identity else decoder.coding
 
 
-def _check_range(job: Job, response: httpx.Response, offset: int, encoding: str | None) -> int:
-    """Total size from a 206's Content-Range; a range we did not ask for restarts."""
-    match = _CONTENT_RANGE.match(response.headers.get("content-range", ""))
+def _check_range(job: Job, response: httpx.Response, offset: int, encoding: str | None,
+                 stored: dict[str, Any]) -> int:
+    """Total size from a 206's Content-Range, once the 206 proves it continues the
+    ``.part``; anything else discards the ``.part`` and restarts from byte 0."""
+    header = _single(response, "content-range") or ""
+    match = _CONTENT_RANGE.match(header)
+    total = None if match is None or match.group(3) == "*" else int(match.group(3))
+    why = None
     if match is None or int(match.group(1)) != offset or encoding is not None:
+        why = f"asked for bytes from {offset}, got Content-Range {header!r}"
+    elif total is not None and total <= int(match.group(2)):
+        why = f"Content-Range {header!r} ends past its own total"
+    elif not _same_total(stored, total):
+        why = f"the total length changed from {stored.get('total')} to {total}"
+    elif (changed := _changed_validator(response, stored)) is not None:
+        why = f"the {changed} changed"
+    if why is not None:
         job.files.discard()
-        got = response.headers.get("content-range")
-        raise Transient(f"asked for bytes from {offset}, got Content-Range {got!r}: restarting",
-                        job.url, code="bad_range")
-    return -1 if match.group(3) == "*" else int(match.group(3))
+        raise Transient(f"{why}: restarting from byte 0", job.url, code="bad_range")
+    return -1 if total is None else total
+
+
+def _same_total(stored: dict[str, Any], total: int | None) -> bool:
+    """Whether a 206's total agrees with the length the first answer announced."""
+    known = stored.get("total")
+    return not isinstance(known, int) or total is None or known == total
+
+
+def _changed_validator(response: httpx.Response, stored: dict[str, Any]) -> str | None:
+    """The validator a 206 sends that differs from the stored one (a server that ignored
+    If-Range and now serves another version), or ``None``."""
+    for header, key in (("etag", "etag"), ("last-modified", "last_modified")):
+        sent = response.headers.get_list(header)
+        known = stored.get(key)
+        if sent and isinstance(known, str) and known and (len(sent) > 1 or sent[0] != known):
+            return "ETag" if header == "etag" else "Last-Modified"
+    return None
+
+
+def _single(response: httpx.Response, name: str) -> str | None:
+    """A header that must appear once: its value, or ``None`` when absent or repeated
+    (two different Content-Lengths or Content-Ranges cannot both be believed)."""
+    values = response.headers.get_list(name)
+    return values[0] if len(values) == 1 else None
 
 
 def _expected_size(response: httpx.Response, offset: int, total: int | None,
                    encoding: str | None) -> int | None:
     if total is not None and total >= 0:
         return total
-    length = response.headers.get("content-length", "").strip()
+    length = parse_count(_single(response, "content-length"))
     # A compressed body's length says nothing of the decoded size.
-    if encoding is None and length.isascii() and length.isdigit():
-        return offset + int(length)
+    if encoding is None and length is not None:
+        return offset + length
     return None
 
 
 def _remember(job: Job, response: httpx.Response, stored: dict[str, Any],
-              encoding: str | None, content_type: str | None) -> tuple[str | None, str | None]:
-    """Keep the validators for a later resume (identity bodies only)."""
-    etag = response.headers.get("etag") or stored.get("etag")
-    modified = response.headers.get("last-modified") or stored.get("last_modified")
-    values = {"etag": etag, "last_modified": modified, "content_type": content_type}
+              encoding: str | None, content_type: str | None,
+              expected: int | None) -> tuple[str | None, str | None]:
+    """Keep the validators and the total length for a later resume (identity bodies only)."""
+    etag = _single(response, "etag") or stored.get("etag")
+    modified = _single(response, "last-modified") or stored.get("last_modified")
+    values: dict[str, Any] = {"etag": etag, "last_modified": modified,
+                              "content_type": content_type, "total": expected}
     job.resumable = encoding is None and _validator(values) is not None
     if job.resumable:
         job.files.write_sidecar(**values)
@@ -205,7 +256,7 @@ def _remember(job: Job, response: httpx.Response, stored: dict[str, Any],
 
 
 def _on_416(job: Job, response: httpx.Response, offset: int, stored: dict[str, Any]) -> Done:
-    match = _UNSATISFIED_RANGE.match(response.headers.get("content-range", ""))
+    match = _UNSATISFIED_RANGE.match(_single(response, "content-range") or "")
     if match is None or int(match.group(1)) != offset:
         job.files.discard()
         raise Transient(f"server cannot serve from byte {offset}: restarting", job.url,
@@ -213,7 +264,7 @@ def _on_416(job: Job, response: httpx.Response, offset: int, stored: dict[str, A
     media = _accept(job, read_head(job.files.part, job.url, SNIFF_BYTES))
     sha = hash_file(job.files.part, job.url).hexdigest()
     job.report(offset)
-    relpath = finalize(job.files, job.dest_dir, sha, media.ext)
+    relpath = finalize(job.files, job.dest_dir, sha, media.ext, offset)
     return Done(relpath, sha, offset, media.mime, stored.get("etag"), stored.get("last_modified"))
 
 

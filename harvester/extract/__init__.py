@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from harvester.extract import jsonld, microdata, opengraph, rdfa, text
+from harvester.extract.budget import PageBudget, too_many, truncated
 from harvester.extract.charset import ascii_compatible, decode_html
 from harvester.extract.markers import scan, scan_bytes
 from harvester.extract.nodes import video_nodes
@@ -100,7 +101,7 @@ def extract(
         if not may_name_a_video(content, content_type):
             return []  # most pages: no video word at all, so no decoding either
         content, _ = decode_html(content, content_type)
-    return build_records(candidates(content, page_ref), url, page_ref)
+    return build_records(candidates(content, page_ref), url, page_ref, page_chars=len(content))
 
 
 def may_name_a_video(body: bytes, content_type: str | None = None) -> bool:
@@ -115,47 +116,80 @@ def read_blobs(blobs: Iterable[Blob], url: str | None, page_ref: str
     """The video records of ``blobs``, and a line for each blob that could not be
     read at all (its syntax, offset and why), for reports to a person."""
     parsed = [repair(blob) for blob in blobs]
-    videos = build_records((c for p in parsed for c in video_nodes(p)), url, page_ref)
+    videos = build_records((c for p in parsed for c in video_nodes(p)), url, page_ref,
+                           page_chars=sum(len(p.blob.raw) for p in parsed))
     unreadable = [f"{p.blob.syntax.value} at offset {p.blob.offset}: {p.error}"
                   for p in parsed if p.value is None and p.error]
     return videos, unreadable
 
 
-def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str) -> list[Video]:
-    """Normalise, validate and identify each candidate; link duplicates."""
+def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str, *,
+                  page_chars: int = 0) -> list[Video]:
+    """Normalise, validate and identify each candidate, and link duplicates
+    (:func:`link_duplicates`'s answer), in one pass.
+
+    ``page_chars`` (the page's size) sets the page's budget
+    (:class:`~harvester.extract.budget.PageBudget`): at most ``MAX_VIDEOS``
+    records, and their ``raw`` and ``data`` a few times the page's size.
+    """
     videos: list[Video] = []
     seen: dict[str, int] = {}
+    first: dict[str, str] = {}  # dedupe key -> id of the first record with it
+    budget = PageBudget(page_chars)
+    digests = _BlobDigests()
     for cand in cands:
+        if budget.full():
+            videos[-1] = replace(videos[-1], validation=too_many(videos[-1].validation))
+            break
+        cand, raw, cut = budget.take(cand)
         declared = normalize(cand, url)
-        identity = f"{cand.blob.syntax}|{_identity(cand, declared)}"
+        identity = f"{cand.blob.syntax}|{_identity(cand, declared, digests)}"
         occurrence = seen.get(identity, 0)
         seen[identity] = occurrence + 1
+        validation = validate(cand)
+        video_id = _video_id(page_ref, identity, occurrence)
         videos.append(
             Video(
-                id=_video_id(page_ref, identity, occurrence),
+                id=video_id,
                 page=page_ref,
                 syntax=cand.blob.syntax,
-                raw=cand.blob.raw,
+                raw=raw,
                 data=cand.data,
                 declared=declared,
-                validation=validate(cand),
+                validation=truncated(validation) if cut else validation,
                 repairs=cand.repairs,
                 partial=cand.partial,
                 pointer=cand.pointer,
                 offset=cand.blob.offset,
+                duplicate_of=_first_of(first, declared, video_id),
             )
         )
-    return link_duplicates(videos)
+    return videos
 
 
-def _identity(cand: Candidate, declared: Declared) -> str:
+class _BlobDigests:
+    """sha256 of a blob's text, computed once however many videos the blob holds (its
+    candidates come one after another)."""
+
+    def __init__(self) -> None:
+        self._blob: Blob | None = None
+        self._digest = ""
+
+    def of(self, blob: Blob) -> str:
+        if blob is not self._blob:
+            self._blob = blob
+            self._digest = hashlib.sha256(blob.raw.encode("utf-8", "replace")).hexdigest()
+        return self._digest
+
+
+def _identity(cand: Candidate, declared: Declared, digests: _BlobDigests) -> str:
     """What makes two records the same video: its media URL, else its name."""
     for key in (declared.content_url, declared.embed_url):
         if key:
             return "url:" + key
     if declared.name:
         return "name:" + declared.name + "|" + (declared.thumbnail_urls[:1] or ("",))[0]
-    return "raw:" + hashlib.sha256(cand.blob.raw.encode("utf-8", "replace")).hexdigest()
+    return "raw:" + digests.of(cand.blob)
 
 
 def _video_id(page: str, identity: str, occurrence: int) -> str:
@@ -174,12 +208,19 @@ def link_duplicates(videos: list[Video]) -> list[Video]:
     first: dict[str, str] = {}
     linked: list[Video] = []
     for video in videos:
-        keys = _dedupe_keys(video.declared)
-        owner = next((first[k] for k in keys if k in first), None)
-        for k in keys:
-            first.setdefault(k, owner or video.id)
+        owner = _first_of(first, video.declared, video.id)
         linked.append(replace(video, duplicate_of=owner) if owner else video)
     return linked
+
+
+def _first_of(first: dict[str, str], declared: Declared, video_id: str) -> str | None:
+    """The id of the first record ``first`` knows under one of ``declared``'s keys (or
+    ``None``), remembering this record's keys for those that follow."""
+    keys = _dedupe_keys(declared)
+    owner = next((first[k] for k in keys if k in first), None)
+    for k in keys:
+        first.setdefault(k, owner or video_id)
+    return owner
 
 
 def _dedupe_keys(d: Declared) -> list[str]:

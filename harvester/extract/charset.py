@@ -26,11 +26,14 @@ META_SCAN_BYTES = 4096
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF8, "utf-8"),
+    # Before UTF-16's: a UTF-32-LE mark begins with the UTF-16-LE one.
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
-_HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:+-]+)""", re.IGNORECASE)
+_HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:+-]+)""", re.IGNORECASE | re.ASCII)
 # One pattern covers <meta charset=x> and <meta http-equiv content="...; charset=x">.
 _META_CHARSET = re.compile(
     rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([\w.:+-]+)""", re.IGNORECASE
@@ -93,11 +96,32 @@ def _keeps_ascii(encoding: str) -> bool:
         return False
 
 
+# Labels of the encodings that do not write ASCII as ASCII, as an HTTP header may give
+# them (a page's own <meta> cannot: see _WHATWG_ALIASES).  Without a byte order mark
+# "utf-16" is read little-endian, as browsers read it.
+_HTTP_WIDE = {
+    "utf-16": "utf-16-le", "utf-16le": "utf-16-le", "utf-16-le": "utf-16-le",
+    "unicode": "utf-16-le", "ucs-2": "utf-16-le", "utf-16be": "utf-16-be",
+    "utf-16-be": "utf-16-be", "utf-32": "utf-32-le", "utf-32le": "utf-32-le",
+    "utf-32-le": "utf-32-le", "utf-32be": "utf-32-be", "utf-32-be": "utf-32-be",
+}
+
+
 def _declared_encoding(body: bytes, content_type: str | None) -> str | None:
-    """The first usable label from the HTTP header, then from a <meta> tag."""
+    """The first usable label from the HTTP header, then from a <meta> tag.
+
+    An HTTP label of UTF-16 or UTF-32 is honoured for a page without a byte
+    order mark when the page's first kilobyte holds a NUL byte (its ASCII
+    characters are written wide); a page of plain ASCII bytes under such a
+    header was mislabelled, and is read as if the header said nothing.
+    """
     if content_type:
         match = _HTTP_CHARSET.search(content_type)
-        if match and (name := _codec_name(match.group(1))):
+        label = match.group(1).strip().lower() if match else ""
+        wide = _HTTP_WIDE.get(label)
+        if wide is not None and b"\x00" in body[:1024]:
+            return wide
+        if match and wide is None and (name := _codec_name(match.group(1))):
             return name
     meta = _META_CHARSET.search(body, 0, META_SCAN_BYTES)
     if meta:
@@ -122,8 +146,11 @@ def _codec_name(label: str) -> str | None:
 
 def _decode(body: bytes, encoding: str) -> str:
     if encoding == "cp1252":
-        # Via latin-1 so that the five undefined bytes decode instead of failing.
-        return body.decode("latin-1").translate(_CP1252_FROM_LATIN1)
+        try:
+            return body.decode("cp1252")  # the codec in C: most pages lack the five bytes
+        except UnicodeDecodeError:
+            # Via latin-1 so that the five undefined bytes decode instead of failing.
+            return body.decode("latin-1").translate(_CP1252_FROM_LATIN1)
     try:
         return body.decode(encoding, errors="replace")
     except (LookupError, ValueError):  # a codec that misbehaves on this input

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from lxml import etree, html
 
@@ -26,6 +27,8 @@ __all__ = [
     "ITEM_BUDGET_MIN", "ITEM_BUDGET_PER_CHAR", "element_text", "outer_html", "parse",
     "parse_element", "parse_items", "video_type_tags",
 ]
+
+T = TypeVar("T")
 
 _PARSER = html.HTMLParser(encoding="utf-8", recover=True, remove_comments=True)
 
@@ -130,21 +133,24 @@ ITEM_BUDGET_MIN = 1 << 20
 def parse_items(
     text: str, offsets: Iterable[int], *, keeps: frozenset[str],
     holds_value: Callable[[etree._Element], bool],
-) -> tuple[list[tuple[int, etree._Element | None]], bool]:
-    """The element at each of ``offsets`` (sorted), each parsed on its own
-    (:func:`parse_element`); a start tag inside a script or comment is passed over.
+    convert: Callable[[int, etree._Element | None], T],
+) -> tuple[list[T], bool]:
+    """``convert(offset, element)`` for the element at each of ``offsets`` (sorted),
+    each parsed on its own (:func:`parse_element`); a start tag inside a script or
+    comment is passed over.  Each element is converted as soon as it is read and
+    then let go, so a page of ten thousand items never holds ten thousand trees.
 
     Also whether the read budget ran out (the list then stops before the item
     that spent it): items nested thousands deep would cost time quadratic in
     the page, and the caller should read the page whole instead.
     """
     budget = _ParseBudget(ITEM_BUDGET_PER_CHAR * len(text) + ITEM_BUDGET_MIN)
-    items: list[tuple[int, etree._Element | None]] = []
+    items: list[T] = []
     for at in outside_raw_text(text, offsets):
         el = parse_element(text, at, keeps=keeps, holds_value=holds_value, budget=budget)
         if budget.spent:
             return items, True
-        items.append((at, el))
+        items.append(convert(at, el))
     return items, False
 
 

@@ -79,9 +79,13 @@ def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int,
     # Offsets come in order: a walk back need not pass the tag that decided the
     # previous offset (a walk that reaches it without a decision means "in no
     # ld+json script", as that one did), so each stretch of page is walked once.
+    # Offsets inside a stretch already decided (a script of any type, an
+    # unclosed tag) are skipped without a walk, so the page's megabytes of
+    # mentions in one script cost one look back, not one each.
     floor = 0
+    decided_until = 0
     for at in wanted:
-        if spans and spans[-1][0] <= at < spans[-1][1]:
+        if at < decided_until:
             continue
         if _in_type_attribute(text, at):
             # A microdata/RDFa type: a script holding a VideoObject node also
@@ -90,15 +94,33 @@ def enclosing_script_spans(text: str, offsets: Iterable[int]) -> list[tuple[int,
         opening, decided_at = _script_tag_before(text, at, floor)
         if opening is _TOO_FAR:
             return _spans_holding(script_spans(text), wanted)
+        if decided_at is None:
+            floor = at  # no script tag between the last decision and here
+            continue
         if isinstance(opening, re.Match):
             closing = _CLOSE.search(text, opening.end())
             end = closing.start() if closing else len(text)
             if at < end:
                 spans.append((opening.end(), end))
-            floor = end
-        elif decided_at is not None:
+            floor = decided_until = end
+        elif text.startswith("</", decided_at):
             floor = decided_at
+        else:
+            floor, decided_until = _not_ld_json_until(text, decided_at, at)
     return spans
+
+
+def _not_ld_json_until(text: str, tag: int, at: int) -> tuple[int, int]:
+    """For ``at`` after the ``<script`` at ``tag`` that is not an ld+json opening before
+    ``at``: the floor for later walks and the end of the stretch known to hold no
+    ld+json body (the script's body when its tag closed before ``at``, else the rest
+    of the tag ``at`` is inside, which may still open an ld+json script)."""
+    if text.find(">", tag, at) >= 0:
+        closing = _CLOSE.search(text, at)
+        end = closing.start() if closing else len(text)
+        return end, end
+    tag_end = text.find(">", at)
+    return tag, len(text) if tag_end < 0 else tag_end + 1
 
 
 # A tag's itemtype= or typeof= attribute, and how far back its "<" may be.
@@ -131,9 +153,10 @@ def _script_tag_before(text: str, at: int, stop: int
             return _TOO_FAR, None
         head = text[start:start + 8].lower()
         if head.startswith("<script"):
-            opening = _OPEN.match(text, start)
-            inside = opening is not None and opening.end() <= at
-            return (opening if inside else None), start
+            # The match may not pass ``at``: an ``at`` inside the tag itself is in
+            # no script body, and a tag with no ">" must not be read to the end.
+            opening = _OPEN.match(text, start, at)
+            return opening, start
         if head == "</script":
             return None, start
     return None, None

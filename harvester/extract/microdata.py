@@ -61,16 +61,22 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     # Each item is parsed on its own, from its start tag (a nested video item
     # has its own tag, so its own blob), unless ``itemref`` reaches outside it
     # or items nest so deep that reading each from its start costs too much.
+    def read(at: int, el: etree._Element | None) -> tuple[Blob | None, bool]:
+        """The item's blob (when it is a video item) and whether it uses ``itemref``."""
+        if el is None:
+            return None, False
+        refers = bool(el.xpath("boolean(descendant-or-self::*[@itemref])"))
+        if refers or not _is_video_item(el):
+            return None, refers
+        return Blob(page=page, syntax=Syntax.MICRODATA, offset=at, raw=outer_html(el),
+                    data=item_data(el, video=True)), False
+
     items, too_deep = parse_items(text, offsets, keeps=_MEANINGFUL,
-                                  holds_value=_holds_text_value)
-    if too_deep or any(el is not None and el.xpath(
-            "boolean(descendant-or-self::*[@itemref])") for _, el in items):
+                                  holds_value=_holds_text_value, convert=read)
+    if too_deep or any(refers for _, refers in items):
         yield from _whole_page_blobs(text, page, offsets)
         return
-    for at, el in items:
-        if el is not None and _is_video_item(el):
-            yield Blob(page=page, syntax=Syntax.MICRODATA, offset=at,
-                       raw=outer_html(el), data=item_data(el, video=True))
+    yield from (blob for blob, _ in items if blob is not None)
 
 
 def _whole_page_blobs(text: str, page: str, offsets: list[int]) -> Iterator[Blob]:

@@ -10,6 +10,8 @@ with its JSON pointer, in document order.  A type is read from ``@type``
 an array or as an object keyed ``"0"``..``"n"``, and every property
 (``video``, ``itemListElement[].item``, ``hasPart``, ``subjectOf`` ...); a
 VideoObject inside another is its own record.  ``null`` entries are skipped.
+A blob whose ``data`` an extractor built (microdata, RDFa, Open Graph) gives
+its root only: a video item nested in it is found as a blob of its own.
 The walk is iterative and depth-capped, so hostile nesting cannot crash it.
 In a blob that was cut off and closed by the ``truncated`` repair, only the
 nodes still open at the cut are ``partial``; the whole ones before it are not.
@@ -39,6 +41,14 @@ MAX_WALK_DEPTH = 100
 def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
     """Yield a Candidate for each VideoObject node of ``parsed.value``."""
     if parsed.value is None:
+        return
+    if parsed.blob.data is not None:
+        # An item an extractor built (microdata, RDFa, Open Graph): each video item
+        # on the page, nested or not, is a blob of its own, so only the root counts
+        # here; its nested video items are the blobs that follow it.
+        if isinstance(parsed.value, Mapping) and _is_video(parsed.value):
+            yield Candidate(blob=parsed.blob, data=parsed.value, repairs=parsed.repairs,
+                            notes=parsed.notes)
         return
     cut = _right_spine(parsed.value) if parsed.partial else set()
     # Each entry: (value, depth, where): ``where`` is (parent's where, key), turned

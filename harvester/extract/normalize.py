@@ -95,10 +95,13 @@ class _Properties:
     def __init__(self, data: Mapping[Any, Any]) -> None:
         self._data = data
         self._variants: dict[str, Any] | None = None
+        # Keys all spelled as schema.org spells them: no key is another's variant,
+        # so a missing or empty property has none to answer for it.
+        self._plain = data.keys() <= _PLAIN_KEYS
 
     def get(self, key: str) -> Any:
         value = self._data.get(key)
-        if not _empty(value):
+        if value or self._plain or not _empty(value):
             return value
         if self._variants is None:
             # The first non-empty value under each folded spelling; ``key``'s own
@@ -111,6 +114,21 @@ class _Properties:
                         variants[folded] = candidate
             self._variants = variants
         return self._variants.get(key.lower(), value)
+
+
+# Property names as schema.org (and JSON-LD) spell them, no two alike once folded
+# (lower case, no "_"): a record using only these has no variant spellings to read.
+_PLAIN_KEYS = frozenset({
+    "@context", "@type", "@id", "@graph", "@language", "name", "description", "thumbnailUrl",
+    "thumbnail", "uploadDate", "contentUrl", "embedUrl", "duration", "width", "height",
+    "interactionStatistic", "interactionCount", "publisher", "author", "creator",
+    "datePublished", "dateCreated", "dateModified", "url", "image", "keywords", "inLanguage",
+    "isFamilyFriendly", "regionsAllowed", "expires", "potentialAction", "hasPart", "isPartOf",
+    "transcript", "caption", "videoQuality", "encodingFormat", "contentSize", "bitrate",
+    "genre", "headline", "mainEntityOfPage", "sameAs", "identifier", "videoFrameSize",
+    "playerType", "productionCompany", "copyrightHolder", "copyrightYear", "license", "about",
+    "position", "mentions", "requiresSubscription", "isAccessibleForFree", "associatedMedia",
+})
 
 
 def _empty(value: Any) -> bool:
@@ -158,7 +176,9 @@ def _text(value: Any) -> str | None:
 # -- URLs -------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
 def _is_http_url(value: str | None) -> bool:
+    """Asked once per record with the page's URL: the answer is kept."""
     return bool(value) and urlsplit(str(value)).scheme.lower() in ("http", "https")
 
 
@@ -247,7 +267,8 @@ def parse_duration(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return _sane_seconds(float(value))
+        seconds = _as_float(value)
+        return None if seconds is None else _sane_seconds(seconds)
     if not isinstance(value, str):
         return None
     text = value.strip().strip(STRAY_QUOTES).strip()
@@ -258,6 +279,15 @@ def parse_duration(value: Any) -> float | None:
         if seconds is not None:
             return _sane_seconds(seconds)
     return None
+
+
+def _as_float(value: float) -> float | None:
+    """``value`` as a float, or ``None`` for an integer beyond a float's range (a page
+    may write a number of any length)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def _sane_seconds(seconds: float) -> float | None:
@@ -343,9 +373,12 @@ def parse_dimension(value: Any) -> int | None:
         if not match:
             return None
         value = float(match.group(1))
-    if not isinstance(value, int | float) or not math.isfinite(value):
+    if not isinstance(value, int | float):
         return None
-    pixels = math.floor(value + 0.5)
+    number = _as_float(value)
+    if number is None or not math.isfinite(number):
+        return None
+    pixels = math.floor(number + 0.5)
     return pixels if 0 < pixels <= MAX_DIMENSION else None
 
 

@@ -89,11 +89,21 @@ def _meta_regions(text: str, og_video_at: Sequence[int]) -> list[tuple[int, int]
     (sorted, not overlapping)."""
     head_end = _head_end(text, og_video_at[0], og_video_at[0] + HEAD_READ_PAST)
     regions = [(0, head_end)]
+    # The last offset found in no meta tag: no tag that holds a later offset, nor a
+    # run of meta tags around it, reaches back past it (it is not white space), so
+    # each later look back ends there and the page is looked through once.
+    # Offsets before the next "<" after a miss are missed too (no tag starts between),
+    # so a stretch of page full of mentions costs one look, not one per mention.
+    missed, next_tag = head_end, 0
     for at in og_video_at:
-        if at < regions[-1][1]:
+        if at < regions[-1][1] or at < next_tag:
             continue
-        run = _meta_run_around(text, at, head_end)
-        if run is not None:
+        run = _meta_run_around(text, at, max(head_end, missed))
+        if run is None:
+            missed = at
+            next_tag = text.find("<", at)
+            next_tag = len(text) if next_tag < 0 else next_tag
+        else:
             regions.append(run)
     return regions
 

@@ -44,11 +44,15 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
     tags = video_type_tags(text, _HINT, (markers or scan(text)).video)
     # Each node parsed on its own from its start tag; a nested one has its own tag.
     # Nodes nested too deep to read each on its own are left (the list stops).
-    nodes, _ = parse_items(text, tags, keeps=_MEANINGFUL, holds_value=_holds_text_value)
-    for at, el in nodes:
+    def blob(at: int, el: etree._Element | None) -> Blob | None:
         if el is not None and "videoobject" in (el.get("typeof") or "").lower():
-            yield Blob(page=page, syntax=Syntax.RDFA, offset=at, raw=outer_html(el),
-                       data=_node(el, video=True))
+            return Blob(page=page, syntax=Syntax.RDFA, offset=at, raw=outer_html(el),
+                        data=_node(el, video=True))
+        return None
+
+    blobs, _ = parse_items(text, tags, keeps=_MEANINGFUL, holds_value=_holds_text_value,
+                           convert=blob)
+    yield from (b for b in blobs if b is not None)
 
 
 # What a big node keeps while it is read (see parse_element): its properties and nodes.

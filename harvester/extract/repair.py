@@ -26,14 +26,17 @@ backslashes (``\\n\\n`` printed as ``nn``; named in ``Parsed.notes`` as
 may have been ``--`` in prose, a duration without its ``P`` (that is a
 validation finding).
 Nothing here raises on bad input: a blob that cannot be recovered gives
-``Parsed(value=None, error=...)`` — too large, too deeply nested, a number
-too long for Python, or not JSON at all.
+``Parsed(value=None, error=...)`` — too large, too deeply nested, or not
+JSON at all.  A number no float or int can hold (``1e999``, ten thousand
+digits) is kept as its text, so its field gets a validation finding and the
+rest of the record survives.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -49,12 +52,57 @@ MAX_PARSE_CHARS = 10 * 1024 * 1024
 # Deeper than this the truncation scanner gives up (json itself stops near 1000).
 MAX_DEPTH = 512
 
-_DECODER = json.JSONDecoder(parse_constant=lambda _: None)  # NaN/Infinity are not JSON
 # A JSON string literal; the second form runs to the end of a cut-off blob.
 _STR = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 _STR_OR_TAIL = r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\Z)'
 _MAX_DIGITS = sys.get_int_max_str_digits() or 4300
 _LONG_NUMBER = re.compile(rf"\d{{{_MAX_DIGITS + 1},}}")
+
+
+def _read_float(text: str) -> float | str:
+    """A JSON number with a fraction or exponent; one too large for a float is kept as
+    its text, so that it is a finding on its field rather than an infinity no JSON
+    document can hold."""
+    value = float(text)
+    return value if math.isfinite(value) else text
+
+
+def _read_int(text: str) -> int | str:
+    """A JSON integer; one longer than Python converts is kept as its text."""
+    return int(text) if len(text) <= _MAX_DIGITS else text
+
+
+class _Decoder:
+    """``json.JSONDecoder`` whose numbers never fail a blob: NaN/Infinity read as null,
+    numbers out of a float's range or past Python's digit limit kept as text.
+
+    The fast decoder converts integers in C; only a blob it refuses for a too-long
+    integer is read again with the integer hook.
+    """
+
+    def __init__(self) -> None:
+        self._fast = json.JSONDecoder(parse_constant=lambda _: None, parse_float=_read_float)
+        self._long = json.JSONDecoder(parse_constant=lambda _: None, parse_float=_read_float,
+                                      parse_int=_read_int)
+
+    def decode(self, text: str) -> Any:
+        try:
+            return self._fast.decode(text)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            return self._long.decode(text)
+
+    def raw_decode(self, text: str, pos: int) -> tuple[Any, int]:
+        try:
+            return self._fast.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            return self._long.raw_decode(text, pos)
+
+
+_DECODER = _Decoder()
 
 
 def repair(blob: Blob) -> Parsed:

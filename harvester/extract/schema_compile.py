@@ -349,6 +349,10 @@ def _minimum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
     return lambda v, _: not _is_number(v) or v >= value
 
 
+def _maximum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
+    return lambda v, _: not _is_number(v) or v <= value
+
+
 def _items(b: Build, value: Any, schema: Mapping[str, Any]) -> Check | None:
     if "prefixItems" in schema:
         return None
@@ -416,11 +420,31 @@ def _keys_pass(keys: Iterable[Any], rules: list[tuple[frozenset[str], Check]],
     return True
 
 
+# Per format, a pattern only values the format checker accepts can match: the common,
+# plainly valid spellings (an http URL of plain characters, PT1M30S, a date-time with
+# a day that exists in every month) pass without the checker's full grammar; any
+# other value is still asked of the checker.
+_URL_CHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})"
+_CERTAINLY = {
+    "iri": re.compile(
+        r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,250}[A-Za-z0-9])?(?::[0-9]{1,5})?"
+        rf"(?:/{_URL_CHAR}*)?(?:\?(?:{_URL_CHAR}|\?)*)?(?:#(?:{_URL_CHAR}|\?)*)?"),
+    "duration": re.compile(r"PT(?=[0-9])(?:[0-9]{1,9}H)?(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?"),
+    "date": re.compile(r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"),
+    "date-time": re.compile(
+        r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])T(?:[01][0-9]|2[0-3]):"
+        r"[0-5][0-9]"
+        r":[0-5][0-9](?:\.[0-9]{1,9})?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"),
+}
+
+
 def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     checker = b.fallback.format_checker
     if checker is None:
         return _always
     fmt = value
+    certainly = _CERTAINLY.get(fmt) if isinstance(fmt, str) else None
+    plainly_valid = certainly.fullmatch if certainly is not None else None
 
     def conforms(v: Any, memo: Memo) -> bool:
         # A format checker can be costly (an IRI grammar), and an error report
@@ -428,6 +452,8 @@ def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
         # checked once per document.
         if type(v) is not str:
             return bool(checker.conforms(v, fmt))
+        if plainly_valid is not None and plainly_valid(v) is not None:
+            return True
         seen = (fmt, v)
         found = memo.get(seen)
         if found is None:
@@ -450,6 +476,7 @@ _BUILDERS: dict[str, Builder] = {
     "type": _type, "required": _required, "properties": _properties, "allOf": _all_of,
     "anyOf": _any_of, "not": _not, "if": _if, "pattern": _pattern, "minLength": _min_length,
     "minItems": _min_items, "maxProperties": _max_properties, "minimum": _minimum,
+    "maximum": _maximum,
     "items": _items, "contains": _contains, "propertyNames": _property_names,
     "format": _format, "$ref": _ref,
 }

@@ -18,7 +18,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Mapping
-from typing import BinaryIO, cast
+from typing import BinaryIO, TypeGuard, cast
 
 import httpx
 
@@ -26,6 +26,7 @@ from harvester.errors import BlockedURL, FetchError, RemoteError
 from harvester.net.body import Decoder, body_chunks, read_body
 from harvester.net.client import Session
 from harvester.net.exchange import Request, exchange, host_of
+from harvester.net.policy import parse_count
 from harvester.net.redact import redact
 from harvester.net.robots import RobotsCache
 from harvester.records import Page, Source
@@ -184,12 +185,19 @@ def _check_scheme(url: str, secrets: tuple[str, ...]) -> None:
 
 
 def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """The conditional headers of a re-fetch; a stored validator that cannot go back in
+    a header as it came (not printable ASCII, or absurdly long) is not sent."""
     headers = {}
-    if etag:
+    if _sendable(etag):
         headers["If-None-Match"] = etag
-    if last_modified:
+    if _sendable(last_modified):
         headers["If-Modified-Since"] = last_modified
     return headers
+
+
+def _sendable(value: str | None) -> TypeGuard[str]:
+    return bool(value) and value is not None and len(value) <= 1024 and (
+        value.isascii() and value.isprintable())
 
 
 def _gave_up(exc: RemoteError) -> FetchError:
@@ -207,9 +215,9 @@ def _page(source: Source, response: httpx.Response, url: str, conditional: Mappi
                     etag=headers.get("etag") or conditional.get("If-None-Match"),
                     last_modified=headers.get("last-modified")
                     or conditional.get("If-Modified-Since"))
-    length = headers.get("content-length", "").strip()
+    length = parse_count(headers.get("content-length"))
     identity = headers.get("content-encoding", "identity").strip().lower() in ("", "identity")
-    if identity and length.isascii() and length.isdigit() and int(length) > max_bytes:
+    if identity and length is not None and length > max_bytes:
         raise FetchError(f"page is {length} bytes, more than the {max_bytes}-byte cap; "
                          "raise --max-page-bytes", url, code="too_large")
     body = read_body(response, url, session.policy, limit=max_bytes)

@@ -31,7 +31,7 @@ import httpx
 
 from harvester.errors import RemoteError
 from harvester.net.deadline import DeadlinePassed, bounded, check_cancelled, remaining, sliced
-from harvester.net.policy import NetPolicy, Transient
+from harvester.net.policy import NetPolicy, Transient, parse_count
 
 __all__ = ["DECODE_PIECE", "DIRECT_MIN", "DIRECT_READ", "Decoder", "Throttle", "Watchdog",
            "body_chunks", "read_body"]
@@ -265,16 +265,16 @@ def identity_body(response: httpx.Response, url: str,
     reusing it: one connection per large file.
     """
     chunks = response.iter_raw()
-    length = response.headers.get("content-length", "").strip()
+    length = parse_count(response.headers.get("content-length"))
     stream = response.extensions.get("network_stream")
     sock = stream.get_extra_info("socket") if stream is not None else None
-    if (not (length.isascii() and length.isdigit()) or int(length) < DIRECT_MIN
+    if (length is None or length < DIRECT_MIN
             or not isinstance(sock, socket.socket) or "transfer-encoding" in response.headers):
         yield from chunks
         return
     first = next(iter(chunks), b"")
     yield first
-    yield from _recv_exactly(sock, int(length) - len(first), url, timeout)
+    yield from _recv_exactly(sock, length - len(first), url, timeout)
 
 
 def _recv_some(sock: socket.socket, view: memoryview, size: int, timeout: float) -> int:

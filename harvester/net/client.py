@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from types import TracebackType
 
 import httpx
 
 from harvester.config import Config
 from harvester.net.guard import GuardTransport, HostRules, Resolver, system_resolver
-from harvester.net.limiter import HostLimiter
+from harvester.net.limiter import HostLimiter, host_key
 from harvester.net.policy import NetPolicy
 from harvester.net.proxy import ProxyRoutes
 
@@ -43,8 +44,10 @@ class Session:
         self.cancel = cancel or threading.Event()
         self.rules = HostRules(allow_private=policy.allow_private_hosts,
                                allow_hosts=policy.allow_hosts)
+        answers = _SharedAnswers(resolver)
+        resolver = answers
         self.limiter = limiter or HostLimiter(policy.per_host, wait=policy.wait,
-                                              rate=policy.rate)
+                                              rate=policy.rate, lookup=answers.addresses)
         # Enough pooled connections for every worker thread; the per-host cap is the limiter's.
         limits = httpx.Limits(max_connections=None,
                               max_keepalive_connections=max(20, policy.concurrency))
@@ -65,6 +68,62 @@ class Session:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+class _SharedAnswers:
+    """One resolution per connection, shared by the limiter and the address guard.
+
+    The limiter counts a name's slots against its addresses too, so it must know
+    them before the connection is made.  It asks :meth:`addresses`: the name's last
+    answer when there is one, else a lookup whose answer (or failure) is pinned for
+    the guard's next resolution of that name, so the address the guard checks and
+    dials is still the one looked up, and no name is looked up twice for one
+    connection.
+    """
+
+    PIN_SECONDS = 10.0
+
+    def __init__(self, resolver: Resolver) -> None:
+        self._resolver = resolver
+        self._lock = threading.Lock()
+        self._known: dict[str, list[str]] = {}
+        self._pinned: dict[str, tuple[float, list[str] | Exception]] = {}
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        """The guard's resolver: a pinned answer once, else a fresh lookup."""
+        key = host_key(host)
+        with self._lock:
+            pin = self._pinned.pop(key, None)
+        if pin is not None and pin[0] > time.monotonic():
+            if isinstance(pin[1], Exception):
+                raise pin[1]
+            return list(pin[1])
+        return self._resolve(key, host, port)
+
+    def addresses(self, host: str) -> list[str]:
+        """The limiter's lookup: the addresses ``host`` resolves to (raises when none)."""
+        key = host_key(host)
+        with self._lock:
+            known = self._known.get(key)
+        if known is not None:
+            return known
+        try:
+            found = self._resolve(key, host, 0)
+        except (OSError, UnicodeError) as exc:
+            self._pin(key, exc)
+            raise
+        self._pin(key, found)
+        return found
+
+    def _resolve(self, key: str, host: str, port: int) -> list[str]:
+        found = self._resolver(host, port)
+        with self._lock:
+            self._known[key] = list(found)
+        return found
+
+    def _pin(self, key: str, answer: list[str] | Exception) -> None:
+        with self._lock:
+            self._pinned[key] = (time.monotonic() + self.PIN_SECONDS, answer)
 
 
 def open_session(cfg: Config, cancel: threading.Event | None = None) -> Session:

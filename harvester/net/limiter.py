@@ -16,6 +16,13 @@ sleeps until the host's next turn), while other hosts go on in parallel.
 >>> limiter.reduce("example.org"), limiter.limit("example.org")
 (1, 1)
 
+Hosts are counted by what they are, not how they are spelled: ``127.1``,
+``2130706433``, ``[::ffff:127.0.0.1]`` and ``127.0.0.1.`` are one host
+(:func:`host_key`), and with a ``lookup`` a name also counts against each
+address it resolves to.  The session's lookup shares its answers with the
+address guard, so a connection's name is still resolved once, and the address
+checked is the one dialled.
+
 The limiter holds thread locks, which cannot cross a process boundary.  It
 pickles as its settings only, so each process (or cluster worker) that
 receives one gets a fresh limiter of its own: the cap then holds per
@@ -24,19 +31,51 @@ process, which is the most a local lock can promise.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from harvester.net.guard import numeric_host
+
 __all__ = ["HostLimiter", "host_key"]
+
+#: Host name -> the addresses it resolves to (raises OSError when it does not).
+AddressLookup = Callable[[str], list[str]]
 
 
 def host_key(host: str) -> str:
-    """The name a host is counted under: lower case, without a trailing dot."""
-    return host.lower().rstrip(".")
+    """The name a host is counted under, the same for every spelling of it: lower
+    case, without a trailing dot or IPv6 brackets; a numeric IPv4 host in dotted
+    form (``127.1``, ``2130706433`` and ``0x7f.0.0.1`` are ``127.0.0.1``); an IPv6
+    address compressed, or as the IPv4 address it maps (``::ffff:127.0.0.1``).
+
+    >>> [host_key(h) for h in ("Example.ORG.", "127.1", "[::ffff:7f00:1]", "[::1]")]
+    ['example.org', '127.0.0.1', '127.0.0.1', '::1']
+    """
+    name = host.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    with contextlib.suppress(ValueError):
+        dotted = numeric_host(name)
+        if dotted is not None:
+            return dotted
+    return _address_key(name) or name
+
+
+def _address_key(text: str) -> str | None:
+    """The canonical text of an IP address, IPv4-mapped IPv6 as IPv4; ``None`` for a name."""
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
 class HostLimiter:
@@ -55,7 +94,7 @@ class HostLimiter:
     """
 
     def __init__(self, per_host: int, *, wait: float = 0.0, rate: float = 0.0,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, lookup: AddressLookup | None = None) -> None:
         if per_host < 1:
             raise ValueError(f"per_host must be at least 1, got {per_host}")
         if wait < 0 or rate < 0:
@@ -64,6 +103,7 @@ class HostLimiter:
         self.wait, self.rate = wait, rate
         self._rng = rng or random.Random()
         self._next_start: dict[str, float] = {}
+        self.lookup = lookup
         self._lock = threading.Lock()
         self._freed = threading.Condition(self._lock)
         self._limits: dict[str, int] = {}
@@ -72,18 +112,27 @@ class HostLimiter:
 
     @contextmanager
     def slot(self, host: str) -> Iterator[None]:
-        """Hold one of ``host``'s slots for the duration of the ``with`` block."""
-        key = host_key(host)
+        """Hold one of ``host``'s slots for the duration of the ``with`` block.
+
+        The slot is counted under the host's name and, with a ``lookup``, under
+        every address the name resolves to, so two names of one server
+        (``localhost`` and ``127.0.0.1``) share its cap; a holder waits until every
+        one of its keys has a free slot.
+        """
+        keys = self._keys(host)
         with self._freed:
             # A limit lowered while we wait is the one we wait for.
-            self._freed.wait_for(lambda: self._active.get(key, 0) < self._limit(key))
-            self._active[key] = self._active.get(key, 0) + 1
+            self._freed.wait_for(lambda: all(self._active.get(k, 0) < self._limit(k)
+                                             for k in keys))
+            for key in keys:
+                self._active[key] = self._active.get(key, 0) + 1
         try:
-            self._pace(key)
+            self._pace(keys[0])  # paced per name, as the operator named the host
             yield
         finally:
             with self._freed:
-                self._active[key] -= 1
+                for key in keys:
+                    self._active[key] -= 1
                 self._freed.notify_all()
 
     def _pace(self, key: str) -> None:
@@ -101,6 +150,17 @@ class HostLimiter:
         """The time from one request's start to the next one's, jittered (under the lock)."""
         jittered = self.wait * self._rng.uniform(0.5, 1.5) if self.wait > 0 else 0.0
         return max(jittered, 1.0 / self.rate if self.rate > 0 else 0.0)
+
+    def _keys(self, host: str) -> tuple[str, ...]:
+        """The name key of ``host`` and the keys of the addresses it resolves to."""
+        key = host_key(host)
+        if self.lookup is None or _address_key(key) is not None:
+            return (key,)
+        try:
+            found = self.lookup(key)
+        except (OSError, UnicodeError, ValueError):
+            found = []  # the connect will fail and say why; count the name alone
+        return tuple(dict.fromkeys((key, *(host_key(a) for a in found))))
 
     def _limit(self, key: str) -> int:
         return self._limits.get(key, self.per_host)

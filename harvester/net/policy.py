@@ -31,7 +31,8 @@ from harvester.config import Config
 from harvester.errors import RemoteError
 
 __all__ = ["CREDENTIAL_HEADERS", "RETRY_STATUSES", "Backoff", "Deferred", "NetPolicy",
-           "Transient", "is_transient", "parse_retry_after", "product_token", "status_error"]
+           "Transient", "is_transient", "parse_count", "parse_retry_after", "product_token",
+           "status_error"]
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -151,6 +152,28 @@ def status_error(response: httpx.Response, url: str, policy: NetPolicy) -> Remot
     return Transient(said, url, code=code, retry_after=wait)
 
 
+# More digits than any real length or wait: such a header value is not believed.
+MAX_COUNT_DIGITS = 18
+# The longest wait a Retry-After is read as (a year): enough to exceed any cap.
+RETRY_AFTER_MAX = 365 * 86400.0
+
+
+def parse_count(value: str | None) -> int | None:
+    """A header's byte count (``Content-Length``): ASCII digits only, at most
+    :data:`MAX_COUNT_DIGITS` of them; ``None`` for anything else (absent, negative,
+    ``٣``, ``1e3``, two values joined by a comma, a number too long to be true).
+
+    >>> parse_count(" 42 "), parse_count("-1"), parse_count("1, 2"), parse_count("9" * 40)
+    (42, None, None, None)
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > MAX_COUNT_DIGITS:
+        return None
+    return int(value)
+
+
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds asked for by ``Retry-After: 120`` or ``Retry-After: <HTTP-date>``.
 
@@ -167,7 +190,10 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        return float(value)
+        # A wait of more digits than a float holds is still only "longer than any cap".
+        if len(value) > MAX_COUNT_DIGITS:
+            return RETRY_AFTER_MAX
+        return min(float(value), RETRY_AFTER_MAX)
     if not value.isascii():
         return None
     try:

@@ -24,7 +24,7 @@ from harvester.files import write_atomic
 from harvester.pipeline.events import Event, Progress
 from harvester.store.jsonl import JsonlManifest
 from harvester.store.logjson import JsonLinesHandler, JsonLinesLog, media_problem, run_records
-from harvester.store.manifest import Manifest, to_json
+from harvester.store.manifest import Manifest, json_pieces, to_json
 
 __all__ = ["RunOutputs", "check_outputs"]
 
@@ -164,7 +164,7 @@ class RunOutputs:
             if config.output == "-":
                 sys.stdout.write(to_json(document))
             else:
-                write_atomic(config.output, to_json(document), mode=0o666)
+                write_atomic(config.output, json_pieces(document), mode=0o666)
         if config.report:
             from harvester.store.report import write_report
 

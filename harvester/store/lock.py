@@ -18,17 +18,16 @@ contender wants to read them.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import logging
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 from harvester.errors import StateLocked
+from harvester.files import waiting_lock as waiting_lock  # the waiting kind, re-exported
 from harvester.records import utc_now
 
 log = logging.getLogger(__name__)
@@ -120,41 +119,3 @@ class RunLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
-
-
-@contextlib.contextmanager
-def waiting_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path``, waiting for any holder; the file goes on release.
-
-    For processes (and threads) that share a directory and must not do the
-    same work at once.  Removing the file on release keeps the directory
-    clean; a waiter that locked the removed file sees that the path no longer
-    names its file and locks the new one, so two holders never overlap.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if _names(path, fd):
-                break
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        os.close(fd)  # closing drops the lock
-
-
-def _names(path: Path, fd: int) -> bool:
-    """True when ``path`` still names the file open as ``fd``."""
-    try:
-        on_disk = os.stat(path)
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(fd)
-    return (on_disk.st_dev, on_disk.st_ino) == (mine.st_dev, mine.st_ino)

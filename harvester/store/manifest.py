@@ -11,7 +11,7 @@ a half-written manifest.  The manifest's JSON Schema ships in
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,9 +96,18 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, indent=2, sort_keys=False)
+
+
+def json_pieces(obj: Any) -> Iterator[str]:
+    """:func:`to_json`'s text in pieces, for writing without holding it whole."""
+    yield from _ENCODER.iterencode(obj)
+    yield "\n"
+
+
 def write_manifest(path: str | Path, manifest: Manifest) -> None:
     """Write the manifest JSON atomically."""
-    write_atomic(path, to_json(manifest.to_dict()))
+    write_atomic(path, json_pieces(manifest.to_dict()))
 
 
 def manifest_schema() -> dict[str, Any]:

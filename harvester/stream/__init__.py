@@ -149,7 +149,7 @@ def _stored(url: str, plan: Plan, files: PartFiles, dest_dir: Path, workdir: Pat
         raise DownloadError("ffmpeg wrote no MP4", url, code="remux_failed")
     sha = hash_file(files.part, url).hexdigest()
     size = files.part.stat().st_size
-    relpath = finalize(files, dest_dir, sha, media.ext)
+    relpath = finalize(files, dest_dir, sha, media.ext, size)
     shutil.rmtree(workdir, ignore_errors=True)
     return MediaResult(url=url, status=MediaStatus.DOWNLOADED, path=relpath, bytes=size,
                        sha256=sha, attempts=attempts, content_type=media.mime,

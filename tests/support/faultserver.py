@@ -45,6 +45,8 @@ class Reply:
     etag: str | None = None
     last_modified: str | None = None
     honour_range: bool = True
+    ignore_if_range: bool = False   # answer a Range with 206 whatever If-Range says
+    raw_headers: list[tuple[str, str]] = field(default_factory=list)  # repeats allowed
     range_shift: int = 0            # 206 whose Content-Range starts elsewhere (R06)
     partial_limit: int | None = None  # 206 sends fewer bytes than Content-Range says (R07)
     length: int | None = AUTO       # None: no Content-Length (see ``chunked``)
@@ -107,6 +109,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", reply.content_type)
         for name, value in {**extra, **reply.headers}.items():
             self.send_header(name, value)
+        for name, value in reply.raw_headers:
+            self.send_header(name, value)
         if reply.chunked:
             self.send_header("Transfer-Encoding", "chunked")
         elif reply.length is not None:
@@ -145,11 +149,13 @@ class _Handler(BaseHTTPRequestHandler):
         step, pause = reply.trickle or (64 * 1024, 0.0)
         try:
             for start in range(0, len(data), step):
+                # Between writes, not after the last: a client that has the whole
+                # body is not kept waiting by the server.
+                if pause and start and self.server.owner.stopping.wait(pause):
+                    return
                 piece = data[start : start + step]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if reply.chunked else piece)
                 self.wfile.flush()
-                if pause and self.server.owner.stopping.wait(pause):
-                    return
             if reply.chunked and not cut:
                 self.wfile.write(b"0\r\n\r\n")
             self.wfile.write(reply.extra)
@@ -174,7 +180,8 @@ def _shape(reply: Reply, req: dict[str, str]) -> tuple[int, bytes, dict[str, str
     if reply.status != 200 or not reply.honour_range or not wanted.startswith("bytes="):
         return reply.status, body, headers
     if_range = req.get("if-range")
-    if if_range is not None and if_range not in (reply.etag, reply.last_modified):
+    if (if_range is not None and not reply.ignore_if_range
+            and if_range not in (reply.etag, reply.last_modified)):
         return 200, body, headers
     start = int(wanted[len("bytes="):].split("-", 1)[0])
     if start >= len(body):
