@@ -333,7 +333,7 @@ class GuardBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def _pooled_transport(rules: HostRules, verify: ssl.SSLContext | str | bool,
+def _pooled_transport(rules: HostRules, verify: ssl.SSLContext,
                       limits: httpx.Limits, resolver: Resolver) -> httpx.HTTPTransport:
     """An HTTP/1.1 transport, no proxy, whose connections go through :class:`GuardBackend`."""
     transport = httpx.HTTPTransport(verify=verify, trust_env=False, http1=True, http2=False,
@@ -341,7 +341,7 @@ def _pooled_transport(rules: HostRules, verify: ssl.SSLContext | str | bool,
     # httpx builds its own pool without a way to pass a network backend;
     # replace it with one that has the same settings plus the guard.
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+        ssl_context=verify,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
@@ -351,7 +351,7 @@ def _pooled_transport(rules: HostRules, verify: ssl.SSLContext | str | bool,
     return transport
 
 
-def _proxied_transport(proxy: str, verify: ssl.SSLContext | str | bool,
+def _proxied_transport(proxy: str, verify: ssl.SSLContext,
                        limits: httpx.Limits, resolver: Resolver) -> httpx.HTTPTransport:
     """An HTTP/1.1 transport through ``proxy`` (forwarding http, tunnelling https).
 
@@ -365,7 +365,7 @@ def _proxied_transport(proxy: str, verify: ssl.SSLContext | str | bool,
         proxy_url=httpcore.URL(scheme=url.url.raw_scheme, host=url.url.raw_host,
                                port=url.url.port, target=url.url.raw_path),
         proxy_auth=url.raw_auth, proxy_headers=url.headers.raw,
-        ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+        ssl_context=verify,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry, http1=True, http2=False,
@@ -395,9 +395,12 @@ class GuardTransport(httpx.BaseTransport):
         limits = limits or httpx.Limits()
         self._rules, self._resolver = rules, resolver
         self._routes = proxies or ProxyRoutes()
-        self._checked = _pooled_transport(rules, verify, limits, resolver)
-        self._trusted = _pooled_transport(TRUSTED, verify, limits, resolver)
-        self._proxied = {proxy: _proxied_transport(proxy, verify, limits, resolver)
+        # One TLS context (loading the CA bundle takes a while) for every pool.
+        context = (verify if isinstance(verify, ssl.SSLContext)
+                   else httpx.create_ssl_context(verify=verify, trust_env=False))
+        self._checked = _pooled_transport(rules, context, limits, resolver)
+        self._trusted = _pooled_transport(TRUSTED, context, limits, resolver)
+        self._proxied = {proxy: _proxied_transport(proxy, context, limits, resolver)
                          for proxy in self._routes.urls}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
