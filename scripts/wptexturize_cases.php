@@ -5,8 +5,8 @@
  * Regenerate (needs php-cli and the Debian "wordpress" package):
  *     php scripts/wptexturize_cases.php tests/samples
  * which writes wptexturize-cases.json (every case, both forms) and one page
- * holding all the cases in each form, wptexturize-page.html and
- * wptexturize-page.txt (their .expected.json golden files are written by
+ * holding all the cases in each form, wptexturize-html.html and
+ * wptexturize-text.txt (their .expected.json golden files are written by
  * the tests' own extraction, not here).
  *
  * Each case's "source" is real-shaped VideoObject JSON.  It goes through what
@@ -160,7 +160,7 @@ foreach ($out as $case) {
     $html .= $case['html'];
     $text .= $case['text'] . "\n";
 }
-file_put_contents("$dir/wptexturize-page.html", "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+file_put_contents("$dir/wptexturize-html.html", "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
     . "<title>Videos &#8211; News</title></head>\n<body><article class=\"post\">\n"
     . $html . "</article></body></html>\n");
-file_put_contents("$dir/wptexturize-page.txt", $text);
+file_put_contents("$dir/wptexturize-text.txt", $text);
