@@ -35,7 +35,7 @@ __all__ = ["requote", "salvage"]
 
 _STRAIGHT = '"'
 _CURLY = '"“”″„'
-# Blank space, a key of at most 100 characters, a value's first character.
+# Blank space between tokens (each stretch is looked at by the one quote before it).
 _WS = r"[ \t\r\n]*"
 
 
