@@ -18,7 +18,17 @@ in a fixed order, each applied only where its damage is actually present:
 ``trailing-text``        one value followed by ``;`` or commas
 ``truncated``            a cut-off blob: strings and brackets closed,
                          ``partial=True``
+``inner-quotes``         quotes inside strings (backslashes stripped, or
+                         curled the wrong way) told from delimiters by the
+                         structure around them, and escaped
+``salvaged-fields``      an object that still cannot be read: the members
+                         before and after the damage, ``partial=True``
 =======================  ==================================================
+
+The last two are tried only when the others fail, ``inner-quotes`` from the
+text as it was before the quote repairs (then the later repairs again), so a
+blob the others read is read exactly as before
+(:mod:`~harvester.extract.requote`).
 
 Damage that cannot be undone with certainty is left as found: stripped
 backslashes (``\\n\\n`` printed as ``nn``; named in ``Parsed.notes`` as
@@ -42,6 +52,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from harvester.extract.requote import requote, salvage
 from harvester.records import Blob, Parsed, Syntax
 
 __all__ = ["MAX_DEPTH", "MAX_PARSE_CHARS", "REPAIRS", "repair"]
@@ -131,7 +142,10 @@ def repair(blob: Blob) -> Parsed:
 def _lenient(blob: Blob, text: str, first_error: json.JSONDecodeError) -> Parsed:
     """Apply the textual repairs in order, trying to parse after each one that changed text."""
     done: list[str] = []
+    before_quotes: tuple[str, tuple[str, ...]] = (text, ())
     for name, fix, needs in REPAIRS:
+        if name == "untexturize-quotes":
+            before_quotes = (text, tuple(done))
         if needs and needs not in done:
             continue
         fixed = fix(text, blob.syntax)
@@ -146,6 +160,9 @@ def _lenient(blob: Blob, text: str, first_error: json.JSONDecodeError) -> Parsed
             return Parsed(blob, found[0], repairs=_names(done, found[1]), notes=_notes(done, text))
     if (found := _decode(text)) is not None:
         return Parsed(blob, found[0], repairs=_names(done, found[1]), notes=_notes(done, text))
+    requoted = _requoted(blob, *before_quotes)
+    if isinstance(requoted, Parsed):
+        return requoted
     closed = _close_truncated(text)
     if closed is not None:
         return Parsed(blob, closed[0], repairs=_names(done, closed[1]), partial=True,
@@ -153,7 +170,44 @@ def _lenient(blob: Blob, text: str, first_error: json.JSONDecodeError) -> Parsed
     if _LONG_NUMBER.search(text):
         return Parsed(blob, None, error=f"JSON holds a number longer than Python reads "
                                         f"({_MAX_DIGITS} digits)")
+    if requoted is not None:
+        text, done = requoted
+    fields = salvage(text, _DECODER.raw_decode)
+    if fields is not None:
+        return Parsed(blob, fields, repairs=_names(done, ("salvaged-fields",)), partial=True,
+                      notes=_notes(done, text))
     return Parsed(blob, None, error=f"not JSON, and no repair helped: {first_error}")
+
+
+def _requoted(blob: Blob, text: str, done: tuple[str, ...]
+              ) -> Parsed | tuple[str, list[str]] | None:
+    """Read the blob again with the quotes inside its strings told from its delimiters by
+    structure (:func:`~harvester.extract.requote.requote`), from the text as it was
+    before the quote repairs; then the repairs that follow those.  The value when it
+    parses (or closes as a truncated blob), else the text and repairs for
+    :func:`~harvester.extract.requote.salvage`; ``None`` when the structure changes
+    nothing the punctuation rule had not."""
+    texturized = bool(_TEXTURIZED_HEAD.match(text))
+    fixed, curled = requote(text, texturized)
+    if fixed == untexturize_quotes(text, blob.syntax):
+        return None
+    names = [*done, *(("untexturize-quotes",) if curled else ()), "inner-quotes"]
+    later = [r for r in REPAIRS if r[0] not in ("cdata", "html-tags", "html-entities",
+                                                "untexturize-quotes")]
+    for name, fix, needs in later:
+        if needs and needs not in names:
+            continue
+        changed = fix(fixed, blob.syntax)
+        if changed != fixed:
+            fixed = changed
+            names.append(name)
+    if (found := _decode(fixed)) is not None:
+        return Parsed(blob, found[0], repairs=_names(names, found[1]), notes=_notes(names, fixed))
+    closed = _close_truncated(fixed)
+    if closed is not None:
+        return Parsed(blob, closed[0], repairs=_names(names, closed[1]), partial=True,
+                      notes=_notes(names, fixed))
+    return fixed, names
 
 
 def _names(done: list[str], extra: tuple[str, ...]) -> tuple[str, ...]:

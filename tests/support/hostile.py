@@ -78,4 +78,18 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "long_text_blob_string": lambda n: '<p>{"@type":"VideoObject","name":"' + "a" * n + '"}</p>',
     "long_unterminated_json_string": lambda n: (
         '<script type="application/ld+json">{"@type":"VideoObject","name":"' + "a" * n),
+    # quotes inside strings, told apart by structure; damage skipped by salvage
+    "inner_quotes_in_script": lambda n: _repeat(
+        'say "hi", "no": ', n, head='<script type="application/ld+json">{"@type":"VideoObject",'
+                                    '"description":"', tail='"}</script>'),
+    "inner_quotes_texturized": lambda n: _repeat(
+        "“a”, “b”:   ", n, head="<p>{“@type”:”VideoObject”,”description”:”", tail="”}</p>"),
+    "inner_quotes_unclosed": lambda n: _repeat(
+        '"  ,  "', n, head='<p>{"@type":"VideoObject","description":"'),
+    "salvage_repeated_damage": lambda n: _repeat(
+        '"a":[1},', n, head='<script type="application/ld+json">{"@type":"VideoObject",',
+        tail='"contentUrl":"https://e.org/v.mp4"}</script>'),
+    "salvage_nested_damage": lambda n: _nested(
+        '{"@type":"VideoObject","x":[1},"v":', "}", n,
+        head='<script type="application/ld+json">', tail="</script>"),
 }
