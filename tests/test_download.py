@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -79,12 +78,6 @@ def quick(**overrides: Any) -> Config:
     base: dict[str, Any] = {"allow_private_hosts": True, "retries": 2, "backoff_base": 0.01,
                             "backoff_max": 0.05, "timeout": 2.0, "min_speed": 0}
     return Config(**{**base, **overrides})
-
-
-@pytest.fixture
-def srv() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
 
 
 @pytest.fixture

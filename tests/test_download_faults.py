@@ -39,12 +39,6 @@ BODY = mp4_body(64 * 1024, seed=7)
 
 
 @pytest.fixture
-def srv() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
-
-
-@pytest.fixture
 def dest(tmp_path: Path) -> Path:
     return tmp_path / "dl"
 

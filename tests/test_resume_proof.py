@@ -5,7 +5,6 @@ every other answer restarts from byte 0 and the file ends byte-exact.  Odd heade
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,6 @@ LONGER = mp4_body(300 * 1024, seed=23)
 CUT = 70_000
 DAY1 = "Mon, 01 Jan 2024 00:00:00 GMT"
 DAY2 = "Tue, 02 Jan 2024 00:00:00 GMT"
-
-
-@pytest.fixture
-def srv() -> Iterator[FaultServer]:
-    with FaultServer() as server:
-        yield server
 
 
 @pytest.fixture

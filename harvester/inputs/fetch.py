@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
-from typing import BinaryIO, TypeGuard, cast
+from collections.abc import Callable, Mapping
+from typing import BinaryIO, TypeGuard, TypeVar, cast
 
 import httpx
 
@@ -30,6 +30,8 @@ from harvester.net.policy import parse_count
 from harvester.net.redact import redact
 from harvester.net.robots import RobotsCache
 from harvester.records import Page, Source
+
+T = TypeVar("T")
 
 __all__ = ["ACCEPT", "SITEMAP_ACCEPT", "fetch", "fetch_sitemap", "read_file", "read_page_bytes"]
 
@@ -121,10 +123,6 @@ def fetch(
     conditional = _conditional(etag, last_modified)
     typed_host = host_of(url) if trusted else None
 
-    def check_hop(hop: str) -> None:
-        if robots is not None:
-            robots.check(hop, trusted_host=typed_host)
-
     def handle(response: httpx.Response, final: str) -> Page:
         return _page(source, response, final, conditional, session, max_bytes)
 
@@ -132,7 +130,20 @@ def fetch(
         url, handle=handle, headers=lambda: {"Accept": ACCEPT,
                                              "Accept-Encoding": ACCEPT_ENCODING, **conditional},
         accept=lambda status: 200 <= status < 300 or (status == 304 and bool(conditional)),
-        trusted_host=typed_host, check_hop=check_hop)
+        trusted_host=typed_host, check_hop=_robots_check(robots, typed_host))
+    return _exchange(session, request)
+
+
+def _robots_check(robots: RobotsCache | None,
+                  typed_host: str | None) -> Callable[[str], None] | None:
+    """The hop check that asks robots.txt, when robots.txt is obeyed."""
+    if robots is None:
+        return None
+    return lambda hop: robots.check(hop, trusted_host=typed_host)
+
+
+def _exchange(session: Session, request: Request[T]) -> T:
+    """The exchange's answer; its failures as FetchError (a refused hop stays BlockedURL)."""
     try:
         return exchange(session, request)[0]
     except (BlockedURL, FetchError):
@@ -149,10 +160,6 @@ def fetch_sitemap(url: str, session: Session, *, robots: RobotsCache | None = No
     _check_scheme(url, session.policy.redact_params)
     typed_host = host_of(url) if trusted else None
 
-    def check_hop(hop: str) -> None:
-        if robots is not None:
-            robots.check(hop, trusted_host=typed_host)
-
     def handle(response: httpx.Response, final: str) -> BinaryIO:
         # Handed to the caller, who closes it once the sitemap is read.
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115
@@ -165,15 +172,11 @@ def fetch_sitemap(url: str, session: Session, *, robots: RobotsCache | None = No
         spool.seek(0)
         return cast(BinaryIO, spool)
 
-    request = Request(url, handle=handle, check_hop=check_hop, trusted_host=typed_host,
+    request = Request(url, handle=handle, check_hop=_robots_check(robots, typed_host),
+                      trusted_host=typed_host,
                       headers=lambda: {"Accept": SITEMAP_ACCEPT,
                                        "Accept-Encoding": ACCEPT_ENCODING})
-    try:
-        return exchange(session, request)[0]
-    except (BlockedURL, FetchError):
-        raise
-    except RemoteError as exc:
-        raise _gave_up(exc) from exc
+    return _exchange(session, request)
 
 
 def _check_scheme(url: str, secrets: tuple[str, ...]) -> None:
