@@ -206,30 +206,39 @@ def _byte_reporter(url: str, progress: Progress | None) -> Callable[[int], None]
 def measure_all(
     fetched: dict[str, MediaResult], config: Config, dest: Path, state: StateView | None,
 ) -> dict[str, MediaResult]:
-    """Attach a probe to every file on disk; the same content is probed once."""
+    """Attach a probe to every file on disk; the same content is probed once.
+
+    Probes run ``config.concurrency`` at a time: each is an ffprobe process
+    that mostly waits for the disk and its own start-up.
+    """
     if not config.probe:
         return fetched
     available = probe_available()
-    by_hash: dict[str, Probe] = {}
+    wanted = {url: r for url, r in fetched.items() if _needs_probe(r)}
+    files = {r.sha256 or url: r for url, r in wanted.items()}
+    with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
+        probes = dict(zip(files, pool.map(
+            lambda r: _probe_file(dest / str(r.path), r, config, available), files.values()),
+            strict=True))
     out: dict[str, MediaResult] = {}
     for url, result in fetched.items():
-        if result.status not in _HAVE_FILE or result.path is None:
+        if url not in wanted:
             out[url] = result
             continue
-        if result.probe is not None and result.probe.error is None \
-                and not _from_playlist(result):
-            out[url] = result
-            continue
-        key = result.sha256 or url
-        if key not in by_hash:
-            by_hash[key] = _probe_file(dest / result.path, result, config, available)
-        measured = by_hash[key]
+        measured = probes[result.sha256 or url]
         if measured.error is not None and _from_playlist(result):
             measured = result.probe or measured  # the playlist's word beats nothing
         out[url] = replace(result, probe=measured)
         if state is not None:
             state.save_media(out[url])
     return out
+
+
+def _needs_probe(result: MediaResult) -> bool:
+    """A file on disk that has no probe yet (or only its playlist's word)."""
+    if result.status not in _HAVE_FILE or result.path is None:
+        return False
+    return result.probe is None or result.probe.error is not None or _from_playlist(result)
 
 
 def _from_playlist(result: MediaResult) -> bool:
