@@ -270,3 +270,17 @@ def test_a_killed_pool_worker_costs_its_shards_not_the_run(tmp_path: Path) -> No
     pages = result[0].pages
     assert any(p.error is not None and p.error.code == "shard_failed" for p in pages)
     assert manifest_problems(result[0].to_dict()) == []
+
+
+def test_the_window_is_sized_by_the_cluster_not_this_machine() -> None:
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    from harvester.scale.executors import executor_slots
+
+    with LocalCluster(n_workers=5, threads_per_worker=1, processes=False,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+            Client(cluster) as client:
+        assert executor_slots(client.get_executor(pure=False), Config(workers=1)) == 5
+    assert executor_slots(ThreadPoolExecutor(2), Config(workers=3)) == 3

@@ -30,6 +30,21 @@ from harvester.errors import ConfigError
 CONNECT_TIMEOUT = 20.0
 
 
+def executor_slots(executor: Executor, config: Config) -> int:
+    """How many tasks ``executor`` runs at once: a Dask cluster's threads, counted on
+    its scheduler (not this machine's cores), else :func:`worker_count`."""
+    client = getattr(executor, "_client", None)  # a Dask ClientExecutor
+    if client is not None:
+        try:
+            workers = client.scheduler_info()["workers"].values()
+            threads = sum(int(w.get("nthreads", 1)) for w in workers)
+        except (OSError, TimeoutError, KeyError, TypeError, ValueError, AttributeError):
+            threads = 0
+        if threads > 0:
+            return threads
+    return worker_count(config)
+
+
 def worker_count(config: Config) -> int:
     """``config.workers``, or every core of this machine."""
     return config.workers or os.cpu_count() or 1

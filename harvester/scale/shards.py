@@ -23,7 +23,6 @@ shard that fails writes nothing and is redone on the next run.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -41,7 +40,7 @@ from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.run import manifest_of_run, run_sources
 from harvester.pipeline.sitemaps import sitemap_sources
 from harvester.records import ErrorInfo, Media, PageResult
-from harvester.scale.executors import open_executor
+from harvester.scale.executors import executor_slots, open_executor
 from harvester.scale.plan import Shard, ShardResult, plan_shards
 from harvester.scale.shardstore import DEFAULT_ROOT, ShardPart, ShardStore
 from harvester.store.snapshot import StateSnapshot, take_snapshot
@@ -135,7 +134,7 @@ def run_shards(
     Each shard's snapshot is taken as it is submitted, and its writes are
     applied to ``state`` as it completes, so a shard that fails changes nothing.
     """
-    window = 4 * max(1, config.workers or os.cpu_count() or 1)
+    window = 4 * executor_slots(pool, config)
     queue: Iterator[Shard] = iter(shards)
     running: dict[Future[ShardResult], Shard] = {}
     failures: dict[str, str] = {}
