@@ -14,7 +14,6 @@ SQLite state itself in this process, a snapshot of it in a shard worker.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -300,14 +299,15 @@ def _kept(previous: PageState) -> PageResult:
 
 
 def process_page(page: Page, config: Config) -> PageResult:
-    """Extract, repair, normalise and validate every video of one page (no I/O)."""
+    """Extract, repair, normalise and validate every video of one page (no I/O).
+
+    The page's content hash is left to the state, which alone uses it (a run
+    over millions of WARC pages would otherwise hash every body for nothing).
+    """
     try:
         videos = extract(page.body, page.url, content_type=page.content_type, ref=page.ref)
     except Exception as exc:  # extract() promises not to raise; keep the run going if it does
         return PageResult(ref=page.ref, error=ErrorInfo("internal_error", repr(exc)[:300]))
-    return PageResult(
-        ref=page.ref, videos=tuple(videos), status=page.status, etag=page.etag,
-        last_modified=page.last_modified,
-        content_sha256=hashlib.sha256(page.body).hexdigest(),
-    )
+    return PageResult(ref=page.ref, videos=tuple(videos), status=page.status, etag=page.etag,
+                      last_modified=page.last_modified)
 
