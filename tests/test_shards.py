@@ -284,3 +284,41 @@ def test_the_window_is_sized_by_the_cluster_not_this_machine() -> None:
             Client(cluster) as client:
         assert executor_slots(client.get_executor(pure=False), Config(workers=1)) == 5
     assert executor_slots(ThreadPoolExecutor(2), Config(workers=3)) == 3
+
+
+def test_shards_lost_with_a_killed_worker_run_again_on_a_fresh_pool(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    import psutil
+
+    from tests.support.faultserver import FaultServer, Reply
+
+    def pool_workers() -> list[psutil.Process]:
+        """This process's pool workers: the children of its forkserver (or its own)."""
+        me = psutil.Process()
+        kids = me.children(recursive=True)
+        servers = {p.pid for p in kids if p.ppid() == me.pid
+                   and "forkserver" in " ".join(p.cmdline())}
+        return [p for p in kids if p.ppid() in (servers or {me.pid})
+                and "resource_tracker" not in " ".join(p.cmdline())]
+
+    with FaultServer() as srv:
+        body = b"<html>" + b" " * 4000 + b"</html>"
+        urls = [srv.script(f"/p{i}.html", Reply(body=body, content_type="text/html",
+                                                trickle=(500, 0.2))) for i in range(10)]
+        config = Config(output=str(tmp_path / "m.json"), shard_dir=str(tmp_path / "shards"),
+                        shard_size=1, ignore_robots=True, retries=0, executor="local",
+                        workers=2)
+        result: list[Manifest] = []
+        runner = threading.Thread(target=lambda: result.append(harvest_sharded(urls, config)))
+        runner.start()
+        deadline = time.monotonic() + 30
+        while not (srv.log and pool_workers()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pool_workers()[0].kill()
+        runner.join(90)
+    assert result, "the run ended without a manifest"
+    pages = result[0].pages
+    assert sorted(p.ref for p in pages) == sorted(urls)  # every page, once
+    assert all(p.error is None for p in pages)  # the lost shards ran again

@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Shard", "ShardResult", "harvest_sharded", "plan_shards", "process_shard"]
 
+#: How a shard lost to a broken worker pool is reported (and recognised for its retry).
+POOL_BROKE = "the worker pool broke"
+
 #: Under the download directory: one lock file per URL being fetched by some worker.
 LOCKS = ".locks"
 
@@ -103,15 +106,39 @@ def harvest_sharded(
         failures: dict[str, str] = {}
         started: set[str] = set()
         if pending:
-            opened = open_executor(config) if executor is None else nullcontext(executor)
-            with opened as pool:
-                failures = run_shards(pool, pending, config, state, progress, len(shards),
-                                      cancel, started)
+            failures = _run_pending(executor, pending, config, state, progress, len(shards),
+                                    cancel, started)
         if cancel is not None and cancel.is_set():
             skipped = {s.id for s in pending} - started
             shards = [s for s in shards if s.id not in skipped]
         manifest.pages, manifest.media = merge_parts(store, shards, failures)
     return manifest
+
+
+def _run_pending(
+    executor: Executor | None, pending: list[Shard], config: Config, state: State | None,
+    progress: Progress | None, total: int, cancel: threading.Event | None, started: set[str],
+) -> dict[str, str]:
+    """Run the pending shards; failure messages by shard id.
+
+    When a worker of the pool this run made dies, the pool breaks and every
+    shard it held or had not started fails with it: those run once more on a
+    fresh pool, so one lost worker costs no shard.  A pool the caller handed
+    in is the caller's to replace.
+    """
+    opened = open_executor(config) if executor is None else nullcontext(executor)
+    with opened as pool:
+        failures = run_shards(pool, pending, config, state, progress, total, cancel, started)
+    lost = [s for s in pending if failures.get(s.id, "").startswith(POOL_BROKE)]
+    if not lost or executor is not None or (cancel is not None and cancel.is_set()):
+        return failures
+    with open_executor(config) as pool:
+        again = run_shards(pool, lost, config, state, progress, total, cancel, started)
+    for shard in lost:
+        failures.pop(shard.id)
+        if shard.id in again:
+            failures[shard.id] = again[shard.id]
+    return failures
 
 
 def _pending(store: ShardStore, shards: list[Shard], progress: Progress | None) -> list[Shard]:
@@ -143,9 +170,9 @@ def run_shards(
             snapshot = None if state is None else take_snapshot(state, _refs(shard))
             try:
                 running[pool.submit(process_shard, shard, config, snapshot)] = shard
-            except BrokenExecutor as exc:  # a worker died: the shards left wait for a re-run
+            except BrokenExecutor as exc:  # a worker died: the shards left are not started
                 for left in (shard, *queue):
-                    failures[left.id] = f"the worker pool broke ({exc}); not started"
+                    failures[left.id] = f"{POOL_BROKE} ({exc}); not started"
                 break
             if started is not None:
                 started.add(shard.id)
@@ -158,6 +185,9 @@ def run_shards(
             shard = running.pop(future)
             try:
                 result = future.result()
+            except BrokenExecutor as exc:
+                failures[shard.id] = f"{POOL_BROKE} ({exc})"[:300]
+                continue
             except Exception as exc:  # any worker failure costs this shard, once
                 failures[shard.id] = f"{type(exc).__name__}: {exc}"[:300]
                 continue
