@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -126,12 +127,25 @@ def grown_page(draw: st.DrawFn) -> str:
     return page
 
 
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")  # pages are large
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(grown_page())
 def test_grown_hostile_pages_stay_within_a_time_budget_per_mb(page: str) -> None:
     body = page.encode("utf-8", "surrogatepass")
-    started = time.perf_counter()
-    extract(body, "https://example.org/a", content_type="text/html; charset=utf-8")
-    took = time.perf_counter() - started
-    assert took <= FIXED_ALLOWANCE + SECONDS_PER_MB * len(body) / 1e6, (len(body), took)
+    budget = FIXED_ALLOWANCE + SECONDS_PER_MB * len(body) / 1e6
+    took = _fastest_extract(body, budget)
+    assert took <= budget, (len(body), took)
+
+
+def _fastest_extract(body: bytes, budget: float, tries: int = 3) -> float:
+    """The shortest of up to ``tries`` timings: a busy machine may pause one run, but a
+    super-linear extraction is slow every time."""
+    best = float("inf")
+    for _ in range(tries):
+        started = time.perf_counter()
+        extract(body, "https://example.org/a", content_type="text/html; charset=utf-8")
+        best = min(best, time.perf_counter() - started)
+        if best <= budget:
+            break
+    return best
