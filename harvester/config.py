@@ -17,6 +17,7 @@ import ipaddress
 import math
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -341,20 +342,36 @@ def _check(cfg: Config) -> None:
 
 _STREAM_VARIANT = re.compile(r"^(best|worst|match|[1-9][0-9]{0,4}x[1-9][0-9]{0,4})$")
 _HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_.])?$", re.IGNORECASE)
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_allowed_hosts(entries: Iterable[str]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+    """Split ``--allow-host`` values into host names and address ranges.
+
+    Raises :class:`ValueError` naming an entry that is neither.
+    """
+    names: set[str] = set()
+    networks: list[IPNetwork] = []
+    for entry in entries:
+        text = entry.strip().strip("[]")
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+            continue
+        except ValueError:
+            pass
+        if not text or "/" in text or not _HOST_NAME.match(text):
+            raise ValueError(f"not a host name, address or CIDR range: {entry!r}")
+        names.add(text.lower().rstrip("."))
+    return frozenset(names), tuple(networks)
 
 
 def _check_allowed_hosts(entries: tuple[str, ...]) -> None:
     """Each ``--allow-host`` is a host name, an IP address or a CIDR range."""
-    for entry in entries:
-        text = entry.strip().strip("[]")
-        try:
-            ipaddress.ip_network(text, strict=False)
-            continue
-        except ValueError:
-            pass
-        if not _HOST_NAME.match(text):
-            raise ConfigError(f"--allow-host {entry!r} is not a host name, an IP address or a "
-                              "CIDR range (e.g. intranet.example, 10.0.0.5, 10.1.0.0/16)")
+    try:
+        parse_allowed_hosts(entries)
+    except ValueError as exc:
+        raise ConfigError(f"--allow-host: {exc} (e.g. intranet.example, 10.0.0.5, "
+                          "10.1.0.0/16)") from None
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> Config:

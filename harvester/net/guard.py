@@ -40,17 +40,16 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from harvester.config import IPNetwork, parse_allowed_hosts
 from harvester.errors import BlockedURL
 from harvester.net.deadline import DeadlinePassed, bounded, sliced
 from harvester.net.proxy import ProxyRoutes
 
 Resolver = Callable[[str, int], list[str]]
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: The request extension that marks a request to the host the user named.
 TRUSTED_EXTENSION = "harvester.trusted"
 ALLOW_HINT = "use --allow-host HOST or --allow-private-hosts to fetch internal hosts"
-_HOST_NAME = re.compile(r"^[a-z0-9_]([a-z0-9_.-]*[a-z0-9_.])?$", re.IGNORECASE)
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -159,26 +158,6 @@ class HostRules:
         if any(addr in network for network in self._networks):
             return None
         return check_address(ip)
-
-
-def parse_allowed_hosts(entries: Iterable[str]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
-    """Split ``--allow-host`` values into host names and address ranges.
-
-    Raises :class:`ValueError` naming an entry that is neither.
-    """
-    names: set[str] = set()
-    networks: list[IPNetwork] = []
-    for entry in entries:
-        text = entry.strip().strip("[]")
-        try:
-            networks.append(ipaddress.ip_network(text, strict=False))
-            continue
-        except ValueError:
-            pass
-        if not text or "/" in text or not _HOST_NAME.match(text):
-            raise ValueError(f"not a host name, address or CIDR range: {entry!r}")
-        names.add(text.lower().rstrip("."))
-    return frozenset(names), tuple(networks)
 
 
 TRUSTED = HostRules(allow_private=True)
