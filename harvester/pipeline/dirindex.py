@@ -18,9 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from harvester.files import write_atomic
+from harvester.files import waiting_lock, write_atomic
 from harvester.records import MediaResult, MediaStatus
-from harvester.store.lock import waiting_lock
 
 __all__ = ["INDEX_NAME", "DirIndex"]
 

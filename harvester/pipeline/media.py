@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from harvester.config import Config
 from harvester.download import download, result_from_error
 from harvester.errors import HarvesterError, IsStream
+from harvester.files import waiting_lock
 from harvester.measure.checks import check
 from harvester.measure.probe import probe, probe_available
 from harvester.net.client import Session, open_session
@@ -41,7 +42,6 @@ from harvester.records import (
     StreamKind,
     Video,
 )
-from harvester.store.lock import waiting_lock
 from harvester.stream import StreamOptions, download_stream, found_playlist, measure_stream
 
 if TYPE_CHECKING:
