@@ -40,6 +40,14 @@ class Config:
 
     output: str | None = "manifest.json"
     jsonl: bool = False
+    #: Write the manifest as a summary plus one JSONL.gz part per shard.
+    parts: bool = False
+    #: Add a Parquet file of the videos to each part (needs pyarrow).
+    parquet: bool = False
+    #: A JSON manifest of a run over more pages than this is written as parts.
+    parts_over_pages: int = 1_000_000
+    #: List every page in the manifest, not only those with videos, errors or sitemap facts.
+    list_all_pages: bool = False
     report: str | None = None
     download: bool = False
     measure: bool = False
@@ -320,12 +328,19 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def _check(cfg: Config) -> None:
-    positive = ("concurrency", "per_host", "timeout", "deadline", "probe_timeout", "shard_size")
+    positive = ("concurrency", "per_host", "timeout", "deadline", "probe_timeout", "shard_size",
+                "parts_over_pages")
     for name in positive:
         if getattr(cfg, name) <= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be positive")
     if cfg.workers is not None and cfg.workers <= 0:
         raise ConfigError("--workers must be positive")
+    if (cfg.parts or cfg.parquet) and cfg.jsonl:
+        raise ConfigError("a JSON-lines manifest is one stream: --output-format parts and "
+                          "--parquet go with a JSON manifest")
+    if (cfg.parts or cfg.parquet) and cfg.output in (None, "-"):
+        raise ConfigError("--output-format parts needs -o FILE for the summary "
+                          "(the parts go beside it)")
     if cfg.retries < 0:
         raise ConfigError("--retries must be 0 or more")
     _check_allowed_hosts(cfg.allow_hosts)

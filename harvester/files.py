@@ -26,11 +26,12 @@ _WRITE_BUFFER = 1 << 20
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
-def write_atomic(path: str | Path, data: bytes | str | Iterable[str], mode: int = 0o666) -> None:
+def write_atomic(path: str | Path, data: bytes | str | Iterable[str | bytes],
+                 mode: int = 0o666) -> None:
     """Replace ``path`` with ``data`` (text is written as UTF-8) in one step.
 
-    ``data`` may also be pieces of text, written as they come, so a large
-    document need never be held whole.  Missing parent directories are
+    ``data`` may also be pieces of text or bytes, written as they come, so a
+    large document need never be held whole.  Missing parent directories are
     created.  ``mode`` is the new file's permission bits, less the process
     umask, as for any file created.
     """
@@ -43,7 +44,7 @@ def write_atomic(path: str | Path, data: bytes | str | Iterable[str], mode: int 
                 fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             else:
                 for piece in data:
-                    fh.write(piece.encode("utf-8"))
+                    fh.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)

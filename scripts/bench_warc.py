@@ -83,7 +83,7 @@ def read_fastwarc(paths: list[str]) -> int:
 
 
 def single_process(paths: list[str], config: Config) -> int:
-    shards = plan_shards(iter_sources(paths), config)
+    shards = list(plan_shards(iter_sources(paths), config))
     return sum(process_shard(shard, config).pages for shard in shards)
 
 

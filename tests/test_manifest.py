@@ -70,7 +70,7 @@ def test_media_round_trip() -> None:
 
 def test_full_manifest_fits_schema() -> None:
     videos = (make_video(), make_video("fedcba9876543210", duplicate_of="0123456789abcdef"))
-    manifest = Manifest(started=utc_now(), finished=utc_now(), options={"download": True},
+    manifest = Manifest.build(started=utc_now(), finished=utc_now(), options={"download": True},
                         pages=[PageResult(ref="https://example.org/a", videos=videos),
                                PageResult(ref="https://example.org/b",
                                           error=ErrorInfo("http_404", "gone"))],
@@ -86,8 +86,9 @@ def test_full_manifest_fits_schema() -> None:
 
 
 def test_schema_rejects_a_bad_status() -> None:
-    document = Manifest(started=utc_now(), pages=[PageResult(ref="x", videos=(make_video(),))],
-                        media={"0123456789abcdef": make_media()}).to_dict()
+    document = Manifest.build(started=utc_now(),
+                              pages=[PageResult(ref="x", videos=(make_video(),))],
+                              media={"0123456789abcdef": make_media()}).to_dict()
     document["videos"][0]["media"]["video"]["status"] = "done"
     assert any("/videos/0/media/video/status" in p for p in manifest_problems(document))
 

@@ -192,7 +192,7 @@ def test_credentials_do_not_follow_a_redirect_to_another_host(srv: FaultServer) 
     with FaultServer(host="127.0.0.2") as other:
         other.script("/page.html", Reply(body=b"<html></html>", content_type="text/html"))
         start = srv.script("/page.html", redirect(other.url("/page.html")))
-        cfg = replace(QUIET, allow_private_hosts=True, ignore_robots=True,
+        cfg = replace(QUIET, allow_private_hosts=True, ignore_robots=True, list_all_pages=True,
                       headers=("Cookie: session=1", "X-Team: video"))
         manifest = harvest([start], cfg)
         assert manifest.pages[0].error is None

@@ -130,6 +130,6 @@ def test_headers_sent_one_byte_at_a_time_end_by_the_deadline(
 
 def test_ignore_robots_asks_for_no_robots_txt(srv: FaultServer) -> None:
     srv.script("/a.html", Reply(body=b"<html></html>", content_type="text/html"))
-    manifest = harvest([srv.url("/a.html")], Config(ignore_robots=True))
+    manifest = harvest([srv.url("/a.html")], Config(ignore_robots=True, list_all_pages=True))
     assert manifest.pages[0].error is None
     assert srv.requests_to("/robots.txt") == []

@@ -47,7 +47,7 @@ def test_one_bad_page_costs_only_itself(tmp_path: Path) -> None:
     empty = tmp_path / "empty.html"
     empty.write_bytes(b"")
     manifest = harvest([str(binary), str(empty), str(good), str(tmp_path / "nope.html")],
-                       Config())
+                       Config(list_all_pages=True))
     statuses = {Path(p.ref).name: (p.error.code if p.error else "ok") for p in manifest.pages}
     assert statuses["good.html"] == "ok" and statuses["binary.html"] == "ok"
     assert statuses["empty.html"] == "ok" and statuses["nope.html"] != "ok"

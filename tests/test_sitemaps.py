@@ -132,7 +132,8 @@ def as_dict(manifest: Manifest) -> dict[str, Any]:
 
 
 def robots_config(site: Site, **more: Any) -> Config:
-    return Config(sitemaps_from_robots=(site.base + "/",), retries=0, **more)
+    return Config(sitemaps_from_robots=(site.base + "/",), retries=0, list_all_pages=True,
+                  **more)
 
 
 def test_robots_to_index_to_pages_and_video_records(site: Site) -> None:
@@ -232,7 +233,8 @@ def test_bomb_html_truncated_and_odd_locs_are_named_and_the_run_goes_on(site: Si
     srv.route("/list.txt", body=f"\ufeff{site.page(41)}\n\n  {site.page(42)}  \n".encode(),
               content_type="text/plain")
     names = ("/bomb.xml", "/error.xml", "/cut.xml.gz", "/odd.xml", "/list.txt")
-    config = Config(sitemaps=tuple(site.base + n for n in names), retries=0)
+    config = Config(sitemaps=tuple(site.base + n for n in names), retries=0,
+                    list_all_pages=True)
     document = as_dict(run(config))
     pages = {p["page"]: p for p in document["pages"]}
     code = {n: (pages[site.base + n]["error"] or {}).get("code") for n in names}

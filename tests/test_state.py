@@ -327,10 +327,10 @@ def test_run_killed_before_commit_is_reported_again(tmp_path: Path) -> None:
     assert st.finish_run(m)[1]["new"] == ["a1"]
     st.close()  # as if killed: no commit
     with State.open(tmp_path / "s.db") as again:
-        m2 = Manifest(started="T2", pages=m.pages)
+        m2 = Manifest.build(started="T2", pages=m.pages)
         assert again.finish_run(m2)[1]["new"] == ["a1"]
     with State.open(tmp_path / "s.db") as third:  # the clean exit above committed T2
-        m3 = Manifest(started="T3", pages=m.pages)
+        m3 = Manifest.build(started="T3", pages=m.pages)
         seen, changes = third.finish_run(m3)
         assert changes["new"] == [] and seen["a1"] == ("T2", "T3")
 

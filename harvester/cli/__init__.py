@@ -169,7 +169,23 @@ def harvest_options(f: F) -> F:
         click.option("--no-probe", "no_probe", is_flag=True, default=False,
                      help="Do not measure downloads with ffprobe."),
         click.option("--jsonl", is_flag=True, default=None, **shown("jsonl"),
-                     help="Stream the manifest as JSON lines while the run works."),
+                     help="Stream the manifest as JSON lines while the run works "
+                          "(the same as --output-format jsonl)."),
+        click.option("--output-format", type=click.Choice(["json", "jsonl", "parts"]),
+                     default=None, show_default="json",
+                     help="json: one document; jsonl: JSON lines as the run goes; parts: a "
+                          "summary at -o plus JSONL.gz files per shard in MANIFEST.parts/ "
+                          "(a json run over --parts-over-pages pages writes parts too)."),
+        click.option("--parquet", is_flag=True, default=None, **shown("parquet"),
+                     help="With parts: a Parquet file of each part's videos too (needs "
+                          "pyarrow)."),
+        click.option("--parts-over-pages", type=int, default=None, metavar="N",
+                     **shown("parts_over_pages"),
+                     help="A JSON manifest of a run over N pages is written as parts."),
+        click.option("--list-all-pages", is_flag=True, default=None,
+                     **shown("list_all_pages"),
+                     help="List every page in the manifest (default: pages with videos, "
+                          "errors or sitemap facts are listed, the others only counted)."),
         click.option("--report", default=None, metavar="HTML", help="Also write an HTML report."),
         click.option("--log-file", default=None, metavar="FILE", help="Append JSON-lines logs."),
         click.option("--executor", type=click.Choice(["serial", "local", "dask"]), default=None,
@@ -194,9 +210,14 @@ def harvest_options(f: F) -> F:
 def build_config(params: dict[str, Any]) -> Config:
     """Turn command-line parameters into a Config (file values, then flags)."""
     overrides = {k: v for k, v in params.items()
-                 if k not in ("pages", "config_path", "quiet", "verbose", "no_probe")}
+                 if k not in ("pages", "config_path", "quiet", "verbose", "no_probe",
+                              "output_format")}
     overrides["inputs"] = tuple(params.get("inputs") or ()) or None
-    if params.get("jsonl") and not params.get("output"):
+    output_format = params.get("output_format")
+    if output_format is not None:
+        overrides["jsonl"] = output_format == "jsonl"
+        overrides["parts"] = output_format == "parts"
+    if (params.get("jsonl") or output_format == "jsonl") and not params.get("output"):
         overrides["output"] = "manifest.jsonl"
     overrides["allow_hosts"] = tuple(params.get("allow_hosts") or ()) or None
     overrides["globs"] = tuple(params.get("globs") or ()) or None
@@ -221,6 +242,7 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
       harvester harvest https://example.org/a.html https://example.org/b.html
       harvester harvest saved-pages/ --download --dir media/ -o manifest.json
       harvester harvest -i pages.txt --state harvester.db --config harvester.toml
+      harvester harvest crawl/*.warc.gz --executor local --output-format parts -o run.json
     """
     from harvester.scale.runner import run_harvest
 
@@ -382,6 +404,34 @@ def report(manifest: str, output: str, download_dir: str | None,
 
 
 @cli.command(context_settings=CONTEXT)
+@click.argument("summary", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Where to write the one manifest ('-' for stdout).")
+def merge(summary: str, output: str) -> None:
+    """Join a manifest written in parts (--output-format parts) into one JSON manifest.
+
+    Every part is checked against its checksum first; the document is written in
+    constant memory, whatever its size.
+
+    \b
+    Example:
+      harvester merge run.json -o run-whole.json
+    """
+    from harvester.files import write_atomic
+    from harvester.store.parts import merged_pieces
+
+    pieces = merged_pieces(summary)
+    if output == "-":
+        sys.stdout.writelines(pieces)
+        return
+    try:
+        write_atomic(output, pieces)
+    except OSError as exc:
+        raise HarvesterError(f"cannot write {output}: {exc.strerror or exc}") from None
+    click.echo(f"manifest written to {output}", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
 @click.argument("name", type=click.Choice(["videoobject", "manifest"]))
 def schema(name: str) -> None:
     """Print the JSON Schema for a VideoObject or for the manifest.
@@ -415,7 +465,8 @@ def demo(out_dir: str) -> None:
 
 
 def read_manifest_file(path: Path) -> dict[str, Any]:
-    """A manifest document from a JSON manifest or a JSON-lines one (``--jsonl``)."""
+    """A manifest document from a JSON manifest, a JSON-lines one (``--jsonl``) or the
+    summary of one in parts (joined)."""
     from harvester.store.jsonl import read_jsonl_manifest
 
     try:
@@ -430,7 +481,11 @@ def read_manifest_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read manifest {path}: {exc}") from None
     if not isinstance(document, dict):
         raise ConfigError(f"cannot read manifest {path}: not a manifest")
-    return document
+    if isinstance(document.get("parts"), list):  # a summary: its parts hold the videos
+        from harvester.store.parts import merged_pieces
+
+        document = json.loads("".join(merged_pieces(path)))
+    return dict(document)
 
 
 def main(argv: list[str] | None = None) -> None:

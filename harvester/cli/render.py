@@ -105,7 +105,7 @@ class ProgressBars:
 
     def hints(self, manifest: Manifest) -> list[str]:
         """Advice for what the run met, one line each (shown before the summary)."""
-        blocked = {r.url for m in manifest.media.values() for r in (m.video, m.thumbnail)
+        blocked = {r.url for _, m in manifest.results.media() for r in (m.video, m.thumbnail)
                    if r is not None and r.error is not None and r.error.code == "private_address"}
         if not blocked:
             return []

@@ -44,8 +44,9 @@ from harvester.pipeline.sitemaps import (
     sitemap_sources,
 )
 from harvester.pipeline.sitemapvideos import with_sitemap_videos
-from harvester.records import ErrorInfo, Media, Page, PageResult, Source, SourceKind, utc_now
+from harvester.records import ErrorInfo, Page, PageResult, Source, SourceKind, Video, utc_now
 from harvester.store.manifest import Manifest
+from harvester.store.results import RunResults
 
 if TYPE_CHECKING:
     from harvester.store.state import State
@@ -86,8 +87,8 @@ def harvest(
         with manifest_of_run(config, state, progress, net.cancel) as manifest:
             sources = chain(iter_sources(pages, config.inputs, stdin, config.globs),
                             sitemap_sources(config))
-            manifest.pages, manifest.media = run_sources(
-                sources, config, net, state=state, progress=progress)
+            run_sources(sources, config, net, manifest.results, state=state,
+                        progress=progress)
     finally:
         if own_session:
             net.close()
@@ -107,7 +108,8 @@ def manifest_of_run(config: Config, state: State | None, progress: Progress | No
     pages, so it cannot say which videos are gone.
     """
     manifest = Manifest(started=utc_now(),
-                        options={k: getattr(config, k) for k in RUN_OPTIONS})
+                        options={k: getattr(config, k) for k in RUN_OPTIONS},
+                        results=RunResults(list_all=config.list_all_pages))
     if progress is not None:
         progress(Event("run", "", manifest=manifest))
     yield manifest
@@ -118,23 +120,28 @@ def manifest_of_run(config: Config, state: State | None, progress: Progress | No
 
 
 def run_sources(
-    sources: Iterable[Source], config: Config, session: Session, *,
+    sources: Iterable[Source], config: Config, session: Session, results: RunResults, *,
     state: StateView | None = None, progress: Progress | None = None,
     lock_dir: Path | None = None,
-) -> tuple[list[PageResult], dict[str, Media]]:
-    """Every page of ``sources``, then (with ``config.download`` or ``config.measure``)
-    their videos' media.
+) -> None:
+    """Every page of ``sources`` into ``results`` as it is done, then (with
+    ``config.download`` or ``config.measure``) their videos' media.
 
     The body of every run: :func:`harvest` runs it over all the pages, a shard
     worker over the pages of its shard (with a snapshot of the state, and a
     ``lock_dir`` for the download directory it shares with other workers).
+    Pages go to ``results`` one at a time; only the videos wait for the media
+    stage, and only when there is one.
     """
-    pages = list(run_pages(sources, config, session, state, progress))
-    if not (config.download or config.measure):
-        return pages, {}
-    videos = [v for p in pages for v in p.videos]
-    return pages, run_media(videos, config, state=state, progress=progress, session=session,
-                            lock_dir=lock_dir)
+    media_stage = config.download or config.measure
+    videos: list[Video] = []
+    for number, result in enumerate(run_pages(sources, config, session, state, progress)):
+        results.add(result, part=number // config.shard_size)
+        if media_stage:
+            videos.extend(result.videos)
+    if videos:
+        results.add_media(run_media(videos, config, state=state, progress=progress,
+                                    session=session, lock_dir=lock_dir))
 
 
 def run_pages(
@@ -152,7 +159,7 @@ def run_pages(
     robots = None if config.ignore_robots else RobotsCache(session)
     pool = executor or ThreadPoolExecutor(max_workers=config.concurrency)
     feed = _Feed(sources)
-    pending: deque[Future[list[PageResult] | Expansion]] = deque()
+    pending: deque[Future[Iterable[PageResult] | Expansion]] = deque()
     ahead = max(1, config.concurrency) * 4
     try:
         while True:
@@ -175,11 +182,18 @@ def run_pages(
 
 def _start(item: Source | Expansion, pool: Executor, config: Config, session: Session,
            robots: RobotsCache | None, state: StateView | None,
-           ) -> Future[list[PageResult] | Expansion]:
-    """A future for one source, or the finished entry of an expanded sitemap."""
+           ) -> Future[Iterable[PageResult] | Expansion]:
+    """A future for one source, or the finished entry of an expanded sitemap.
+
+    A WARC file's pages are read as they are taken (in the taking thread),
+    so a file of any size holds one page at a time.
+    """
+    done: Future[Iterable[PageResult] | Expansion] = Future()
     if isinstance(item, Expansion):
-        done: Future[list[PageResult] | Expansion] = Future()
         done.set_result([item.result()])
+        return done
+    if item.kind is SourceKind.WARC:
+        done.set_result(_warc_results(item, config, session))
         return done
     return pool.submit(process_source, item, config, session, robots, state)
 
@@ -213,7 +227,7 @@ class _Feed:
 def process_source(
     source: Source, config: Config, session: Session | None,
     robots: RobotsCache | None = None, state: StateView | None = None,
-) -> list[PageResult] | Expansion:
+) -> Iterable[PageResult] | Expansion:
     """All page results of one source (a WARC file holds many pages), or the expansion
     of a sitemap; none once the run has been asked to stop."""
     if session is not None and session.cancel.is_set():
@@ -231,16 +245,16 @@ def process_source(
     return outcome if isinstance(outcome, Expansion) else [outcome]
 
 
-def _warc_results(source: Source, config: Config, session: Session | None) -> list[PageResult]:
-    results: list[PageResult] = []
+def _warc_results(source: Source, config: Config,
+                  session: Session | None) -> Iterator[PageResult]:
+    """The results of a WARC file's pages, one by one, then its damage if any."""
     try:
         for page in iter_warc_pages(source, config):
             if session is not None and session.cancel.is_set():
-                break
-            results.append(process_page(page, config))
+                return
+            yield process_page(page, config)
     except HarvesterError as exc:  # lost records are reported after the good ones
-        results.append(PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message)))
-    return results
+        yield PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message))
 
 
 def load_and_process(

@@ -93,7 +93,7 @@ def _dask_executor(config: Config) -> Iterator[Executor]:
                               ) from None
     else:
         cluster = LocalCluster(n_workers=worker_count(config), threads_per_worker=1,
-                               processes=True, dashboard_address=None,
+                               processes=True, dashboard_address="127.0.0.1:0",
                                silence_logs=logging.ERROR)
         client = Client(cluster)
     try:

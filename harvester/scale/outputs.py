@@ -24,7 +24,7 @@ from harvester.files import write_atomic
 from harvester.pipeline.events import Event, Progress
 from harvester.store.jsonl import JsonlManifest
 from harvester.store.logjson import JsonLinesHandler, JsonLinesLog, media_problem, run_records
-from harvester.store.manifest import Manifest, json_pieces, to_json
+from harvester.store.manifest import Manifest
 
 __all__ = ["RunOutputs", "check_outputs"]
 
@@ -46,6 +46,12 @@ def check_outputs(config: Config) -> None:
         _check_file("--state", Path(config.state), create_parents=True)
     if config.download:
         _check_dir("--dir", Path(config.dir))
+    if config.parquet:
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError:
+            raise ConfigError("--parquet needs pyarrow: pip install 'harvester[parquet]'"
+                              ) from None
 
 
 def _check_file(flag: str, path: Path, *, create_parents: bool) -> None:
@@ -131,8 +137,6 @@ class RunOutputs:
         if event.kind == "run" and event.manifest is not None and self.jsonl is not None:
             self.jsonl.begin(event.manifest)
         elif event.kind == "page" and event.result is not None:
-            if self.jsonl is not None:
-                self.jsonl.page(event.result)
             error = event.result.error
             if error is not None and self._log is not None:
                 self._note("page_failed", event.ref, page=event.ref, code=error.code,
@@ -159,16 +163,19 @@ class RunOutputs:
         config = self.config
         if self.jsonl is not None:
             self.jsonl.finish(manifest)
-        document = manifest.to_dict()
-        if config.output and self.jsonl is None:
-            if config.output == "-":
-                sys.stdout.write(to_json(document))
-            else:
-                write_atomic(config.output, json_pieces(document), mode=0o666)
+        elif config.output == "-":
+            sys.stdout.writelines(manifest.pieces())
+        elif config.output and (config.parts or config.parquet
+                                or manifest.counts()["pages"] > config.parts_over_pages):
+            from harvester.store.parts import write_parts
+
+            write_parts(manifest, config.output, parquet=config.parquet)
+        elif config.output:
+            write_atomic(config.output, manifest.pieces(), mode=0o666)
         if config.report:
             from harvester.store.report import write_report
 
-            write_report(document, Path(config.report), download_dir=Path(config.dir))
+            write_report(manifest.to_dict(), Path(config.report), download_dir=Path(config.dir))
         if self._log is not None:
             self._log_rest(manifest)
 

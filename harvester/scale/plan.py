@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -35,6 +35,17 @@ class Shard:
     def label(self) -> str:
         first = self.sources[0].ref if self.sources else "-"
         return first if len(self.sources) == 1 else f"{first} (+{len(self.sources) - 1} more)"
+
+    def ref(self) -> ShardRef:
+        return ShardRef(self.id, self.label)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardRef:
+    """What the coordinator keeps of a shard once it is handed out: its id and label."""
+
+    id: str
+    label: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,7 @@ def make_shard(kind: str, sources: Iterable[Source], config: Config) -> Shard:
     items = tuple(sources)
     # A part holds media only when the run downloads: the id says which kind it is.
     key = json.dumps([__version__, kind, config.max_page_bytes, config.download, config.probe,
-                      [_fingerprint(s) for s in items]])
+                      config.list_all_pages, [_fingerprint(s) for s in items]])
     digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:24]
     return Shard(id=f"{kind}-{digest}", kind=kind, sources=items)
 
@@ -93,21 +104,23 @@ def _remote_warc(source: Source) -> Source:
     return source
 
 
-def plan_shards(sources: Iterable[Source], config: Config) -> list[Shard]:
-    """One shard per WARC file; other pages in chunks of ``shard_size``, input order kept."""
-    shards: list[Shard] = []
+def plan_shards(sources: Iterable[Source], config: Config) -> Iterator[Shard]:
+    """One shard per WARC file; other pages in chunks of ``shard_size``, input order kept.
+
+    Shards are planned as they are asked for, so a list of millions of pages
+    is read as the run goes, never held whole.
+    """
     chunk: list[Source] = []
     for source in map(_remote_warc, sources):
         if source.kind is SourceKind.WARC:
             if chunk:
-                shards.append(make_shard("pages", chunk, config))
+                yield make_shard("pages", chunk, config)
                 chunk = []
-            shards.append(make_shard("warc", [source], config))
+            yield make_shard("warc", [source], config)
             continue
         chunk.append(source)
         if len(chunk) >= config.shard_size:
-            shards.append(make_shard("pages", chunk, config))
+            yield make_shard("pages", chunk, config)
             chunk = []
     if chunk:
-        shards.append(make_shard("pages", chunk, config))
-    return shards
+        yield make_shard("pages", chunk, config)

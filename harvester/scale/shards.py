@@ -39,10 +39,11 @@ from harvester.net.client import open_session
 from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.run import manifest_of_run, run_sources
 from harvester.pipeline.sitemaps import sitemap_sources
-from harvester.records import ErrorInfo, Media, PageResult
+from harvester.records import ErrorInfo, PageResult
 from harvester.scale.executors import executor_slots, open_executor
-from harvester.scale.plan import Shard, ShardResult, plan_shards
+from harvester.scale.plan import Shard, ShardRef, ShardResult, plan_shards
 from harvester.scale.shardstore import DEFAULT_ROOT, ShardPart, ShardStore
+from harvester.store.results import RunResults
 from harvester.store.snapshot import StateSnapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -69,14 +70,18 @@ def process_shard(shard: Shard, config: Config, state: StateSnapshot | None = No
     shard, which then has no marker and is redone on the next run.
     """
     started = time.perf_counter()
-    with open_session(config) as session:
-        pages, media = run_sources(shard.sources, config, session, state=state,
-                                   lock_dir=Path(config.dir) / LOCKS)
-    summary = ShardResult(
-        shard_id=shard.id, pages=len(pages), videos=sum(len(r.videos) for r in pages),
-        failed_pages=sum(r.error is not None for r in pages),
-        seconds=round(time.perf_counter() - started, 3))
-    ShardStore(_root(config)).write(shard, pages, media, summary)
+    results = RunResults(list_all=config.list_all_pages)
+    try:
+        with open_session(config) as session:
+            run_sources(shard.sources, config, session, results, state=state,
+                        lock_dir=Path(config.dir) / LOCKS)
+        counts = results.counts()
+        summary = ShardResult(
+            shard_id=shard.id, pages=counts["pages"], videos=counts["videos"],
+            failed_pages=counts["pages_failed"], seconds=round(time.perf_counter() - started, 3))
+        ShardStore(_root(config)).write(shard, results, summary)
+    finally:
+        results.close()
     return replace(summary, writes=None if state is None else state.writes())
 
 
@@ -94,30 +99,59 @@ def harvest_sharded(
     ``executor`` (any concurrent.futures.Executor) replaces the configured one;
     the caller then owns it.  Once ``cancel`` is set no new shard starts; the
     shards in flight finish and the manifest, marked ``interrupted``, holds
-    the shards done (the others are done by the next run).
+    the shards done (the others are done by the next run).  Shards are
+    planned as they are handed out and the coordinator keeps only their ids,
+    so its memory does not grow with the input.
     """
     config = replace(config, shard_dir=_root(config))
     store = ShardStore(_root(config))
     with manifest_of_run(config, state, progress, cancel) as manifest:
         sources = chain(iter_sources(pages, config.inputs, stdin, config.globs),
                         sitemap_sources(config))
-        shards = plan_shards(sources, config)
-        pending = _pending(store, shards, progress)
-        failures: dict[str, str] = {}
-        started: set[str] = set()
-        if pending:
-            failures = _run_pending(executor, pending, config, state, progress, len(shards),
-                                    cancel, started)
-        if cancel is not None and cancel.is_set():
-            skipped = {s.id for s in pending} - started
-            shards = [s for s in shards if s.id not in skipped]
-        manifest.pages, manifest.media = merge_parts(store, shards, failures)
+        plan = _Plan(plan_shards(sources, config), store.completed(), progress)
+        failures = _run_pending(executor, plan.pending(), config, state, progress, cancel)
+        merge_parts(store, plan.merged(cancelled=cancel is not None and cancel.is_set()),
+                    failures, manifest.results)
     return manifest
 
 
+class _Plan:
+    """The shards of a run as they are planned: the ones to run, and the order to merge.
+
+    A shard with a completion marker from an earlier run is reported as done
+    and not run again.  Only each shard's id and label are kept.
+    """
+
+    def __init__(self, shards: Iterator[Shard], done: Mapping[str, ShardResult],
+                 progress: Progress | None) -> None:
+        self._shards = shards
+        self._done = done
+        self._progress = progress
+        self.refs: list[ShardRef] = []
+        self.started: set[str] = set()
+
+    def pending(self) -> Iterator[Shard]:
+        for shard in self._shards:
+            self.refs.append(shard.ref())
+            summary = self._done.get(shard.id)
+            if summary is None:
+                self.started.add(shard.id)
+                yield shard
+            elif self._progress is not None:
+                self._progress(Event("shard", shard.id, summary.pages, None, summary.videos))
+
+    def merged(self, *, cancelled: bool) -> list[ShardRef]:
+        """The shards whose parts make the manifest, in plan order.
+
+        After a stop, shards never handed out are left to the next run.
+        """
+        return [r for r in self.refs if not cancelled or r.id in self._done
+                or r.id in self.started]
+
+
 def _run_pending(
-    executor: Executor | None, pending: list[Shard], config: Config, state: State | None,
-    progress: Progress | None, total: int, cancel: threading.Event | None, started: set[str],
+    executor: Executor | None, pending: Iterator[Shard], config: Config, state: State | None,
+    progress: Progress | None, cancel: threading.Event | None,
 ) -> dict[str, str]:
     """Run the pending shards; failure messages by shard id.
 
@@ -126,14 +160,14 @@ def _run_pending(
     fresh pool, so one lost worker costs no shard.  A pool the caller handed
     in is the caller's to replace.
     """
+    lost: list[Shard] = []
     opened = open_executor(config) if executor is None else nullcontext(executor)
     with opened as pool:
-        failures = run_shards(pool, pending, config, state, progress, total, cancel, started)
-    lost = [s for s in pending if failures.get(s.id, "").startswith(POOL_BROKE)]
+        failures = run_shards(pool, pending, config, state, progress, cancel, lost)
     if not lost or executor is not None or (cancel is not None and cancel.is_set()):
         return failures
     with open_executor(config) as pool:
-        again = run_shards(pool, lost, config, state, progress, total, cancel, started)
+        again = run_shards(pool, iter(lost), config, state, progress, cancel)
     for shard in lost:
         failures.pop(shard.id)
         if shard.id in again:
@@ -141,30 +175,22 @@ def _run_pending(
     return failures
 
 
-def _pending(store: ShardStore, shards: list[Shard], progress: Progress | None) -> list[Shard]:
-    """The shards without a completion marker; the others are reported as skipped."""
-    done = store.completed()
-    for shard in shards:
-        if shard.id in done and progress is not None:
-            summary = done[shard.id]
-            progress(Event("shard", shard.id, summary.pages, len(shards), summary.videos))
-    return [s for s in shards if s.id not in done]
-
-
 def run_shards(
-    pool: Executor, shards: list[Shard], config: Config, state: State | None,
-    progress: Progress | None, total: int, cancel: threading.Event | None = None,
-    started: set[str] | None = None,
+    pool: Executor, shards: Iterable[Shard], config: Config, state: State | None,
+    progress: Progress | None, cancel: threading.Event | None = None,
+    lost: list[Shard] | None = None,
 ) -> dict[str, str]:
     """Run ``shards``, a bounded number in flight; returns failure messages by shard id.
 
     Each shard's snapshot is taken as it is submitted, and its writes are
-    applied to ``state`` as it completes, so a shard that fails changes nothing.
+    applied to ``state`` as it completes, so a shard that fails changes
+    nothing.  Shards lost with a broken pool are also added to ``lost``.
     """
     window = 4 * executor_slots(pool, config)
     queue: Iterator[Shard] = iter(shards)
     running: dict[Future[ShardResult], Shard] = {}
     failures: dict[str, str] = {}
+    broken: list[Shard] = [] if lost is None else lost
     while True:
         for shard in queue if cancel is None or not cancel.is_set() else ():
             snapshot = None if state is None else take_snapshot(state, _refs(shard))
@@ -173,9 +199,8 @@ def run_shards(
             except BrokenExecutor as exc:  # a worker died: the shards left are not started
                 for left in (shard, *queue):
                     failures[left.id] = f"{POOL_BROKE} ({exc}); not started"
+                    broken.append(left)
                 break
-            if started is not None:
-                started.add(shard.id)
             if len(running) >= window:
                 break
         if not running:
@@ -187,6 +212,7 @@ def run_shards(
                 result = future.result()
             except BrokenExecutor as exc:
                 failures[shard.id] = f"{POOL_BROKE} ({exc})"[:300]
+                broken.append(shard)
                 continue
             except Exception as exc:  # any worker failure costs this shard, once
                 failures[shard.id] = f"{type(exc).__name__}: {exc}"[:300]
@@ -194,35 +220,32 @@ def run_shards(
             if state is not None and result.writes is not None:
                 state.apply(result.writes)
             if progress is not None:
-                progress(Event("shard", shard.id, result.pages, total, result.videos))
+                progress(Event("shard", shard.id, result.pages, None, result.videos))
 
 
 def _refs(shard: Shard) -> list[str]:
     return [source.ref for source in shard.sources]
 
 
-def merge_parts(store: ShardStore, shards: list[Shard], failures: Mapping[str, str],
-                ) -> tuple[list[PageResult], dict[str, Media]]:
-    """Every page of every shard in plan order, and the media of their videos.
+def merge_parts(store: ShardStore, shards: Iterable[ShardRef], failures: Mapping[str, str],
+                results: RunResults) -> None:
+    """Every page of every shard into ``results``, in plan order, with its videos' media.
 
-    A page seen in several shards counts once: its first successful result
-    wins (a recrawl of the same URL in two WARC files gives the same video
-    ids), so no video appears twice, and its videos' media come from the
-    same part.
+    Parts are read one at a time.  A page seen in several shards counts
+    once: its first successful result wins (a recrawl of the same URL in two
+    WARC files gives the same video ids), so no video appears twice, and its
+    videos' media come from the same part.
     """
-    merged: dict[str, tuple[PageResult, Mapping[str, Media]]] = {}
-    for shard in shards:
+    for number, shard in enumerate(shards):
         part = _part(store, shard, failures)
-        for result in part.pages:
-            old = merged.get(result.ref)
-            if old is None or (old[0].error is not None and result.error is None):
-                merged[result.ref] = (result, part.media)
-    media = {v.id: found[v.id] for result, found in merged.values()
-             for v in result.videos if v.id in found}
-    return [result for result, _ in merged.values()], media
+        results.count_unlisted(part.unlisted)
+        for page in part.pages:
+            if results.add(page, part=number):
+                results.add_media({v.id: part.media[v.id] for v in page.videos
+                                   if v.id in part.media})
 
 
-def _part(store: ShardStore, shard: Shard, failures: Mapping[str, str]) -> ShardPart:
+def _part(store: ShardStore, shard: ShardRef, failures: Mapping[str, str]) -> ShardPart:
     """The shard's part, or one failed page that says why there is none."""
     part = None if shard.id in failures else store.read(shard)
     if part is not None:

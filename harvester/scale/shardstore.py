@@ -3,8 +3,9 @@
 Layout under the shard root (a local path by default, or ``s3://bucket/run/``
 and the like when the matching fsspec backend is installed)::
 
-    <shard id>.part.json.gz   the shard's page results and, when it downloaded, the media
-                              of its videos (gzip JSON, deterministic bytes)
+    <shard id>.part.json.gz   the shard's listed page results, the number of pages it
+                              counted without listing them and, when it downloaded, the
+                              media of its videos (gzip JSON, deterministic bytes)
     <shard id>.done           its summary and the part's sha256, written after the part
 
 Each file is written atomically: locally to a temporary name then
@@ -19,14 +20,14 @@ import contextlib
 import gzip
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from harvester.errors import ConfigError
 from harvester.files import write_atomic
 from harvester.records import Media, PageResult
-from harvester.scale.plan import Shard, ShardResult
+from harvester.scale.plan import Shard, ShardRef, ShardResult
+from harvester.store.results import RunResults
 from harvester.store.serial import (
     media_from_dict,
     media_to_dict,
@@ -36,15 +37,17 @@ from harvester.store.serial import (
 
 PART = ".part.json.gz"
 MARKER = ".done"
-PART_FORMAT = 2
+PART_FORMAT = 3
 
 
 @dataclass(frozen=True, slots=True)
 class ShardPart:
-    """What a shard's part holds: its page results and the media of its videos by id."""
+    """What a shard's part holds: its listed page results, how many pages it counted
+    without listing them, and the media of its videos by id."""
 
     pages: list[PageResult]
     media: dict[str, Media] = field(default_factory=dict)
+    unlisted: int = 0
 
 
 #: Where shards go when the run names no shard directory.
@@ -66,13 +69,13 @@ class ShardStore:
     def _name(self, shard_id: str, suffix: str) -> str:
         return f"{self.path}/{shard_id}{suffix}"
 
-    def write(self, shard: Shard, results: Sequence[PageResult], media: Mapping[str, Media],
-              summary: ShardResult) -> None:
+    def write(self, shard: Shard, results: RunResults, summary: ShardResult) -> None:
         """Write the part, then the marker that declares the shard complete."""
         document = {"format": PART_FORMAT, "shard": shard.id,
                     "sources": [s.ref for s in shard.sources],
-                    "pages": [page_result_to_dict(r) for r in results],
-                    "media": {vid: media_to_dict(m) for vid, m in media.items()}}
+                    "pages": [page_result_to_dict(r) for r in results.pages()],
+                    "unlisted": results.unlisted,
+                    "media": {vid: media_to_dict(m) for vid, m in results.media()}}
         text = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
         part = gzip.compress(text, compresslevel=6, mtime=0)
         marker = {**summary.marker(), "part_sha256": hashlib.sha256(part).hexdigest()}
@@ -103,7 +106,7 @@ class ShardStore:
             done[summary.shard_id] = summary
         return done
 
-    def read(self, shard: Shard) -> ShardPart | None:
+    def read(self, shard: Shard | ShardRef) -> ShardPart | None:
         """The part of a complete shard, or None when it is missing, bad or of another format."""
         try:
             marker = json.loads(self.fs.cat_file(self._name(shard.id, MARKER)))
@@ -115,11 +118,12 @@ class ShardStore:
                 return None
             return ShardPart(
                 pages=[page_result_from_dict(d) for d in document["pages"]],
-                media={vid: media_from_dict(m) for vid, m in document["media"].items()})
+                media={vid: media_from_dict(m) for vid, m in document["media"].items()},
+                unlisted=int(document["unlisted"]))
         except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
             return None
 
-    def forget(self, shard: Shard) -> None:
+    def forget(self, shard: Shard | ShardRef) -> None:
         """Remove a shard's marker (and part) so that the next run redoes it."""
         for suffix in (MARKER, PART):
             # already gone, or not ours to remove: the missing marker is what counts

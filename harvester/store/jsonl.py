@@ -39,14 +39,15 @@ class JsonlManifest:
     """Writes one run's JSON lines to ``stream`` as its results arrive (thread-safe).
 
     Each line is flushed when written, so a reader sees whole lines as soon
-    as they exist.  Pages given to :meth:`page` are written at once; the
-    rest (pages of a sharded run, media, the end line) by :meth:`finish`.
+    as they exist.  Once :meth:`begin` has seen the manifest, each page the
+    run keeps is written as it is kept (a serial run's as each is done, a
+    sharded run's as its part is merged); media and the end line are written
+    by :meth:`finish`.
     """
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
         self._lock = threading.Lock()
-        self._written: set[str] = set()
 
     def _write(self, records: Iterable[Mapping[str, Any]]) -> None:
         text = "".join(_dump(r) for r in records)
@@ -55,26 +56,21 @@ class JsonlManifest:
             self._stream.flush()
 
     def begin(self, manifest: Manifest) -> None:
-        """The ``run`` line."""
+        """The ``run`` line; from now on every page the run keeps is written as it is kept."""
         self._write([{"type": "run", "manifest_version": MANIFEST_VERSION,
                       "generator": f"harvester {__version__}", "started": manifest.started,
                       "options": manifest.options}])
+        manifest.results.listeners.append(self.page)
 
     def page(self, result: PageResult) -> None:
         """The ``page`` line of a finished page, then a ``video`` line per video."""
-        with self._lock:
-            if result.ref in self._written:
-                return
-            self._written.add(result.ref)
         self._write([{"type": "page", **page_to_dict(result)},
                      *({"type": "video", **video_to_dict(v)} for v in result.videos)])
 
     def finish(self, manifest: Manifest) -> None:
-        """Pages not yet written, every ``media`` line, then the ``end`` line."""
-        for result in manifest.pages:
-            self.page(result)
-        self._write({"type": "media", "id": vid, "media": media_to_dict(media)}
-                    for vid, media in manifest.media.items())
+        """Every ``media`` line, then the ``end`` line."""
+        for vid, media in manifest.results.media():
+            self._write([{"type": "media", "id": vid, "media": media_to_dict(media)}])
         end: dict[str, Any] = {"type": "end", "finished": manifest.finished,
                                "counts": manifest.counts(),
                                "interrupted": manifest.interrupted}

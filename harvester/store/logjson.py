@@ -138,12 +138,12 @@ def _records(manifest: Manifest) -> Iterator[tuple[str, dict[str, Any]]]:
     if manifest.changes is not None:
         run["changes"] = {k: len(v) for k, v in manifest.changes.items()}
     yield "run", run
-    for page in manifest.pages:
+    for page in manifest.results.pages():
         if page.error is not None:
             yield "page_failed", {"page": page.ref, "code": page.error.code,
                                   "message": page.error.message}
     reported: set[str] = set()
-    for media in manifest.media.values():
+    for _, media in manifest.results.media():
         for result in (media.video, media.thumbnail):
             if result is None or result.url in reported:
                 continue

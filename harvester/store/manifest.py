@@ -11,7 +11,7 @@ a half-written manifest.  The manifest's JSON Schema ships in
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,76 +19,151 @@ from typing import Any
 from harvester import __version__
 from harvester.files import write_atomic
 from harvester.records import Media, MediaStatus, PageResult, Video
-from harvester.store.serial import media_to_dict, page_to_dict, video_to_dict
+from harvester.store.results import RunResults
+from harvester.store.serial import video_to_dict
 
 MANIFEST_VERSION = 1
 
 
 @dataclass
 class Manifest:
-    """The result of one run: run facts, pages, videos, and (with state) changes."""
+    """The result of one run: run facts, pages, videos, and (with state) changes.
+
+    Pages and media live in ``results`` (on disk, in arrival order); the
+    ``pages``, ``videos`` and ``media`` properties read them back whole, for
+    callers of the library that want lists.  Writing the manifest never does:
+    :meth:`pieces` streams it.
+    """
 
     started: str
     finished: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
-    pages: list[PageResult] = field(default_factory=list)
-    media: dict[str, Media] = field(default_factory=dict)
+    results: RunResults = field(default_factory=RunResults)
     seen: dict[str, tuple[str, str]] = field(default_factory=dict)
     changes: dict[str, list[str]] | None = None
     interrupted: bool = False
 
+    @classmethod
+    def build(cls, *, pages: Iterable[PageResult] = (),
+              media: Mapping[str, Media] | None = None, **facts: Any) -> Manifest:
+        """A manifest of the given pages (every one listed) and media."""
+        manifest = cls(**facts)
+        manifest.pages = list(pages)
+        manifest.media = dict(media or {})
+        return manifest
+
+    @property
+    def pages(self) -> list[PageResult]:
+        """The listed pages (every page with ``list_all``), in order."""
+        return list(self.results.pages())
+
+    @pages.setter
+    def pages(self, pages: Iterable[PageResult]) -> None:
+        """Replace the pages (and media) with ``pages``, every one listed."""
+        self.results.close()
+        self.results = RunResults(list_all=True)
+        for page in pages:
+            self.results.add(page)
+
     @property
     def videos(self) -> list[Video]:
-        return [v for p in self.pages for v in p.videos]
+        return [v for p in self.results.pages() for v in p.videos]
+
+    @property
+    def media(self) -> dict[str, Media]:
+        return dict(self.results.media())
+
+    @media.setter
+    def media(self, media: Mapping[str, Media]) -> None:
+        self.results.add_media(media)
 
     @property
     def failed(self) -> bool:
         """True when some page or download failed after its retries (exit code 1)."""
-        bad = {MediaStatus.FAILED, MediaStatus.DEFERRED}
-        return any(p.error is not None for p in self.pages) or any(
-            r is not None and r.status in bad
-            for m in self.media.values() for r in (m.video, m.thumbnail)
-        )
+        counts = self.counts()
+        media = counts["media"]
+        return bool(counts["pages_failed"] or media[MediaStatus.FAILED.value]
+                    or media[MediaStatus.DEFERRED.value])
 
     def counts(self) -> dict[str, Any]:
-        videos = self.videos
-        media_counts = {s.value: 0 for s in MediaStatus}
-        for m in self.media.values():
-            for r in (m.video, m.thumbnail):
-                if r is not None:
-                    media_counts[r.status.value] += 1
-        return {
-            "pages": len(self.pages),
-            "pages_failed": sum(p.error is not None for p in self.pages),
-            "videos": len(videos),
-            "distinct_videos": sum(v.duplicate_of is None for v in videos),
-            "invalid": sum(not v.validation.valid for v in videos),
-            "partial": sum(v.partial for v in videos),
-            "repaired": sum(bool(v.repairs) for v in videos),
-            "media": media_counts,
-        }
+        return self.results.counts()
 
     def video_entry(self, video: Video) -> dict[str, Any]:
-        entry = video_to_dict(video)
-        if video.id in self.media:
-            entry["media"] = media_to_dict(self.media[video.id])
-        if video.id in self.seen:
-            entry["first_seen"], entry["last_seen"] = self.seen[video.id]
+        """The manifest entry of one video: its record, media and sightings."""
+        return self.completed_entry(video_to_dict(video))
+
+    def completed_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """A video's record (its manifest form) with the run's media and sightings added."""
+        media = self.results.media_dict_of(entry["id"])
+        if media is not None:
+            entry["media"] = media
+        if entry["id"] in self.seen:
+            entry["first_seen"], entry["last_seen"] = self.seen[entry["id"]]
         return entry
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def video_entries(self, part: int | None = None) -> Iterator[dict[str, Any]]:
+        """The manifest entries of the videos (of one part), one at a time, in order."""
+        return map(self.completed_entry, self.results.video_dicts(part))
+
+    def header(self) -> dict[str, Any]:
+        """Everything but the pages and videos: version, generator and the run's facts."""
+        return {
             "manifest_version": MANIFEST_VERSION,
             "generator": f"harvester {__version__}",
             "run": {"started": self.started, "finished": self.finished,
                     "options": self.options, "counts": self.counts(),
                     **({"interrupted": True} if self.interrupted else {})},
-            "pages": [page_to_dict(p) for p in self.pages],
-            "videos": [self.video_entry(v) for v in self.videos],
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole document in memory (for small runs and the report)."""
+        out = self.header()
+        out["pages"] = list(self.results.page_entries())
+        out["videos"] = list(self.video_entries())
         if self.changes is not None:
             out["changes"] = self.changes
         return out
+
+    def pieces(self) -> Iterator[str]:
+        """:meth:`to_dict`'s JSON text (as :func:`to_json` writes it), in pieces.
+
+        Pages and videos are read back one at a time, so the text of a run of
+        any size is written in constant memory.
+        """
+        return document_pieces(self.header(), self.results.page_entries(),
+                               self.video_entries(), self.changes)
+
+
+def document_pieces(header: Mapping[str, Any], pages: Iterable[Any], videos: Iterable[Any],
+                    changes: Any = None) -> Iterator[str]:
+    """The text of a manifest document, as :func:`to_json` writes it, from its parts.
+
+    ``header`` holds the keys before ``pages``; ``pages`` and ``videos`` are
+    consumed one item at a time; ``changes``, when not None, comes last.
+    """
+    text = "".join(json_pieces(dict(header)))
+    yield text.rstrip()[:-1].rstrip() + ",\n"  # the header's fields, without its "}"
+    yield from _json_array("pages", pages)
+    yield ",\n"
+    yield from _json_array("videos", videos)
+    if changes is not None:
+        yield ',\n  "changes": ' + _indented(changes, 2)
+    yield "\n}\n"
+
+
+def _json_array(key: str, items: Iterable[Any]) -> Iterator[str]:
+    """``"key": [...]`` at the top level of the manifest, one item at a time."""
+    yield f"  {json.dumps(key)}: ["
+    first = True
+    for item in items:
+        yield ("\n    " if first else ",\n    ") + _indented(item, 4)
+        first = False
+    yield "]" if first else "\n  ]"
+
+
+def _indented(obj: Any, level: int) -> str:
+    """``obj`` as :func:`to_json` writes it when nested ``level`` spaces deep."""
+    return json.dumps(obj, ensure_ascii=False, indent=2).replace("\n", "\n" + " " * level)
 
 
 def to_json(obj: Any) -> str:
@@ -106,8 +181,8 @@ def json_pieces(obj: Any) -> Iterator[str]:
 
 
 def write_manifest(path: str | Path, manifest: Manifest) -> None:
-    """Write the manifest JSON atomically."""
-    write_atomic(path, json_pieces(manifest.to_dict()))
+    """Write the manifest JSON atomically, in constant memory."""
+    write_atomic(path, manifest.pieces())
 
 
 def manifest_schema() -> dict[str, Any]:
@@ -135,7 +210,7 @@ def manifest_line_problems(line: Mapping[str, Any]) -> list[str]:
     if kind not in LINE_DEFS:
         return [f"/type: {kind!r} is not one of {sorted(LINE_DEFS)}"]
     schema = {**manifest_schema(), "$ref": f"#/$defs/{LINE_DEFS[str(kind)]}"}
-    for key in ("type", "required", "additionalProperties", "properties"):
+    for key in ("type", "required", "additionalProperties", "properties", "oneOf"):
         schema.pop(key, None)
     return _problems(schema, {k: v for k, v in line.items() if k != "type"})
 

@@ -298,11 +298,10 @@ class State:
         error).  A run killed in between is reported again by the next run, so
         a change is never lost, at worst announced twice.
         """
-        failed = [p.ref for p in manifest.pages if p.error is not None]
+        failed = list(manifest.results.failed_refs())
         # Videos a failed page carries over from its last good run were not seen now.
-        failed_set = set(failed)
-        videos = [(v.id, v.page, fingerprint(v)) for v in manifest.videos
-                  if v.page not in failed_set]
+        videos = [(v.id, v.page, fingerprint(v)) for p in manifest.results.pages()
+                  if p.error is None for v in p.videos]
         obs = self.observe_videos(manifest.started, videos, failed, dry_run=True)
         self._pending = (manifest.started, videos, failed, manifest.counts())
         return dict(obs.seen), obs.changes.as_dict()
