@@ -475,8 +475,9 @@ def describe_setup(sizes: Sequence[int], per_warc: int, args: argparse.Namespace
     shapes = ", ".join(f"{s:,} pages = {s // per_warc} files x {per_warc:,}" for s in sizes)
     print(f"sets: {shapes} (same file size at every scale, so each shard's work and result\n"
           f"      are the same size; only the number of shards and pages grows)")
-    print(f"pages: 2-5 KB HTML, 1 in {VIDEO_EVERY} with one JSON-LD VideoObject; "
-          f"manifest format {args.format}; workers {args.workers}; best of {args.repeat}")
+    print(f"pages: about 2-5 KB of HTML (3.6 KB on average), 1 in {VIDEO_EVERY} with one "
+          f"JSON-LD VideoObject; manifest format {args.format}; workers {args.workers}; "
+          f"best of {args.repeat}")
     probe = subprocess.run([sys.executable, "-c", "import harvester; print(harvester.__file__)"],
                            capture_output=True, text=True, env=child_env(), cwd="/")
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
