@@ -31,6 +31,9 @@ from harvester.errors import ConfigError
 #: Seconds to wait for a remote scheduler before giving up with a clear message.
 CONNECT_TIMEOUT = 20.0
 
+#: The module of the function pool workers run (imported once by the fork server).
+WORKER_MODULE = "harvester.scale.shards"
+
 #: Seconds between two questions to a cluster about its size during a run.
 RESIZE_EVERY = 2.0
 
@@ -92,6 +95,10 @@ def open_executor(config: Config) -> Iterator[Executor]:
     # forkserver: workers start from a clean process, not a fork of a threaded parent.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        # The server imports the worker's code once; each worker (and a fresh pool after
+        # one broke) starts as a fork of it instead of importing it again.
+        context.set_forkserver_preload(["__main__", WORKER_MODULE])
     pool = ProcessPoolExecutor(max_workers=worker_count(config), mp_context=context,
                                initializer=ignore_interrupts)
     try:
