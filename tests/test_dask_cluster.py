@@ -1,12 +1,15 @@
-"""The whole cluster kept busy, and a killed worker that costs nothing.
+"""The whole cluster kept busy, a killed worker that costs nothing, and a bounded window.
 
 Real clusters and real processes: a Dask ``LocalCluster`` of six single-thread
 worker processes, the command line run as documented (``harvester harvest
-... --executor dask --scheduler tcp://...``) in its own process, and pages
-served slowly by a loopback server so that shards are still running when the
-test looks at the scheduler or kills a worker.  What is in flight is counted
-by a plugin on the scheduler itself, not by the coordinator; every sharded
-manifest is compared whole (pages, videos, counts) with the serial run's.
+... --executor dask --scheduler tcp://...``, or ``--executor local``) in its
+own process, and pages served slowly by a loopback server so that shards are
+still running when the test looks at the scheduler or kills a worker.  What is
+in flight is counted by a plugin on the scheduler itself, not by the
+coordinator; every sharded manifest is compared whole (pages, videos, counts)
+with the serial run's.  The window (four shards per worker slot, never more
+pending) is checked on the cluster, on a local pool, and on a cluster that
+grows after the run started.
 """
 
 from __future__ import annotations
@@ -379,13 +382,21 @@ def test_workers_that_join_mid_run_get_shards(
         config = Config(output=str(tmp_path / "grown.json"), executor="dask", shard_size=1,
                         scheduler=_scheduler(client), workers=1, per_host=8,
                         ignore_robots=True, shard_dir=str(tmp_path / "shards"))
-        runner = threading.Thread(target=run_harvest, args=(site[1], config))
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                run_harvest(site[1], config)
+            except BaseException as exc:  # reported by the test, not lost with the thread
+                errors.append(exc)
+
+        runner = threading.Thread(target=run)
         runner.start()
         _wait_until(lambda: client.run_on_scheduler(_figures)["processing"] >= 1,
                     "the run has started")
         grown.scale(WORKERS)
         runner.join(RUN_TIMEOUT)
-        assert not runner.is_alive()
+        assert not runner.is_alive() and not errors, errors
         figures = client.run_on_scheduler(_figures)
     assert figures["processing"] >= WORKERS and figures["busy_workers"] == WORKERS, figures
     assert _document(tmp_path / "grown.json") == serial
