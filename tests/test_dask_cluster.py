@@ -190,12 +190,14 @@ def _finish(process: subprocess.Popen[str], out: Path) -> dict[str, Any]:
 
 
 def _args(urls: list[str], tmp_path: Path, *extra: str) -> list[str]:
-    """The page list and a config file: one page a shard, and pages fetched in parallel."""
+    """The page list and a config file: one page a shard, pages fetched in parallel, and
+    every page listed in the manifest (not only those with videos)."""
     listing = tmp_path / "pages.txt"
     listing.write_text("\n".join(urls) + "\n", "utf-8")
     config = tmp_path / "harvester.toml"
     config.write_text("shard_size = 1\nper_host = 8\nconcurrency = 8\n", "utf-8")
-    return ["-i", str(listing), "--config", str(config), "--ignore-robots", *extra]
+    return ["-i", str(listing), "--config", str(config), "--ignore-robots", "--list-all-pages",
+            *extra]
 
 
 def _document(out: Path) -> dict[str, Any]:
@@ -299,7 +301,7 @@ def _page_files(tmp_path: Path, count: int) -> Path:
 
 def test_the_window_on_a_local_pool_is_four_per_worker(tmp_path: Path) -> None:
     config = Config(output=None, executor="local", workers=2, shard_size=1,
-                    shard_dir=str(tmp_path / "shards"))
+                    list_all_pages=True, shard_dir=str(tmp_path / "shards"))
     with CountingPool(2) as pool:
         manifest = harvest_sharded([str(_page_files(tmp_path, 12))], config, executor=pool)
     assert len(manifest.pages) == 12 and pool.submitted == 12
@@ -355,7 +357,8 @@ def test_the_window_on_a_dask_cluster_is_four_per_cluster_thread(
                              trickle=(len(body) // 5 + 1, PAGE_SECONDS / 5)))
             for n in range(shards)]
     config = Config(output=None, executor="dask", scheduler=_scheduler(cluster), workers=1,
-                    shard_size=1, ignore_robots=True, shard_dir=str(tmp_path / "shards"))
+                    shard_size=1, ignore_robots=True, list_all_pages=True,
+                    shard_dir=str(tmp_path / "shards"))
     # Every worker counts, past the first five (some releases list only five).
     assert Window(cluster.get_executor(pure=False), config).size() == 4 * WORKERS
     manifest = harvest_sharded(urls, config)
@@ -381,7 +384,8 @@ def test_workers_that_join_mid_run_get_shards(
         client.register_plugin(InFlight())
         config = Config(output=str(tmp_path / "grown.json"), executor="dask", shard_size=1,
                         scheduler=_scheduler(client), workers=1, per_host=8,
-                        ignore_robots=True, shard_dir=str(tmp_path / "shards"))
+                        ignore_robots=True, list_all_pages=True,
+                        shard_dir=str(tmp_path / "shards"))
         errors: list[BaseException] = []
 
         def run() -> None:
