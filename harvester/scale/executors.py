@@ -15,9 +15,11 @@ The code that submits work is the same either way.  Dask is an optional extra
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -29,6 +31,12 @@ from harvester.errors import ConfigError
 #: Seconds to wait for a remote scheduler before giving up with a clear message.
 CONNECT_TIMEOUT = 20.0
 
+#: The module of the function pool workers run (imported once by the fork server).
+WORKER_MODULE = "harvester.scale.shards"
+
+#: Seconds between two questions to a cluster about its size during a run.
+RESIZE_EVERY = 2.0
+
 
 def executor_slots(executor: Executor, config: Config) -> int:
     """How many tasks ``executor`` runs at once: a Dask cluster's threads, counted on
@@ -36,13 +44,34 @@ def executor_slots(executor: Executor, config: Config) -> int:
     client = getattr(executor, "_client", None)  # a Dask ClientExecutor
     if client is not None:
         try:
-            workers = client.scheduler_info()["workers"].values()
-            threads = sum(int(w.get("nthreads", 1)) for w in workers)
+            # Every worker's threads.  Not scheduler_info()["workers"]: some releases
+            # list only five workers there, which would leave a larger cluster idle.
+            threads = sum(int(n) for n in client.nthreads().values())
         except (OSError, TimeoutError, KeyError, TypeError, ValueError, AttributeError):
             threads = 0
         if threads > 0:
             return threads
     return worker_count(config)
+
+
+class Window:
+    """How many tasks to keep in flight on an executor: ``per_slot`` for each of
+    :func:`executor_slots`, asked again at most every ``every`` seconds, so a Dask
+    cluster whose workers join (or leave) after the run started is kept busy."""
+
+    def __init__(self, executor: Executor, config: Config, *, per_slot: int = 4,
+                 every: float = RESIZE_EVERY) -> None:
+        self.executor, self.config, self.per_slot, self.every = executor, config, per_slot, every
+        self._size = 0
+        self._asked = -math.inf
+
+    def size(self) -> int:
+        """The current window (at least ``per_slot``)."""
+        now = time.monotonic()
+        if now - self._asked >= self.every:
+            self._size = self.per_slot * executor_slots(self.executor, self.config)
+            self._asked = now
+        return self._size
 
 
 def worker_count(config: Config) -> int:
@@ -66,6 +95,10 @@ def open_executor(config: Config) -> Iterator[Executor]:
     # forkserver: workers start from a clean process, not a fork of a threaded parent.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if context.get_start_method() == "forkserver":
+        # The server imports the worker's code once; each worker (and a fresh pool after
+        # one broke) starts as a fork of it instead of importing it again.
+        context.set_forkserver_preload(["__main__", WORKER_MODULE])
     pool = ProcessPoolExecutor(max_workers=worker_count(config), mp_context=context,
                                initializer=ignore_interrupts)
     try:

@@ -40,7 +40,7 @@ from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.run import manifest_of_run, run_sources
 from harvester.pipeline.sitemaps import sitemap_sources
 from harvester.records import ErrorInfo, PageResult
-from harvester.scale.executors import executor_slots, open_executor
+from harvester.scale.executors import Window, open_executor
 from harvester.scale.plan import Shard, ShardRef, ShardResult, plan_shards
 from harvester.scale.shardstore import DEFAULT_ROOT, ShardPart, ShardStore
 from harvester.store.results import RunResults
@@ -182,17 +182,23 @@ def run_shards(
 ) -> dict[str, str]:
     """Run ``shards``, a bounded number in flight; returns failure messages by shard id.
 
+    At most :class:`~harvester.scale.executors.Window` shards are submitted and
+    not yet collected (four per worker slot; a Dask cluster is asked its size
+    as the run goes), so the driver holds a bounded number of pending results.
     Each shard's snapshot is taken as it is submitted, and its writes are
     applied to ``state`` as it completes, so a shard that fails changes
     nothing.  Shards lost with a broken pool are also added to ``lost``.
     """
-    window = 4 * executor_slots(pool, config)
+    window = Window(pool, config)
     queue: Iterator[Shard] = iter(shards)
     running: dict[Future[ShardResult], Shard] = {}
     failures: dict[str, str] = {}
     broken: list[Shard] = [] if lost is None else lost
     while True:
-        for shard in queue if cancel is None or not cancel.is_set() else ():
+        while len(running) < window.size() and (cancel is None or not cancel.is_set()):
+            shard = next(queue, None)
+            if shard is None:
+                break
             snapshot = None if state is None else take_snapshot(state, _refs(shard))
             try:
                 running[pool.submit(process_shard, shard, config, snapshot)] = shard
@@ -201,11 +207,10 @@ def run_shards(
                     failures[left.id] = f"{POOL_BROKE} ({exc}); not started"
                     broken.append(left)
                 break
-            if len(running) >= window:
-                break
         if not running:
             return failures
-        finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        # With a timeout: workers that joined meanwhile get shards before one finishes.
+        finished, _ = wait(list(running), timeout=window.every, return_when=FIRST_COMPLETED)
         for future in finished:
             shard = running.pop(future)
             try:
