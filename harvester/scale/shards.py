@@ -29,16 +29,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from contextlib import nullcontext
 from dataclasses import replace
-from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from harvester.config import Config
-from harvester.inputs.sources import iter_sources
 from harvester.net.client import open_session
 from harvester.pipeline.events import Event, Progress
-from harvester.pipeline.run import manifest_of_run, run_sources
-from harvester.pipeline.sitemaps import sitemap_sources
+from harvester.pipeline.run import manifest_of_run, run_inputs, run_sources
 from harvester.records import ErrorInfo, Media, PageResult
 from harvester.scale.executors import executor_slots, open_executor
 from harvester.scale.plan import Shard, ShardResult, plan_shards
@@ -99,9 +96,7 @@ def harvest_sharded(
     config = replace(config, shard_dir=_root(config))
     store = ShardStore(_root(config))
     with manifest_of_run(config, state, progress, cancel) as manifest:
-        sources = chain(iter_sources(pages, config.inputs, stdin, config.globs),
-                        sitemap_sources(config))
-        shards = plan_shards(sources, config)
+        shards = plan_shards(run_inputs(pages, config, stdin), config)
         pending = _pending(store, shards, progress)
         failures: dict[str, str] = {}
         started: set[str] = set()
