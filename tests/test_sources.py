@@ -114,3 +114,47 @@ def test_glob_chooses_the_files_of_a_directory(tmp_path: Path) -> None:
     assert found == ["b.shtml"]
     below = [Path(s.ref).name for s in iter_sources([str(tmp_path)], globs=("sub/*",))]
     assert below == ["b.shtml"]
+
+
+def test_warc_urls_of_any_scheme_are_warc_sources() -> None:
+    got = refs(iter_sources(["s3://bucket/crawl/a.warc.gz", "https://x/b.WARC?sig=1",
+                             "gs://b/c.arc.gz", "https://x/page.html", "s3://b/page.html"]))
+    assert got == [("s3://bucket/crawl/a.warc.gz", SourceKind.WARC),
+                   ("https://x/b.WARC?sig=1", SourceKind.WARC),
+                   ("gs://b/c.arc.gz", SourceKind.WARC),
+                   ("https://x/page.html", SourceKind.URL),
+                   ("s3://b/page.html", SourceKind.URL)]  # fails alone, as bad_scheme
+
+
+@pytest.mark.parametrize("prefix", ["s3://commoncrawl/", "s3://commoncrawl"])
+def test_url_prefix_goes_before_relative_lines_of_lists(tmp_path: Path, prefix: str) -> None:
+    listing = tmp_path / "warc.paths"
+    listing.write_text("crawl-data/a.warc.gz\nhttps://x/b.warc.gz\n/data/c.warc.gz\n"
+                       "# crawl-data/skipped.warc.gz\n")
+    stdin = io.StringIO("crawl-data/d.warc.gz\n")
+    got = refs(iter_sources(["crawl-data/typed.warc.gz", "-"], [str(listing)], stdin=stdin,
+                            url_prefix=prefix))
+    assert got == [("crawl-data/typed.warc.gz", SourceKind.WARC),  # an argument: as typed
+                   ("s3://commoncrawl/crawl-data/d.warc.gz", SourceKind.WARC),
+                   ("s3://commoncrawl/crawl-data/a.warc.gz", SourceKind.WARC),
+                   ("https://x/b.warc.gz", SourceKind.WARC),
+                   ("/data/c.warc.gz", SourceKind.WARC)]
+
+
+def test_gzipped_list_with_a_local_prefix(tmp_path: Path) -> None:
+    import gzip
+
+    (tmp_path / "crawl").mkdir()
+    (tmp_path / "crawl" / "a.warc.gz").write_bytes(b"")
+    listing = tmp_path / "warc.paths.gz"
+    listing.write_bytes(gzip.compress(b"crawl/a.warc.gz\ncrawl/a.html\n"))
+    got = refs(iter_sources([], [str(listing)], url_prefix=str(tmp_path)))
+    assert got == [(str(tmp_path / "crawl" / "a.warc.gz"), SourceKind.WARC),
+                   (str(tmp_path / "crawl" / "a.html"), SourceKind.FILE)]
+
+
+def test_a_list_that_is_not_gzip_after_all_is_a_config_error(tmp_path: Path) -> None:
+    listing = tmp_path / "warc.paths.gz"
+    listing.write_bytes(b"\x1f\x8b\x08 not really gzip")
+    with pytest.raises(ConfigError, match="not valid gzip"):
+        iter_sources([], [str(listing)])

@@ -229,13 +229,16 @@ class HttpFile(io.RawIOBase):
             got = self._spool.readinto(view[:wanted])  # type: ignore[attr-defined]
             self._pos += got
             return int(got)
-        if not self._data_at <= self._pos < self._data_at + len(self._data):
-            self._fill(self._pos)
-        start = self._pos - self._data_at
-        piece = self._data[start:start + wanted]
-        view[:len(piece)] = piece
-        self._pos += len(piece)
-        return len(piece)
+        done = 0
+        while done < wanted:  # across blocks: a read is never cut short
+            if not self._data_at <= self._pos < self._data_at + len(self._data):
+                self._fill(self._pos)
+            start = self._pos - self._data_at
+            piece = self._data[start:start + wanted - done]
+            view[done:done + len(piece)] = piece
+            self._pos += len(piece)
+            done += len(piece)
+        return done
 
     def close(self) -> None:
         if self._spool is not None:

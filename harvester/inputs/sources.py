@@ -50,6 +50,7 @@ import gzip
 import logging
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
@@ -185,7 +186,7 @@ def _read_list(path: str, prefix: str | None, remote: Remote | None) -> list[str
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ConfigError(f"list file {path} is not valid gzip: {exc}") from None
     try:
         text = data.decode("utf-8-sig")
