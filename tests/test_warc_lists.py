@@ -18,8 +18,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from harvester.inputs.warc import WarcReader
 from harvester.net.client import open_session
 from harvester.pipeline.run import harvest
 from harvester.records import SourceKind
+from tests.support.rangefiles import RangeFiles
 from tests.support.server import LoopbackServer
 from tests.support.warcgen import corpus_pages, warc_bytes
 
@@ -129,55 +129,6 @@ def s3(crawl: Crawl) -> Iterator[S3]:
         werkzeug.removeHandler(requests)
 
 
-# ── a Range-capable HTTP server ────────────────────────────────────────────
-
-
-@dataclass
-class RangeFiles:
-    """Files served with Range, If-Range and a strong ETag; ``ranges`` False ignores Range."""
-
-    files: dict[str, bytes]
-    etag: str = '"v1"'
-    ranges: bool = True
-    seen: list[dict[str, str]] = field(default_factory=list)
-
-    def handler(self, request: BaseHTTPRequestHandler) -> None:
-        path = request.path.split("?", 1)[0]
-        self.seen.append({"path": path, **dict(request.headers.items())})
-        data = self.files[path]
-        wanted = request.headers.get("Range") if self.ranges else None
-        if_range = request.headers.get("If-Range")
-        found = re.match(r"bytes=(\d+)-(\d*)$", wanted or "")
-        if found and (if_range is None or if_range == self.etag):
-            start = int(found[1])
-            end = min(int(found[2]) if found[2] else len(data) - 1, len(data) - 1)
-            if start >= len(data):
-                self._send(request, 416, b"", {"Content-Range": f"bytes */{len(data)}"})
-                return
-            self._send(request, 206, data[start:end + 1],
-                       {"Content-Range": f"bytes {start}-{end}/{len(data)}"})
-            return
-        self._send(request, 200, data, {})
-
-    def _send(self, request: BaseHTTPRequestHandler, status: int, body: bytes,
-              headers: dict[str, str]) -> None:
-        request.send_response(status)
-        request.send_header("Content-Type", "application/octet-stream")
-        request.send_header("ETag", self.etag)
-        for name, value in headers.items():
-            request.send_header(name, value)
-        request.send_header("Content-Length", str(len(body)))
-        request.end_headers()
-        request.wfile.write(body)
-
-    def serve(self, server: LoopbackServer) -> None:
-        for path in self.files:
-            server.route(path, handler=self.handler)
-
-    def requests_to(self, path: str) -> list[dict[str, str]]:
-        return [r for r in self.seen if r["path"] == path]
-
-
 # ── running the command ────────────────────────────────────────────────────
 
 
@@ -210,7 +161,7 @@ def run_cli(args: list[str], tmp_path: Path, output: Path | None = None,
     document = None
     if output is not None and output.exists():
         document = json.loads(output.read_text("utf-8"))
-    return Run(proc.returncode, proc.stderr, notes.read_text().split(), document)
+    return Run(proc.returncode, proc.stderr, notes.read_text().splitlines(), document)
 
 
 def same_run(document: dict[str, Any] | None) -> dict[str, Any]:
@@ -279,6 +230,18 @@ def test_a_missing_s3_list_exits_2_with_one_line(s3: S3, tmp_path: Path) -> None
     assert run.stderr.strip() == f"harvester: list file not found: s3://{BUCKET}/nope.paths.gz"
 
 
+def test_the_loopback_guard_sees_an_s3_client_that_would_leave(tmp_path: Path) -> None:
+    """Without an endpoint s3fs would go to AWS: the guard refuses the lookup (nothing
+    leaves the machine) and notes it, so the empty notes of the other runs mean something."""
+    run = run_cli(["-i", f"s3://{BUCKET}/warc.paths.gz"], tmp_path,
+                  env={"AWS_MAX_ATTEMPTS": "1"})
+    assert run.code == 2
+    assert run.outside and all(note.startswith("lookup ") and "amazonaws" in note
+                               for note in run.outside)
+    assert run.stderr.startswith(f"harvester: cannot read list file s3://{BUCKET}/")
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
 def test_a_missing_local_list_exits_2_with_one_line(tmp_path: Path) -> None:
     run = run_cli(["-i", str(tmp_path / "warc.paths.gz"), "--url-prefix", "s3://commoncrawl/"],
                   tmp_path)
@@ -299,6 +262,20 @@ def test_storage_options_read_json_values() -> None:
                        "client_kwargs": {"region_name": "eu-west-1"}, "key": "abc"}
     with pytest.raises(ConfigError):
         parse_storage_options(["=x"])
+
+
+def test_config_file_takes_url_prefix_and_a_table_of_storage_options(tmp_path: Path) -> None:
+    from harvester.config import load_config
+
+    path = tmp_path / "harvester.toml"
+    path.write_text('url-prefix = "s3://commoncrawl/"\n'
+                    'storage_options = {endpoint_url = "http://127.0.0.1:9000", anon = false}\n')
+    config = load_config(path, {"inputs": ("warc.paths.gz",)})
+    assert config.url_prefix == "s3://commoncrawl/"
+    assert parse_storage_options(config.storage_options) == \
+        {"endpoint_url": "http://127.0.0.1:9000", "anon": False}
+    with pytest.raises(ConfigError, match="url-prefix"):
+        load_config(None, {"url_prefix": " "})
 
 
 # ── http ───────────────────────────────────────────────────────────────────

@@ -103,8 +103,9 @@ class Remote:
         FileNotFoundError, as :func:`open` does.
         """
         if is_http(ref):
-            with self._session() as session:
-                yield io.BufferedReader(HttpFile(ref, session), buffer_size=1 << 16)
+            with self._session() as session, \
+                    io.BufferedReader(HttpFile(ref, session), buffer_size=1 << 16) as stream:
+                yield stream
         elif is_remote(ref):
             with self._fsspec(ref) as stream:
                 yield stream
@@ -146,10 +147,10 @@ def _fsspec_open(url: str, config: Config, stack: ExitStack) -> IO[bytes]:
         raise FetchError(f"cannot read {scheme}:// URLs: {exc}{hint}", url,
                          code="missing_dependency") from None
     except ValueError as exc:  # fsspec knows no such protocol, or a bad option
-        raise FetchError(f"cannot open {url}: {exc}", url, code="bad_scheme") from None
+        raise FetchError(str(exc), url, code="bad_scheme") from None
     except Exception as exc:  # credentials, permissions, network: one clear line
-        reason = str(exc).strip() or type(exc).__name__
-        raise FetchError(f"cannot open {url}: {reason}", url, code="unreadable") from None
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise FetchError(reason, url, code="unreadable") from None
 
 
 # ── http(s) ────────────────────────────────────────────────────────────────
