@@ -11,6 +11,7 @@ log shows the requests arrived there.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import logging
 import os
@@ -109,6 +110,7 @@ def s3(crawl: Crawl) -> Iterator[S3]:
     requests = _Requests()
     werkzeug = logging.getLogger("werkzeug")
     werkzeug.addHandler(requests)
+    level = werkzeug.level
     werkzeug.setLevel(logging.INFO)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -127,6 +129,7 @@ def s3(crawl: Crawl) -> Iterator[S3]:
     finally:
         server.stop()
         werkzeug.removeHandler(requests)
+        werkzeug.setLevel(level)
 
 
 # ── running the command ────────────────────────────────────────────────────
@@ -276,6 +279,50 @@ def test_config_file_takes_url_prefix_and_a_table_of_storage_options(tmp_path: P
         {"endpoint_url": "http://127.0.0.1:9000", "anon": False}
     with pytest.raises(ConfigError, match="url-prefix"):
         load_config(None, {"url_prefix": " "})
+
+
+def test_a_store_that_fails_mid_file_costs_the_rest_of_that_file_only(crawl: Crawl) -> None:
+    """A file system error after some pages (a connection s3fs gave up on) keeps the
+    pages read and ends that WARC with one ``unreadable`` entry; the run goes on."""
+    import fsspec
+    from fsspec.spec import AbstractFileSystem
+
+    class Flaky(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.data, self.pos = data, 0
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            self.pos = {0: 0, 1: self.pos, 2: len(self.data)}[whence] + offset
+            return self.pos
+
+        def readinto(self, buffer: Any) -> int:
+            if self.pos > len(self.data) // 2:
+                raise OSError("connection reset by the store")
+            piece = self.data[self.pos:self.pos + len(buffer)]
+            buffer[:len(piece)] = piece
+            self.pos += len(piece)
+            return len(piece)
+
+    class FlakyFS(AbstractFileSystem):  # type: ignore[misc]
+        protocol = "flaky"
+
+        def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
+            assert self._strip_protocol(path) == "crawl/a.warc.gz"
+            return io.BufferedReader(Flaky(crawl.bytes_of(crawl.paths[0])))
+
+    fsspec.register_implementation("flaky", FlakyFS, clobber=True)
+    local = str(crawl.root / crawl.paths[1])
+    manifest = harvest(["flaky://crawl/a.warc.gz", local], Config(output=None))
+    failed = [p for p in manifest.pages if p.error is not None]
+    assert [(p.ref, p.error.code) for p in failed if p.error] == \
+        [("flaky://crawl/a.warc.gz", "unreadable")]
+    assert 0 < len(manifest.pages) - len(failed) - PAGES_PER_WARC < PAGES_PER_WARC
 
 
 # ── http ───────────────────────────────────────────────────────────────────

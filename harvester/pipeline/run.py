@@ -252,6 +252,9 @@ def _warc_results(source: Source, config: Config, session: Session | None) -> li
             results.append(process_page(page, config))
     except HarvesterError as exc:  # lost records are reported after the good ones
         results.append(PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message)))
+    except OSError as exc:  # a remote file system gave up mid-file: the pages read stand
+        message = f"reading stopped after {len(results)} pages: {exc}"
+        results.append(PageResult(ref=source.ref, error=ErrorInfo("unreadable", message)))
     return results
 
 
