@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import ipaddress
+import json
 import math
 import re
 import tomllib
@@ -77,6 +78,8 @@ class Config:
     log_file: str | None = None
     verbosity: int = 0
     inputs: tuple[str, ...] = field(default_factory=tuple)
+    url_prefix: str | None = None  # joined to the relative lines of -i lists and '-'
+    storage_options: tuple[str, ...] = field(default_factory=tuple)  # fsspec KEY=VALUE
     globs: tuple[str, ...] = field(default_factory=tuple)
     sitemaps: tuple[str, ...] = field(default_factory=tuple)
     sitemaps_from_robots: tuple[str, ...] = field(default_factory=tuple)
@@ -121,7 +124,8 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 _TOML_ALIASES = {"allow-private-hosts": "allow_private_hosts", "max-bytes": "max_bytes",
                  "allow-host": "allow_hosts", "allow_host": "allow_hosts", "glob": "globs",
                  "sitemap": "sitemaps",
-                 "header": "headers"}
+                 "header": "headers", "storage-option": "storage_options",
+                 "storage_option": "storage_options"}
 _STRING_LISTS = ("inputs", "allow_hosts", "globs", "redact_params", "sitemaps",
                  "sitemaps_from_robots")
 
@@ -145,6 +149,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         return _NETWORK[name](value, f"{origin}: '{name}'")
     if name == "since":
         return _since(value, f"{origin}: 'since'")
+    if name == "storage_options":
+        return _storage_options(value, f"{origin}: 'storage_options'")
     if name in _STRING_LISTS:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{origin}: '{name}' must be a list of strings")
@@ -184,6 +190,47 @@ def _since(value: Any, where: str) -> str:
         raise ConfigError(f"{where} must be a date such as 2026-11-01 or "
                           f"2026-11-01T12:00:00Z, got {value!r}") from None
     return text
+
+
+# ── storage options ────────────────────────────────────────────────────────
+
+_OPTION_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _storage_options(value: Any, where: str) -> tuple[str, ...]:
+    """``["KEY=VALUE", ...]`` or a table ``{KEY = value}`` as ``("KEY=VALUE", ...)``;
+    a table's values are written as JSON, so ``anon = true`` stays a boolean."""
+    if isinstance(value, dict):
+        value = [f"{k}={json.dumps(v)}" for k, v in value.items()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of 'KEY=VALUE' strings or a table")
+    for entry in value:
+        _storage_option(entry, where)
+    return tuple(value)
+
+
+def _storage_option(entry: str, where: str) -> tuple[str, Any]:
+    """One ``KEY=VALUE``: the value is JSON when it reads as JSON (``true``, ``3``,
+    ``{"region_name": "eu-west-1"}``), else the text itself."""
+    key, sep, text = entry.partition("=")
+    key = key.strip()
+    if not sep or not _OPTION_KEY.match(key):
+        # The value may be a secret: the message names the key only.
+        raise ConfigError(f"{where}: {key or 'an entry'!s} is not KEY=VALUE "
+                          "(e.g. endpoint_url=http://127.0.0.1:9000)")
+    try:
+        return key, json.loads(text)
+    except ValueError:
+        return key, text
+
+
+def parse_storage_options(entries: Iterable[str]) -> dict[str, Any]:
+    """``--storage-option`` values as the keyword arguments fsspec takes.
+
+    >>> parse_storage_options(["anon=true", "endpoint_url=http://127.0.0.1:9000"])
+    {'anon': True, 'endpoint_url': 'http://127.0.0.1:9000'}
+    """
+    return dict(_storage_option(entry, "--storage-option") for entry in entries)
 
 
 # ── network options ────────────────────────────────────────────────────────
@@ -351,6 +398,8 @@ def _check(cfg: Config) -> None:
                           "or WIDTHxHEIGHT (e.g. 1280x720)")
     if cfg.remux_timeout <= 0:
         raise ConfigError("remux_timeout must be positive")
+    if cfg.url_prefix is not None and not cfg.url_prefix.strip():
+        raise ConfigError("--url-prefix must not be empty (e.g. s3://commoncrawl/)")
     if cfg.executor not in ("serial", "local", "dask"):
         raise ConfigError(f"unknown executor {cfg.executor!r}: use serial, local or dask")
 

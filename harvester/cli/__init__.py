@@ -118,7 +118,17 @@ def harvest_options(f: F) -> F:
     """The options of ``harvest``, shared with anything that runs a harvest."""
     options = [
         click.option("-i", "--input", "inputs", multiple=True, metavar="LIST",
-                     help="File listing PAGEs, one per line (repeatable)."),
+                     help="File listing PAGEs or WARC files, one per line, such as a "
+                          "Common Crawl warc.paths.gz: a path or a URL (s3://, https://), "
+                          "gzipped or not (repeatable)."),
+        click.option("--url-prefix", default=None, metavar="PREFIX",
+                     help="Put PREFIX before each relative line of -i lists and '-', "
+                          "e.g. s3://commoncrawl/ or https://data.example.org/."),
+        click.option("--storage-option", "storage_options", multiple=True,
+                     metavar="KEY=VALUE",
+                     help="fsspec option for s3:// and other non-http URLs (repeatable), "
+                          "e.g. endpoint_url=http://127.0.0.1:9000 or anon=true; "
+                          "the AWS_* environment variables work too."),
         click.option("--glob", "globs", multiple=True, metavar="PATTERN",
                      help="Which files of a directory PAGE are pages, e.g. '*.shtml' "
                           "(repeatable; default: .html .htm .xhtml .txt .json .jsonld, "
@@ -224,6 +234,7 @@ def build_config(params: dict[str, Any]) -> Config:
     for name in ("sitemaps", "sitemaps_from_robots"):
         overrides[name] = tuple(params.get(name) or ()) or None
     overrides["headers"] = tuple(params.get("headers") or ()) or None
+    overrides["storage_options"] = tuple(params.get("storage_options") or ()) or None
     if params.get("no_probe"):
         overrides["probe"] = False
     overrides["verbosity"] = -1 if params.get("quiet") else params.get("verbose") or None
@@ -243,6 +254,7 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
       harvester harvest saved-pages/ --download --dir media/ -o manifest.json
       harvester harvest -i pages.txt --state harvester.db --config harvester.toml
       harvester harvest crawl/*.warc.gz --executor local --output-format parts -o run.json
+      harvester harvest -i warc.paths.gz --url-prefix s3://commoncrawl/ --executor dask
     """
     from harvester.scale.runner import run_harvest
 

@@ -3,6 +3,10 @@
 A PAGE is one of:
 
 * an ``http://`` or ``https://`` URL -> ``SourceKind.URL``;
+* a URL (of any scheme) whose path ends in ``.warc``, ``.warc.gz``, ``.arc``
+  or ``.arc.gz`` -> ``SourceKind.WARC``, read through
+  :class:`~harvester.inputs.remote.Remote` (http(s) through harvester's
+  network layer, ``s3://`` and other schemes through fsspec);
 * a ``file://`` URL -> the local path it names;
 * an existing file -> ``SourceKind.WARC`` when its name ends in ``.warc``,
   ``.warc.gz``, ``.arc`` or ``.arc.gz``, else ``SourceKind.FILE`` (a file
@@ -17,15 +21,22 @@ A PAGE is one of:
   matches one of the patterns instead;
 * ``-`` -> a list of PAGEs read from ``stdin``, one per line.
 
-``list_files`` (``-i FILE``) are lists of the same shape.  In lists, blank
-lines and lines starting with ``#`` are ignored; each line may itself be a
-URL, file or directory.  Sources are yielded in argument order, then the
-list files in order, with duplicates (same URL, or the same normalised path)
-dropped so a page is never processed twice.
+``list_files`` (``-i FILE``) are lists of the same shape, such as a Common
+Crawl ``warc.paths.gz``.  A list is a local path or a URL (``s3://...``,
+``https://...``), and may be gzipped (it is, when it starts like gzip).  In
+lists, blank lines and lines starting with ``#`` are ignored; each line may
+itself be a URL, file or directory.  With ``url_prefix`` (``--url-prefix``),
+each relative line of a list or of ``-`` (no scheme, not starting with ``/``)
+is joined to the prefix with one ``/``: ``crawl-data/x.warc.gz`` under
+``s3://commoncrawl/`` is ``s3://commoncrawl/crawl-data/x.warc.gz``.  Sources
+are yielded in argument order, then the list files in order, with duplicates
+(same URL, or the same normalised path) dropped so a page is never processed
+twice.
 
 Bad input is reported at the smallest useful scale.  A missing or unreadable
-list file, or ``-`` without a ``stdin``, raises :class:`ConfigError` as soon as
-:func:`iter_sources` is called (exit code 2): the whole run's input is wrong.
+list file (local or remote), or ``-`` without a ``stdin``, raises
+:class:`ConfigError` as soon as :func:`iter_sources` is called (exit code 2):
+the whole run's input is wrong.
 A single PAGE that names no existing file, or a URL with another scheme
 (``ftp:``, ``data:``), is still yielded: reading it fails for that page alone
 with a clear message (``not_found`` or ``bad_scheme``), so one typo in a list
@@ -35,15 +46,19 @@ does not stop a scheduled run.
 from __future__ import annotations
 
 import fnmatch
+import gzip
 import logging
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
-from harvester.errors import ConfigError
+from harvester.config import Config
+from harvester.errors import ConfigError, FetchError
+from harvester.inputs.remote import Remote, is_remote
 from harvester.records import Source, SourceKind
 
 __all__ = ["PAGE_SUFFIXES", "WARC_SUFFIXES", "iter_sources", "source_for"]
@@ -130,7 +145,8 @@ def source_for(ref: str, globs: tuple[str, ...] = ()) -> Iterator[Source]:
         local = _file_url_path(ref)
         if local is None:
             # http(s) is fetched; any other scheme fails for this page alone.
-            yield Source(ref=ref, kind=SourceKind.URL)
+            kind = SourceKind.WARC if _names_warc(ref) else SourceKind.URL
+            yield Source(ref=ref, kind=kind)
             return
         ref = local
     path = os.path.normpath(ref)
@@ -141,39 +157,79 @@ def source_for(ref: str, globs: tuple[str, ...] = ()) -> Iterator[Source]:
         yield _file_source(path)
 
 
-def _list_lines(lines: Iterable[str]) -> Iterator[str]:
+def _names_warc(url: str) -> bool:
+    """Does the path of ``url`` (query and fragment aside) end like a WARC file?"""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return _has_suffix(path, WARC_SUFFIXES)
+
+
+def _list_lines(lines: Iterable[str], prefix: str | None = None) -> Iterator[str]:
     for line in lines:
         line = line.strip()
         if line and not line.startswith("#"):
-            yield line
+            yield _prefixed(line, prefix)
 
 
-def _read_list(path: str) -> list[str]:
+def _prefixed(line: str, prefix: str | None) -> str:
+    """``line`` under ``prefix`` when it is relative (no scheme, no leading ``/``)."""
+    if not prefix or _SCHEME.match(line) or line.startswith("/"):
+        return line
+    return prefix + line if prefix.endswith("/") else f"{prefix}/{line}"
+
+
+def _read_list(path: str, prefix: str | None, remote: Remote | None) -> list[str]:
     """The PAGE lines of a list file; any problem with the file is a ConfigError."""
+    data = _list_bytes(path, remote) if is_remote(path) else _local_list_bytes(path)
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ConfigError(f"list file {path} is not valid gzip: {exc}") from None
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"list file {path} is not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
+    return list(_list_lines(text.splitlines(), prefix))
+
+
+def _local_list_bytes(path: str) -> bytes:
+    try:
+        return Path(path.removeprefix("file://")).read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"list file not found: {path}") from None
     except IsADirectoryError:
         raise ConfigError(f"list file {path} is a directory: give it as a PAGE "
                           "to walk it, or name a file with one PAGE per line") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"list file {path} is not UTF-8 text ({exc.reason} at byte "
-                          f"{exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"cannot read list file {path}: {exc.strerror}") from None
-    return list(_list_lines(text.splitlines()))
+
+
+def _list_bytes(url: str, remote: Remote | None) -> bytes:
+    """The bytes of the list at ``url`` (s3://, https:// ...)."""
+    try:
+        return (remote or Remote(Config())).read_bytes(url)
+    except FetchError as exc:
+        if exc.code in ("not_found", "http_404", "http_410"):
+            raise ConfigError(f"list file not found: {url}") from None
+        raise ConfigError(f"cannot read list file {url}: {exc.message}") from None
 
 
 def iter_sources(
     refs: Iterable[str], list_files: Iterable[str] = (), stdin: TextIO | None = None,
-    globs: tuple[str, ...] = (),
+    globs: tuple[str, ...] = (), *, url_prefix: str | None = None,
+    remote: Remote | None = None,
 ) -> Iterator[Source]:
     """Every source named by ``refs`` and ``list_files``, in order, without duplicates.
 
     List files and ``-`` are read here, before the first source is yielded, so
     that a wrong list fails the run at once (``ConfigError``) rather than
-    after some pages were fetched.
+    after some pages were fetched.  ``remote`` reads lists named by URL (by
+    default with a default :class:`~harvester.config.Config`); ``url_prefix``
+    is put before their relative lines and those of ``-``.
     """
     refs = list(refs)
     expanded: list[str] = []
@@ -185,10 +241,10 @@ def iter_sources(
         if stdin is None:
             raise ConfigError("'-' reads PAGEs from standard input, but none was given")
         if not stdin_used:  # a second '-' would find stdin already at its end
-            expanded.extend(_list_lines(stdin))
+            expanded.extend(_list_lines(stdin, url_prefix))
             stdin_used = True
     for list_file in list_files:
-        expanded.extend(_read_list(list_file))
+        expanded.extend(_read_list(list_file, url_prefix, remote))
     return _dedupe(expanded, globs)
 
 

@@ -5,7 +5,8 @@ a record's body is read once, capped at ``config.max_page_bytes``, and never
 the whole file.  The record's ``WARC-Target-URI`` is the page URL, and its
 HTTP ``Content-Type`` travels with the page (its charset decodes the body).
 A path may be a local file or any fsspec URL (``s3://bucket/crawl.warc.gz``
-with s3fs installed).
+with s3fs installed); ``opener`` replaces how it is opened (a run opens
+http(s) URLs through its own network layer: :mod:`harvester.inputs.remote`).
 
 A truncated or corrupt record costs only itself: it is counted in
 :attr:`WarcReader.bad_records` and reading resumes at the next record that
@@ -26,8 +27,8 @@ that is not HTML: it is not a page this run reads.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -86,10 +87,11 @@ class WarcReader:
     records: int = 0
     bad_records: int = 0
     problems: list[str] = field(default_factory=list)
+    opener: Callable[[str], AbstractContextManager[IO[bytes]]] = open_binary
 
     def pages(self) -> Iterator[Page]:
         try:
-            with open_binary(self.path) as stream:
+            with self.opener(self.path) as stream:
                 yield from self._read(stream)
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
             raise FetchError(f"cannot read WARC {self.path}: {exc.strerror or exc}",
@@ -186,9 +188,13 @@ def _preceded_by_newline(stream: IO[bytes], pos: int) -> bool:
     return stream.read(1) == b"\n"
 
 
-def iter_warc_pages(source: Source, config: Config) -> Iterator[Page]:
+def iter_warc_pages(
+    source: Source, config: Config,
+    opener: Callable[[str], AbstractContextManager[IO[bytes]]] | None = None,
+) -> Iterator[Page]:
     """The pages of one WARC source; raises FetchError at the end if records were lost."""
-    reader = WarcReader(source.ref, max_bytes=config.max_page_bytes)
+    reader = WarcReader(source.ref, max_bytes=config.max_page_bytes,
+                        opener=opener or open_binary)
     yield from reader.pages()
     if reader.bad_records:
         raise warc_damage(reader, source.ref)

@@ -216,18 +216,22 @@ class Throttle:
 
 
 def body_chunks(response: httpx.Response, url: str, policy: NetPolicy, *,
-                limit: int) -> Iterator[bytes | memoryview]:
+                limit: int, raw: bool = False) -> Iterator[bytes | memoryview]:
     """The decoded body of ``response``, at most ``limit`` bytes, under the watchdog
     and at most ``policy.limit_rate`` bytes per second.
 
-    Items may be views of a reused buffer, valid until the next one is asked for.
+    With ``raw`` the body is handed over as sent, its Content-Encoding not undone:
+    the bytes of a file (a ``.warc.gz`` some servers label ``gzip``), or of a byte
+    range of it.  Items may be views of a reused buffer, valid until the next one
+    is asked for.
     """
-    decoder = Decoder(response.headers.get("content-encoding"), limit, url)
+    coding = None if raw else response.headers.get("content-encoding")
+    decoder = Decoder(coding, limit, url)
     watchdog = Watchdog(url, min_speed=policy.min_speed, window=policy.min_speed_window)
     throttle = Throttle(policy.limit_rate, url)
-    raw = (identity_body(response, url, policy.timeout) if decoder.identity
-           else response.iter_raw())
-    for chunk in raw:
+    sent = (identity_body(response, url, policy.timeout) if decoder.identity
+            else response.iter_raw())
+    for chunk in sent:
         watchdog.tick(len(chunk))
         yield from decoder.feed(chunk)
         watchdog.paused(throttle.tick(len(chunk)))

@@ -28,6 +28,7 @@ from harvester.config import Config
 from harvester.errors import HarvesterError
 from harvester.extract import extract
 from harvester.inputs.fetch import fetch, read_file
+from harvester.inputs.remote import Remote
 from harvester.inputs.sitemap import sitemap_kind
 from harvester.inputs.sources import iter_sources
 from harvester.inputs.warc import iter_warc_pages
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from harvester.store.view import PageState, StateView
 
 __all__ = ["RUN_OPTIONS", "Event", "Progress", "harvest", "manifest_of_run", "process_page",
-           "run_pages", "run_sources"]
+           "run_inputs", "run_pages", "run_sources"]
 
 #: Options copied into the manifest's run record (what shaped the results).
 RUN_OPTIONS = ("download", "measure", "stream_variant", "dir", "allow_private_hosts",
@@ -85,14 +86,23 @@ def harvest(
     net = session or open_session(config, cancel)
     try:
         with manifest_of_run(config, state, progress, net.cancel) as manifest:
-            sources = chain(iter_sources(pages, config.inputs, stdin, config.globs),
-                            sitemap_sources(config))
+            sources = run_inputs(pages, config, stdin, net)
             run_sources(sources, config, net, manifest.results, state=state,
                         progress=progress)
     finally:
         if own_session:
             net.close()
     return manifest
+
+
+def run_inputs(pages: Iterable[str], config: Config, stdin: TextIO | None = None,
+               session: Session | None = None) -> Iterator[Source]:
+    """Every source of a run: ``pages``, the ``-i`` lists (local or by URL, under
+    ``--url-prefix``), then the sitemaps' pages.  Lists at http(s) URLs are read
+    through ``session`` (or a session of their own)."""
+    listed = iter_sources(pages, config.inputs, stdin, config.globs,
+                          url_prefix=config.url_prefix, remote=Remote(config, session))
+    return chain(listed, sitemap_sources(config))
 
 
 @contextmanager
@@ -248,13 +258,20 @@ def process_source(
 def _warc_results(source: Source, config: Config,
                   session: Session | None) -> Iterator[PageResult]:
     """The results of a WARC file's pages, one by one, then its damage if any."""
+    # A WARC at an http(s) URL is read through the run's session, as pages are.
+    opener = Remote(config, session).open_warc
+    read = 0
     try:
-        for page in iter_warc_pages(source, config):
+        for page in iter_warc_pages(source, config, opener):
             if session is not None and session.cancel.is_set():
                 return
             yield process_page(page, config)
+            read += 1
     except HarvesterError as exc:  # lost records are reported after the good ones
         yield PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message))
+    except OSError as exc:  # a remote file system gave up mid-file: the pages read stand
+        message = f"reading stopped after {read} pages: {exc}"
+        yield PageResult(ref=source.ref, error=ErrorInfo("unreadable", message))
 
 
 def load_and_process(

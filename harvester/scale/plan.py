@@ -18,7 +18,6 @@ from typing import Any
 
 from harvester import __version__
 from harvester.config import Config
-from harvester.inputs.sources import WARC_SUFFIXES
 from harvester.records import Source, SourceKind
 from harvester.store.view import StateWrites
 
@@ -95,15 +94,6 @@ def make_shard(kind: str, sources: Iterable[Source], config: Config) -> Shard:
     return Shard(id=f"{kind}-{digest}", kind=kind, sources=items)
 
 
-def _remote_warc(source: Source) -> Source:
-    """``s3://bucket/x.warc.gz`` and other fsspec URLs of WARC files are read as WARC."""
-    ref = source.ref.lower()
-    if (source.kind is SourceKind.URL and "://" in ref
-            and not ref.startswith(("http://", "https://")) and ref.endswith(WARC_SUFFIXES)):
-        return Source(ref=source.ref, kind=SourceKind.WARC)
-    return source
-
-
 def plan_shards(sources: Iterable[Source], config: Config) -> Iterator[Shard]:
     """One shard per WARC file; other pages in chunks of ``shard_size``, input order kept.
 
@@ -111,7 +101,7 @@ def plan_shards(sources: Iterable[Source], config: Config) -> Iterator[Shard]:
     is read as the run goes, never held whole.
     """
     chunk: list[Source] = []
-    for source in map(_remote_warc, sources):
+    for source in sources:
         if source.kind is SourceKind.WARC:
             if chunk:
                 yield make_shard("pages", chunk, config)

@@ -29,16 +29,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from contextlib import nullcontext
 from dataclasses import replace
-from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from harvester.config import Config
-from harvester.inputs.sources import iter_sources
 from harvester.net.client import open_session
 from harvester.pipeline.events import Event, Progress
-from harvester.pipeline.run import manifest_of_run, run_sources
-from harvester.pipeline.sitemaps import sitemap_sources
+from harvester.pipeline.run import manifest_of_run, run_inputs, run_sources
 from harvester.records import ErrorInfo, PageResult
 from harvester.scale.executors import Window, open_executor
 from harvester.scale.plan import Shard, ShardRef, ShardResult, plan_shards
@@ -106,9 +103,8 @@ def harvest_sharded(
     config = replace(config, shard_dir=_root(config))
     store = ShardStore(_root(config))
     with manifest_of_run(config, state, progress, cancel) as manifest:
-        sources = chain(iter_sources(pages, config.inputs, stdin, config.globs),
-                        sitemap_sources(config))
-        plan = _Plan(plan_shards(sources, config), store.completed(), progress)
+        plan = _Plan(plan_shards(run_inputs(pages, config, stdin), config), store.completed(),
+                     progress)
         failures = _run_pending(executor, plan.pending(), config, state, progress, cancel)
         merge_parts(store, plan.merged(cancelled=cancel is not None and cancel.is_set()),
                     failures, manifest.results)
