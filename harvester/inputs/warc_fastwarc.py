@@ -32,6 +32,7 @@ from harvester.net.body import Decoder
 from harvester.records import Page
 
 _RESPONSE = WarcRecordType.response
+_ENCODINGS = ("transfer-encoding", "content-encoding")
 _BLANK_TAIL = 64  # a few blank lines after the last record are not damage
 
 
@@ -99,23 +100,42 @@ def _page(record: Any, tally: WarcTally) -> tuple[Page | None, bool]:
         return None, False  # headers cut short: the end-of-pass check counts the record
     tally.records += 1
     uri = record.headers.get("WARC-Target-URI") or f"{tally.path}#{tally.records}"
-    content_type = http.get("Content-Type")
+    content_type, encoded = _http_fields(http)
     if not is_html(content_type):
         return None, False
     declared = record.content_length
-    body = record.reader.read(tally.max_bytes + 1)
-    if len(body) > tally.max_bytes:
+    if declared > tally.max_bytes:
         return None, False
+    # read() rather than read(max_bytes + 1): FastWARC allocates the size asked for,
+    # and 50 MB per page would cost more than reading the page
+    body = record.reader.read()
     if len(body) < declared:
         tally.bad(f"{uri}: record truncated ({declared - len(body)} bytes missing)")
         return None, True
-    if "Transfer-Encoding" in http or "Content-Encoding" in http:
+    if encoded:
         decoded = _decoded(body, http, tally.max_bytes, uri)
         if decoded is None:
             return None, False
         body = decoded
     return Page(ref=uri, url=uri, body=body, content_type=content_type,
                 status=http.status_code), False
+
+
+def _http_fields(http: Any) -> tuple[str | None, bool]:
+    """The first ``Content-Type``, and whether a Transfer- or Content-Encoding is declared.
+
+    One pass over the headers: each lookup by name costs FastWARC a scan of its own
+    (about 2.5 us), which three of them per page would make a tenth of reading."""
+    content_type = None
+    encoded = False
+    for name, value in http.to_tuples():
+        key = name.lower()
+        if key == "content-type":
+            if content_type is None:
+                content_type = value
+        elif key in _ENCODINGS:
+            encoded = True
+    return content_type, encoded
 
 
 def _decoded(body: bytes, http: Any, limit: int, uri: str) -> bytes | None:
