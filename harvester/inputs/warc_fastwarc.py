@@ -47,7 +47,7 @@ def fastwarc_pages(stream: IO[bytes], tally: WarcTally, gzipped: bool) -> Iterat
         error: str | None = None
         try:
             for record in ArchiveIterator(stream, parse_http=False):
-                last, last_bad = record.stream_pos, False
+                last = record.stream_pos
                 page, last_bad = _page(record, tally)
                 if page is not None:
                     yield page
@@ -97,7 +97,8 @@ def _page(record: Any, tally: WarcTally) -> tuple[Page | None, bool]:
         return None, True
     http = record.http_headers
     if http is None or http.status_code is None:
-        return None, False  # headers cut short: the end-of-pass check counts the record
+        # no status line: not a page (a record cut short is counted by the end-of-pass check)
+        return None, False
     tally.records += 1
     uri = record.headers.get("WARC-Target-URI") or f"{tally.path}#{tally.records}"
     content_type, encoded = _http_fields(http)
