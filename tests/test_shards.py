@@ -13,6 +13,7 @@ import pytest
 
 from harvester.config import Config
 from harvester.inputs.sources import iter_sources
+from harvester.inputs.warc import READER_ENV, READERS
 from harvester.pipeline.run import Event, harvest
 from harvester.scale.shards import harvest_sharded, plan_shards, process_shard
 from harvester.scale.shardstore import ShardStore
@@ -130,7 +131,10 @@ def test_a_failed_shard_is_redone_on_resume(warcs: list[str], tmp_path: Path) ->
     assert _document(resumed) == _document(harvest_sharded(warcs, fresh))
 
 
-def test_a_corrupt_record_is_counted_not_fatal(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reader", READERS)
+def test_a_corrupt_record_is_counted_not_fatal(tmp_path: Path, reader: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(READER_ENV, reader)
     pages = list(corpus_pages(6, video_every=2, min_size=4000, max_size=6000))
     members = [warc_bytes([p]) for p in pages]
     members[2] = members[2][:30] + b"\x00" * 100 + members[2][130:]
@@ -182,17 +186,20 @@ def test_cli_runs_sharded(warcs: list[str], tmp_path: Path) -> None:
     assert len(list((tmp_path / "manifest.json.shards").glob("*.done"))) == 2
 
 
-def test_fsspec_urls_for_input_and_shards(warcs: list[str]) -> None:
+@pytest.mark.parametrize("reader", READERS)
+def test_fsspec_urls_for_input_and_shards(warcs: list[str], reader: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     import fsspec
 
+    monkeypatch.setenv(READER_ENV, reader)
     memory = fsspec.filesystem("memory")
     memory.pipe_file("/crawl/a.warc.gz", Path(warcs[0]).read_bytes())
-    config = Config(output=None, executor="local", shard_dir="memory://run-1/shards")
+    config = Config(output=None, executor="local", shard_dir=f"memory://run-{reader}/shards")
     with CountingExecutor() as pool:
         manifest = harvest_sharded(["memory://crawl/a.warc.gz"], config, executor=pool)
     assert manifest.counts()["pages"] == PAGES_PER_WARC and not manifest.failed
     assert len(manifest.videos) == PAGES_PER_WARC // 5
-    assert len(memory.glob("/run-1/shards/*.done")) == 1
+    assert len(memory.glob(f"/run-{reader}/shards/*.done")) == 1
     with CountingExecutor() as pool:
         again = harvest_sharded(["memory://crawl/a.warc.gz"], config, executor=pool)
         assert pool.submitted == 0

@@ -116,17 +116,26 @@ def _declared_encoding(body: bytes, content_type: str | None) -> str | None:
     header was mislabelled, and is read as if the header said nothing.
     """
     if content_type:
-        match = _HTTP_CHARSET.search(content_type)
-        label = match.group(1).strip().lower() if match else ""
-        wide = _HTTP_WIDE.get(label)
+        wide, name = _http_charset(content_type)
         if wide is not None and b"\x00" in body[:1024]:
             return wide
-        if match and wide is None and (name := _codec_name(match.group(1))):
+        if name is not None:
             return name
     meta = _META_CHARSET.search(body, 0, META_SCAN_BYTES)
     if meta:
         return _codec_name(meta.group(1).decode("ascii", errors="replace"))
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _http_charset(content_type: str) -> tuple[str | None, str | None]:
+    """The codecs an HTTP ``Content-Type`` names: (a UTF-16/32 one, or None; any other
+    known one, or None).  Cached: a crawl repeats a handful of header values."""
+    match = _HTTP_CHARSET.search(content_type)
+    if match is None:
+        return None, None
+    wide = _HTTP_WIDE.get(match.group(1).strip().lower())
+    return wide, None if wide is not None else _codec_name(match.group(1))
 
 
 def _codec_name(label: str) -> str | None:

@@ -11,7 +11,8 @@ a half-written manifest.  The manifest's JSON Schema ships in
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,7 @@ def document_pieces(header: Mapping[str, Any], pages: Iterable[Any], videos: Ite
     yield ",\n"
     yield from _json_array("videos", videos)
     if changes is not None:
-        yield ',\n  "changes": ' + _indented(changes, 2)
+        yield ',\n  "changes": ' + _nested(changes, "  ")
     yield "\n}\n"
 
 
@@ -156,14 +157,15 @@ def _json_array(key: str, items: Iterable[Any]) -> Iterator[str]:
     yield f"  {json.dumps(key)}: ["
     first = True
     for item in items:
-        yield ("\n    " if first else ",\n    ") + _indented(item, 4)
+        yield ("\n    " if first else ",\n    ") + _nested(item, "    ")
         first = False
     yield "]" if first else "\n  ]"
 
 
-def _indented(obj: Any, level: int) -> str:
-    """``obj`` as :func:`to_json` writes it when nested ``level`` spaces deep."""
-    return json.dumps(obj, ensure_ascii=False, indent=2).replace("\n", "\n" + " " * level)
+def _nested(obj: Any, indent: str) -> str:
+    """``obj`` as :func:`to_json` writes it when nested at ``indent``."""
+    text = _plain(obj, indent)
+    return "".join(_indented(obj, indent)) if text is None else text
 
 
 def to_json(obj: Any) -> str:
@@ -172,12 +174,116 @@ def to_json(obj: Any) -> str:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, indent=2, sort_keys=False)
+_string: Callable[[str], str] = getattr(json.encoder, "c_encode_basestring", None) \
+    or json.encoder.py_encode_basestring
+_BATCH = 512  # array items joined into one piece
 
 
 def json_pieces(obj: Any) -> Iterator[str]:
-    """:func:`to_json`'s text in pieces, for writing without holding it whole."""
-    yield from _ENCODER.iterencode(obj)
-    yield "\n"
+    """:func:`to_json`'s text in pieces, for writing without holding it whole.
+
+    The json module indents in pure Python, a piece at a time: on a WARC run the
+    manifest's page entries cost as much as reading the pages.  The shapes a manifest
+    holds (objects with string keys, arrays, strings, integers, finite floats, booleans,
+    null) are written here instead, each top-level array in batches of items;
+    anything else goes to the json module.  Same text, byte for byte.
+    """
+    if type(obj) is not dict or not obj or any(type(k) is not str for k in obj):
+        yield from _indented(obj, "")
+        yield "\n"
+        return
+    separator = "{\n  "
+    for key, value in obj.items():
+        yield f"{separator}{_string(key)}: "
+        separator = ",\n  "
+        yield from _array_pieces(value, "  ") if type(value) is list and value \
+            else _value_pieces(value, "  ")
+    yield "\n}\n"
+
+
+def _array_pieces(items: list[Any], indent: str) -> Iterator[str]:
+    inner = indent + "  "
+    batch = ["["]
+    separator = "\n" + inner
+    for item in items:
+        text = _plain(item, inner)
+        if text is None:
+            batch.append(separator)
+            yield "".join(batch)
+            batch = []
+            yield from _indented(item, inner)
+        else:
+            batch.append(separator + text)
+        separator = ",\n" + inner
+        if len(batch) >= _BATCH:
+            yield "".join(batch)
+            batch = []
+    batch.append("\n" + indent + "]")
+    yield "".join(batch)
+
+
+def _value_pieces(value: Any, indent: str) -> Iterator[str]:
+    text = _plain(value, indent)
+    if text is None:
+        yield from _indented(value, indent)
+    else:
+        yield text
+
+
+def _indented(value: Any, indent: str) -> Iterator[str]:
+    """The json module's text for ``value`` nested at ``indent`` (JSON strings hold no
+    raw newline, so every newline in the text is indentation)."""
+    for piece in _ENCODER.iterencode(value):
+        yield piece.replace("\n", "\n" + indent) if indent else piece
+
+
+def _plain(value: Any, indent: str) -> str | None:
+    """``value`` as the json module would indent it at ``indent``, or None when it holds
+    anything but the plain JSON types."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        return float.__repr__(value) if math.isfinite(value) else None
+    if kind is dict:
+        return _plain_object(value, indent)
+    if kind is list:
+        return _plain_array(value, indent)
+    return None
+
+
+def _plain_object(value: dict[Any, Any], indent: str) -> str | None:
+    if not value:
+        return "{}"
+    inner = indent + "  "
+    parts = []
+    for key, item in value.items():
+        text = _plain(item, inner)
+        if text is None or type(key) is not str:
+            return None
+        parts.append(f"{_string(key)}: {text}")
+    return "{\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "}"
+
+
+def _plain_array(value: list[Any], indent: str) -> str | None:
+    if not value:
+        return "[]"
+    inner = indent + "  "
+    parts = []
+    for item in value:
+        text = _plain(item, inner)
+        if text is None:
+            return None
+        parts.append(text)
+    return "[\n" + inner + (",\n" + inner).join(parts) + "\n" + indent + "]"
 
 
 def write_manifest(path: str | Path, manifest: Manifest) -> None:

@@ -131,6 +131,78 @@ def corpus_pages(count: int, *, seed: int = 7, video_every: int = 200,
         html = page_html(rng, url, rng.randint(min_size, max_size), video)
         yield GenPage(url=url, body=html.encode("utf-8"), videos=1 if video else 0)
 
+# Web-like pages: what a crawl holds, rather than article pages tuned to the corpus.
+_JS_WORDS = ("function", "var", "return", "window", "document", "this", "null", "true",
+             "length", "push", "config", "event", "callback", "options", "element")
+
+
+def _script(rng: random.Random, size: int) -> str:
+    """Minified-looking inline JavaScript of about ``size`` characters."""
+    parts: list[str] = []
+    length = 0
+    while length < size:
+        a, b = rng.choice(_JS_WORDS), rng.choice(_JS_WORDS)
+        piece = (f"{a}.{b}{rng.randint(0, 99)}=function(e,t){{var n=e&&e.{b}||{{}};"
+                 f'if(!n["{a}"])return t({rng.randint(0, 9999)});n.q=[].concat(n.q||[],t);}};')
+        parts.append(piece)
+        length += len(piece)
+    return "<script>" + "".join(parts) + "</script>"
+
+
+def web_page_html(rng: random.Random, url: str, size: int, video: tuple[str, int] | None,
+                  base: str = "https://media.example") -> str:
+    """A page of about ``size`` bytes laid out like a common news or shop page: meta and
+    Open Graph tags, an ld+json block without video, stylesheets and scripts (inline and
+    external), a large navigation, the content, a footer; one video when ``video`` is
+    given (in the syntax ``video[0]``)."""
+    title = _sentence(rng)[:70]
+    crumbs = {"@context": "https://schema.org", "@type": "BreadcrumbList", "itemListElement": [
+        {"@type": "ListItem", "position": i + 1, "name": w, "item": f"{url}/../{w}"}
+        for i, w in enumerate(rng.sample(WORDS, 3))]}
+    head_extra, body_extra = video_markup(*video, base) if video else ("", "")
+    head = ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{title}</title><meta name=\"description\" content=\"{_sentence(rng)}\">"
+            '<meta name="viewport" content="width=device-width,initial-scale=1">'
+            '<meta property="og:type" content="article">'
+            f'<meta property="og:title" content="{title}"><meta property="og:url" content="{url}">'
+            f'<meta property="og:image" content="{base}/img/{rng.randint(1, 9999)}.jpg">'
+            '<meta name="twitter:card" content="summary_large_image">'
+            f'<link rel="canonical" href="{url}"><link rel="stylesheet" href="/css/site.css">'
+            f'<script type="application/ld+json">{json.dumps(crumbs)}</script>{head_extra}'
+            '<script async src="https://cdn.example/analytics.js"></script>'
+            + _script(rng, rng.randint(2000, 8000)) + "</head><body>")
+    menu = "".join(f'<li class="menu-item"><a href="/{a}/{b}">{a.title()} {b}</a></li>'
+                   for a in WORDS[:12] for b in WORDS[12:16])
+    nav = f'<header><nav class="main-nav" role="navigation"><ul>{menu}</ul></nav></header>'
+    footer = ('<footer class="site-footer"><ul>' + "".join(
+        f'<li><a href="/page/{w}">{w.title()}</a></li>' for w in WORDS) + "</ul>"
+        "<p>&copy; 2025 Harbour Media. All rights reserved.</p></footer>")
+    tail = _script(rng, rng.randint(3000, 12000)) + footer + "</body></html>"
+    parts = [head, nav, f'<main><article class="post"><h1>{title}</h1>', body_extra]
+    length = sum(len(p) for p in parts) + len(tail)
+    while length < size:
+        paragraph = ('<div class="para"><p>' + " ".join(
+            _sentence(rng) for _ in range(rng.randint(3, 8))) + "</p></div>")
+        parts.append(paragraph)
+        length += len(paragraph)
+    parts.append("</article></main>")
+    parts.append(tail)
+    return "".join(parts)
+
+
+def web_pages(count: int, *, seed: int = 11, video_every: int = 20,
+              min_size: int = 30_000, max_size: int = 80_000,
+              host: str = "https://www.example") -> Iterator[GenPage]:
+    """``count`` web-like pages of 30-80 KB; one in ``video_every`` (5% by default)
+    carries a video, as JSON-LD or microdata in turn."""
+    rng = random.Random(seed)
+    for n in range(count):
+        url = f"{host}/{2025 + n % 2}/page-{n}.html"
+        video = (("json-ld", "microdata")[(n // video_every) % 2], n) \
+            if n % video_every == video_every // 2 else None
+        html = web_page_html(rng, url, rng.randint(min_size, max_size), video)
+        yield GenPage(url=url, body=html.encode("utf-8"), videos=1 if video else 0)
+
 
 def write_warc(path: Path, pages: Iterable[GenPage], *, gzip: bool = True) -> int:
     """Write ``pages`` as a WARC (a warcinfo, then request + response per page).
