@@ -185,7 +185,7 @@ def reference(crawl: Crawl, tmp_path_factory: pytest.TempPathFactory) -> dict[st
                   tmp, out)
     assert run.code == 0, run.stderr
     document = same_run(run.document)
-    assert len(document["pages"]) == 3 * PAGES_PER_WARC
+    assert document["run"]["counts"]["pages"] == 3 * PAGES_PER_WARC
     assert len(document["videos"]) == crawl.videos > 0
     return document
 
@@ -223,7 +223,7 @@ def test_a_missing_warc_in_s3_fails_alone(crawl: Crawl, s3: S3, tmp_path: Path) 
     failed = [p for p in run.document["pages"] if p.get("error")]
     assert [p["page"] for p in failed] == [f"s3://{BUCKET}/{SEGMENT}/gone.warc.gz"]
     assert failed[0]["error"]["code"] == "not_found"
-    assert len(run.document["pages"]) == 2 * PAGES_PER_WARC + 1
+    assert run.document["run"]["counts"]["pages"] == 2 * PAGES_PER_WARC + 1
 
 
 def test_a_missing_s3_list_exits_2_with_one_line(s3: S3, tmp_path: Path) -> None:
@@ -322,7 +322,9 @@ def test_a_store_that_fails_mid_file_costs_the_rest_of_that_file_only(crawl: Cra
     failed = [p for p in manifest.pages if p.error is not None]
     assert [(p.ref, p.error.code) for p in failed if p.error] == \
         [("flaky://crawl/a.warc.gz", "unreadable")]
-    assert 0 < len(manifest.pages) - len(failed) - PAGES_PER_WARC < PAGES_PER_WARC
+    # The other file is read whole; of this one, what came before the failure (how much
+    # that is depends on the reader's buffer: FastWARC reads ahead further than warcio).
+    assert 0 <= manifest.counts()["pages"] - len(failed) - PAGES_PER_WARC < PAGES_PER_WARC
 
 
 # ── http ───────────────────────────────────────────────────────────────────
@@ -387,7 +389,7 @@ def test_a_redirect_to_an_internal_host_is_refused_by_the_address_guard(crawl: C
                           Config(output=None, allow_hosts=("127.0.0.2",)))
     assert [(p.ref, p.error.code if p.error else None) for p in refused.pages] == \
         [(named.url("/moved.warc.gz"), "private_address")]
-    assert len(allowed.pages) == PAGES_PER_WARC and not allowed.failed
+    assert allowed.counts()["pages"] == PAGES_PER_WARC and not allowed.failed
 
 
 def _pages_of(reader: WarcReader) -> list[tuple[str, bytes]]:
