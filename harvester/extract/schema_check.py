@@ -85,6 +85,12 @@ class SchemaCompiler:
         found = self._known.checks.get(id(schema))
         return found if found is not None else self._more().schema(schema)
 
+    def typed_check(self, schema: Any, kind: type) -> Check:
+        """The predicate for ``schema`` on instances whose ``type()`` is ``kind`` (one of
+        :data:`~harvester.extract.schema_compile.SCALAR_TYPES`): the same answers as
+        :meth:`schema`'s, with what concerns other types already answered."""
+        return self._more().typed_check(schema, kind)
+
     def is_valid(self, schema: Any, instance: Any, memo: Memo | None = None) -> bool:
         """Whether ``instance`` passes ``schema``, as ``validator.is_valid(instance)``."""
         return self.schema(schema)(instance, {} if memo is None else memo)

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-__all__ = ["COMPILED", "NOTHING", "Build", "Check", "Child", "Known", "Memo", "never",
-           "property_names_in"]
+__all__ = ["COMPILED", "NOTHING", "SCALAR_TYPES", "Build", "Check", "Child", "Known", "Memo",
+           "Spec", "never", "property_names_in"]
 
 #: Answers one call has worked out, kept for the rest of that call only.
 Memo = dict[Any, bool]
@@ -44,12 +44,20 @@ _ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "descr
 
 
 class Known(NamedTuple):
-    """What a build made, by ``id()`` of the (sub)schema, or by the ``$ref`` text."""
+    """What a build made, by ``id()`` of the (sub)schema, or by the ``$ref`` text;
+    ``typed``: by ``(id(subschema), type of the instance)`` (:meth:`Build.typed`)."""
 
     checks: Mapping[int, Check]
     children: Mapping[int, list[Child]]
     resolved: Mapping[str, Any]
+    typed: Mapping[tuple[int, type], Spec] = MappingProxyType({})
 
+
+#: What a subschema asks of instances of one type: always True, always False, or a check.
+Spec = bool | Check
+#: The scalar types of parsed JSON: a value of one of these is checked by its type's
+#: own :meth:`Build.typed` check (keywords about other types already answered).
+SCALAR_TYPES: tuple[type, ...] = (str, int, float, bool, type(None))
 
 NOTHING = Known(MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
 
@@ -134,12 +142,105 @@ class Build:
         self.key_rules: dict[Check, tuple[frozenset[str], Check]] = {}
         self.compiled: list[Any] = []  # the schemas checked, in the order compiled
         self.kept: list[Any] = []  # the other objects a table is keyed by
+        self.typed_checks: dict[tuple[int, type], Spec] = {}
         self._pending: dict[int, list[Check]] = {}
+        self._typing: set[tuple[int, type]] = set()
 
     def made(self) -> Known:
         """What this build made, read-only."""
         return Known(MappingProxyType(self.checks), MappingProxyType(self.children_of),
-                     MappingProxyType(self.resolved))
+                     MappingProxyType(self.resolved), MappingProxyType(self.typed_checks))
+
+    def typed(self, schema: Any, kind: type) -> Spec:
+        """What ``schema`` asks of an instance whose ``type()`` is ``kind`` (one of
+        :data:`SCALAR_TYPES`): the keywords that only concern other types (``items``,
+        ``required``, ``type`` ...) answered now, ``if`` branches and ``anyOf`` members
+        chosen when their answer is known, so that such a value runs only the checks
+        that can fail it.  The same answer as :meth:`schema`'s check, for any value
+        of that type.
+        """
+        key = (id(schema), kind)
+        found = self.known.typed.get(key)
+        if found is None:
+            found = self.typed_checks.get(key)
+        if found is not None:
+            return found
+        if key in self._typing:
+            return self.schema(schema)  # a schema that reaches itself: the general check
+        self._typing.add(key)
+        try:
+            found = self._typed(schema, kind)
+        finally:
+            self._typing.discard(key)
+        self.typed_checks[key] = found
+        self.kept.append(schema)
+        return found
+
+    def typed_check(self, schema: Any, kind: type) -> Check:
+        """:meth:`typed` as a check (a constant answer becomes a check that gives it)."""
+        spec = self.typed(schema, kind)
+        return spec if callable(spec) else (_always if spec else never)
+
+    def _typed(self, schema: Any, kind: type) -> Spec:
+        if schema is True or schema is False:
+            return bool(schema)
+        if not isinstance(schema, Mapping) or (schema is not self.root and "$id" in schema):
+            return self.schema(schema)
+        parts: list[Check] = []
+        for name in schema:
+            if name in _ANNOTATIONS or name.startswith("x-"):
+                continue
+            spec = self._typed_keyword(schema, name, kind)
+            if spec is None:
+                return self.schema(schema)  # a keyword with no typed form: the general check
+            if spec is False:
+                return False
+            if spec is not True:
+                parts.append(spec)
+        return _all(parts) if parts else True
+
+    def _typed_keyword(self, schema: Mapping[str, Any], name: str, kind: type) -> Spec | None:
+        """One keyword's :meth:`typed` answer; ``None`` when it has no typed form."""
+        if name not in _BUILDERS:
+            return None
+        value = schema[name]
+        if name in _OTHER_TYPES_ONLY or (name in _NUMBER_ONLY and kind not in (int, float)) \
+                or (name in _STRING_ONLY and kind is not str):
+            # Only about arrays and objects (or numbers, or strings): a value of
+            # another type passes it whatever it says.
+            return True if self.keyword(schema, name) is not None else None
+        if name == "type":
+            return _typed_type(value, kind)
+        if name in ("allOf", "anyOf") and isinstance(value, list):
+            specs = [self.typed(sub, kind) for sub in value]
+            decided = name == "anyOf"  # the answer one member can settle
+            if decided in specs:
+                return decided
+            checks = [spec for spec in specs if callable(spec)]
+            if not checks:
+                return not decided
+            return _all(checks) if name == "allOf" else _any(checks)
+        if name == "not":
+            spec = self.typed(value, kind)
+            if not callable(spec):
+                return not spec
+            return lambda v, memo: not spec(v, memo)
+        if name == "if":
+            return self._typed_if(schema, kind)
+        if name == "$ref":
+            target = self.resolve(value) if isinstance(value, str) else None
+            return None if target is None else self.typed(target, kind)
+        return self.keyword(schema, name)  # pattern, minLength, format ...: as compiled
+
+    def _typed_if(self, schema: Mapping[str, Any], kind: type) -> Spec:
+        cond = self.typed(schema["if"], kind)
+        then = self.typed(schema["then"], kind) if "then" in schema else True
+        else_ = self.typed(schema["else"], kind) if "else" in schema else True
+        if not callable(cond):
+            return then if cond else else_
+        then_check = then if callable(then) else (_always if then else never)
+        else_check = else_ if callable(else_) else (_always if else_ else never)
+        return lambda v, memo: then_check(v, memo) if cond(v, memo) else else_check(v, memo)
 
     def schema(self, schema: Any) -> Check:
         """The predicate for ``schema``, compiled at most once in this build."""
@@ -213,6 +314,31 @@ class Build:
             return frozenset()
 
 
+# Keywords that only concern arrays and objects, only numbers, or only strings.
+_OTHER_TYPES_ONLY = frozenset({"required", "properties", "minItems", "maxProperties", "items",
+                               "contains", "propertyNames"})
+_NUMBER_ONLY = frozenset({"minimum", "maximum"})
+_STRING_ONLY = frozenset({"pattern", "minLength"})
+# The JSON types an instance of each scalar Python type is: (certainly, possibly).
+_JSON_TYPES: dict[type, frozenset[str]] = {
+    str: frozenset({"string"}), bool: frozenset({"boolean"}), type(None): frozenset({"null"}),
+    int: frozenset({"integer", "number"}), float: frozenset({"number"}),
+}
+
+
+def _typed_type(value: Any, kind: type) -> Spec | None:
+    """The ``type`` keyword for an instance of ``kind``: known, except a float that may
+    be an integer (``1.0``)."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) and n in _TYPES for n in names):
+        return None
+    if _JSON_TYPES[kind].intersection(names):
+        return True
+    if kind is float and "integer" in names:
+        return _TYPES["integer"]
+    return False
+
+
 def _forward(cell: list[Check]) -> Check:
     """A stand-in for a check still being built; used once built."""
 
@@ -279,14 +405,19 @@ def _required(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
 
 
 def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
-    props = [(name, check) for name, _, check in b.children(value)]
+    # Each property's check, and its checks for values of each scalar type, so that a
+    # text runs only what concerns texts.
+    props = [(name, check, {kind: b.typed_check(sub, kind) for kind in SCALAR_TYPES})
+             for name, sub, check in b.children(value)]
 
     def check(v: Any, memo: Memo) -> bool:
         if not isinstance(v, dict):
             return True
-        for name, prop_check in props:
-            if name in v and not prop_check(v[name], memo):
-                return False
+        for name, prop_check, by_type in props:
+            if name in v:
+                item = v[name]
+                if not by_type.get(type(item), prop_check)(item, memo):
+                    return False
         return True
 
     return check
