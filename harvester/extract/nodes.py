@@ -56,7 +56,7 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
     stack: list[tuple[Any, int, _Where]] = [(parsed.value, 0, None)]
     while stack:
         value, depth, where = stack.pop()
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             if _is_video(value):
                 yield Candidate(blob=parsed.blob, data=value, repairs=parsed.repairs,
                                 partial=id(value) in cut, pointer=_pointer(where),
@@ -71,7 +71,8 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
             # nodes come out in document order.
             children = [(v, depth + 1, (where, k)) for k, v in items
                         if type(v) not in _SCALARS and isinstance(v, Mapping | list)]
-            stack.extend(reversed(children))
+            if children:
+                stack.extend(reversed(children))
 
 
 _Where = tuple[Any, Any] | None

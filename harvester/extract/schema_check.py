@@ -71,6 +71,8 @@ class SchemaCompiler:
         build = Build(root, fallback, self._names)
         for schema in (root, *entries):
             build.schema(schema)
+        for schema in (root, *entries):
+            build.object_check(schema)  # what is checked first: the record, an object
         plans = {id(schema): _plan(build, self._keywords, schema) for schema in build.compiled
                  if _walked(schema, root)}
         self._known = build.made()
@@ -93,6 +95,12 @@ class SchemaCompiler:
 
     def is_valid(self, schema: Any, instance: Any, memo: Memo | None = None) -> bool:
         """Whether ``instance`` passes ``schema``, as ``validator.is_valid(instance)``."""
+        if type(instance) is dict:
+            found = self._known.typed.get((id(schema), dict))
+            if callable(found):
+                return found(instance, {} if memo is None else memo)
+            if found is not None:
+                return bool(found)
         return self.schema(schema)(instance, {} if memo is None else memo)
 
     def keyword(self, schema: Mapping[str, Any], name: str) -> Check:

@@ -9,11 +9,14 @@ itself, so a keyword is never skipped.  Formats are checked by the
 validator's own ``FormatChecker``, patterns with :func:`re.search`, as
 jsonschema does.
 
-A check keeps nothing from one call to the next: what it learns while it runs
-(a format's answer for one string, whether an object's keys pass a group of
-``propertyNames`` rules) goes into the ``memo`` its caller passes, one per
-document.  A :class:`Build` is used once, by one thread; what it made
-is then only read (:mod:`harvester.extract.schema_check` keeps it).
+A check keeps almost nothing from one call to the next: what it learns while
+it runs (a format's answer for one string, whether an object's keys pass a
+group of ``propertyNames`` rules) goes into the ``memo`` its caller passes, one
+per document.  The exception: the answer for a short text (a format's, a
+property's), which depends on that text alone, stays in a bounded table of
+the check's own.  Apart from those tables, a :class:`Build` is used once, by
+one thread; what it made is then only read
+(:mod:`harvester.extract.schema_check` keeps it).
 """
 
 # The checks run a great many times per document, and all()/any() over a
@@ -41,6 +44,12 @@ Child = tuple[Any, Any, Check]
 # Keywords that only annotate: they never fail (then/else are read by "if").
 _ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description",
                           "default", "examples", "then", "else"})
+
+
+# Answers for short texts are kept across documents (dates, durations, types recur
+# across the records of a page), up to this many per table, then forgotten.
+_KEPT_ANSWERS = 4096
+_KEPT_CHARS = 256
 
 
 class Known(NamedTuple):
@@ -143,6 +152,9 @@ class Build:
         self.compiled: list[Any] = []  # the schemas checked, in the order compiled
         self.kept: list[Any] = []  # the other objects a table is keyed by
         self.typed_checks: dict[tuple[int, type], Spec] = {}
+        self._text_patterns: dict[str, Check] = {}
+        self._text_searches: dict[Check, Callable[[str], Any]] = {}
+        self._keys_only: set[Check] = set()
         self._pending: dict[int, list[Check]] = {}
         self._typing: set[tuple[int, type]] = set()
 
@@ -176,6 +188,14 @@ class Build:
         self.kept.append(schema)
         return found
 
+    def object_check(self, schema: Any) -> Spec:
+        """:meth:`typed` for objects, as an entry: a check that reads only the keys is
+        asked once per tuple of keys (its parts that do are, in any case)."""
+        spec = self.typed(schema, dict)
+        if callable(spec) and spec in self._keys_only:
+            spec = self.typed_checks[(id(schema), dict)] = _by_keys(spec)
+        return spec
+
     def typed_check(self, schema: Any, kind: type) -> Check:
         """:meth:`typed` as a check (a constant answer becomes a check that gives it)."""
         spec = self.typed(schema, kind)
@@ -187,28 +207,38 @@ class Build:
         if not isinstance(schema, Mapping) or (schema is not self.root and "$id" in schema):
             return self.schema(schema)
         parts: list[Check] = []
-        for name in schema:
-            if name in _ANNOTATIONS or name.startswith("x-"):
-                continue
-            spec = self._typed_keyword(schema, name, kind)
+        # "if" last: a condition another keyword of this schema already requires is
+        # known to hold wherever the "if" is reached (url: pattern P, if P then ...).
+        names = [name for name in schema if name not in _ANNOTATIONS
+                 and not name.startswith("x-") and name != "if"]
+        for name in [*names, "if"] if "if" in schema else names:
+            if name == "if":
+                spec: Spec | None = self._typed_if(schema, kind, parts)
+            else:
+                spec = self._typed_keyword(schema, name, kind)
             if spec is None:
                 return self.schema(schema)  # a keyword with no typed form: the general check
             if spec is False:
                 return False
             if spec is not True:
                 parts.append(spec)
-        return _all(parts) if parts else True
+        return self._conjunction(parts, kind) if parts else True
 
     def _typed_keyword(self, schema: Mapping[str, Any], name: str, kind: type) -> Spec | None:
         """One keyword's :meth:`typed` answer; ``None`` when it has no typed form."""
         if name not in _BUILDERS:
             return None
         value = schema[name]
-        if name in _OTHER_TYPES_ONLY or (name in _NUMBER_ONLY and kind not in (int, float)) \
+        if name in _ARRAY_ONLY or (name in _OBJECT_ONLY and kind is not dict) \
+                or (name in _NUMBER_ONLY and kind not in (int, float)) \
                 or (name in _STRING_ONLY and kind is not str):
-            # Only about arrays and objects (or numbers, or strings): a value of
-            # another type passes it whatever it says.
+            # Only about another type: a value of this one passes it whatever it says.
             return True if self.keyword(schema, name) is not None else None
+        if name in _KEYS_ONLY:
+            check = self.keyword(schema, name)
+            if check is not None:
+                self._keys_only.add(check)
+            return check
         if name == "type":
             return _typed_type(value, kind)
         if name in ("allOf", "anyOf") and isinstance(value, list):
@@ -219,28 +249,67 @@ class Build:
             checks = [spec for spec in specs if callable(spec)]
             if not checks:
                 return not decided
-            return _all(checks) if name == "allOf" else _any(checks)
+            if name == "allOf":
+                return self._conjunction(checks, kind)
+            return self._keys_only_if(_any(checks), checks)
         if name == "not":
             spec = self.typed(value, kind)
             if not callable(spec):
                 return not spec
-            return lambda v, memo: not spec(v, memo)
-        if name == "if":
-            return self._typed_if(schema, kind)
+            search = self._text_searches.get(spec)
+            if search is not None:
+                return lambda v, _: search(v) is None  # not {"pattern": ...}, for a text
+            return self._keys_only_if(lambda v, memo: not spec(v, memo), [spec])
+        if kind is str and name == "pattern" and isinstance(value, str):
+            return self.text_pattern(value)
+        if kind is str and name == "minLength" and isinstance(value, int):
+            return lambda v, _: len(v) >= value
         if name == "$ref":
             target = self.resolve(value) if isinstance(value, str) else None
             return None if target is None else self.typed(target, kind)
-        return self.keyword(schema, name)  # pattern, minLength, format ...: as compiled
+        return self.keyword(schema, name)  # format ...: as compiled
 
-    def _typed_if(self, schema: Mapping[str, Any], kind: type) -> Spec:
+    def text_pattern(self, pattern: str) -> Check:
+        """``{"pattern": pattern}`` for a text; one check per pattern, so that a schema
+        asking for the same pattern twice is seen to (:meth:`_typed_if`)."""
+        found = self._text_patterns.get(pattern)
+        if found is None:
+            search = re.compile(pattern).search
+            found = self._text_patterns[pattern] = lambda v, _: search(v) is not None
+            self._text_searches[found] = search
+        return found
+
+    def _typed_if(self, schema: Mapping[str, Any], kind: type, required: list[Check]) -> Spec:
         cond = self.typed(schema["if"], kind)
         then = self.typed(schema["then"], kind) if "then" in schema else True
         else_ = self.typed(schema["else"], kind) if "else" in schema else True
+        if cond in required:
+            return then  # reached only where its condition holds
         if not callable(cond):
             return then if cond else else_
         then_check = then if callable(then) else (_always if then else never)
         else_check = else_ if callable(else_) else (_always if else_ else never)
-        return lambda v, memo: then_check(v, memo) if cond(v, memo) else else_check(v, memo)
+        return self._keys_only_if(
+            lambda v, memo: then_check(v, memo) if cond(v, memo) else else_check(v, memo),
+            [cond, then_check, else_check])
+
+    def _keys_only_if(self, check: Check, parts: list[Check]) -> Check:
+        """``check``, marked as answering from an object's keys alone when its parts do."""
+        if all(part in self._keys_only or part is _always or part is never for part in parts):
+            self._keys_only.add(check)
+        return check
+
+    def _conjunction(self, parts: list[Check], kind: type) -> Check:
+        """All of ``parts``; for an object, those that read only its keys are asked once
+        per set of keys (in order) while a bounded table keeps the answer."""
+        if kind is not dict:
+            return _all(parts)
+        shape = [part for part in parts if part in self._keys_only]
+        if len(shape) == len(parts):
+            return self._keys_only_if(_all(parts), parts)
+        if not shape:
+            return _all(parts)
+        return _all([_by_keys(_all(shape)), *[part for part in parts if part not in shape]])
 
     def schema(self, schema: Any) -> Check:
         """The predicate for ``schema``, compiled at most once in this build."""
@@ -314,16 +383,37 @@ class Build:
             return frozenset()
 
 
-# Keywords that only concern arrays and objects, only numbers, or only strings.
-_OTHER_TYPES_ONLY = frozenset({"required", "properties", "minItems", "maxProperties", "items",
-                               "contains", "propertyNames"})
+# Keywords that only concern arrays, objects, numbers, or strings.
+_ARRAY_ONLY = frozenset({"minItems", "items", "contains"})
+_OBJECT_ONLY = frozenset({"required", "properties", "maxProperties", "propertyNames"})
+# Those whose answer for an object depends on its keys alone.
+_KEYS_ONLY = frozenset({"required", "maxProperties", "propertyNames"})
 _NUMBER_ONLY = frozenset({"minimum", "maximum"})
 _STRING_ONLY = frozenset({"pattern", "minLength"})
 # The JSON types an instance of each scalar Python type is: (certainly, possibly).
 _JSON_TYPES: dict[type, frozenset[str]] = {
     str: frozenset({"string"}), bool: frozenset({"boolean"}), type(None): frozenset({"null"}),
     int: frozenset({"integer", "number"}), float: frozenset({"number"}),
+    dict: frozenset({"object"}),
 }
+
+
+def _by_keys(check: Check) -> Check:
+    """``check`` (which reads only an object's keys), asked once per tuple of keys while a
+    bounded table keeps the answer: the records of a page share a few shapes."""
+    answers: dict[tuple[Any, ...], bool] = {}
+
+    def by_keys(v: Any, memo: Memo) -> bool:
+        keys = tuple(v)
+        found = answers.get(keys)
+        if found is None:
+            found = check(v, memo)
+            if len(answers) >= _KEPT_ANSWERS:
+                answers.clear()
+            answers[keys] = found
+        return found
+
+    return by_keys
 
 
 def _typed_type(value: Any, kind: type) -> Spec | None:
@@ -409,6 +499,9 @@ def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     # text runs only what concerns texts.
     props = [(name, check, {kind: b.typed_check(sub, kind) for kind in SCALAR_TYPES})
              for name, sub, check in b.children(value)]
+    # The answers for short texts, kept across documents: a text's answer depends on it
+    # alone, and dates, durations, types and thumbnails recur across a page's records.
+    answers: dict[tuple[str, str], bool] = {}
 
     def check(v: Any, memo: Memo) -> bool:
         if not isinstance(v, dict):
@@ -416,7 +509,17 @@ def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
         for name, prop_check, by_type in props:
             if name in v:
                 item = v[name]
-                if not by_type.get(type(item), prop_check)(item, memo):
+                if type(item) is str and len(item) <= _KEPT_CHARS:
+                    key = (name, item)
+                    found = answers.get(key)
+                    if found is None:
+                        found = by_type[str](item, memo)
+                        if len(answers) >= _KEPT_ANSWERS:
+                            answers.clear()
+                        answers[key] = found
+                    if not found:
+                        return False
+                elif not by_type.get(type(item), prop_check)(item, memo):
                     return False
         return True
 
@@ -569,6 +672,11 @@ _CERTAINLY = {
 }
 
 
+# Per format, a pattern every value the format checker accepts matches: the others are
+# refused without asking it (jsonschema's "date" is such a pattern, then a calendar check).
+_POSSIBLY = {"date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")}
+
+
 def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     checker = b.fallback.format_checker
     if checker is None:
@@ -576,19 +684,32 @@ def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     fmt = value
     certainly = _CERTAINLY.get(fmt) if isinstance(fmt, str) else None
     plainly_valid = certainly.fullmatch if certainly is not None else None
+    possibly = _POSSIBLY.get(fmt) if isinstance(fmt, str) else None
+    maybe_valid = possibly.fullmatch if possibly is not None else None
+    # A format checker's answer depends on the text alone: kept for every later document.
+    answers: dict[str, bool] = {}
 
     def conforms(v: Any, memo: Memo) -> bool:
         # A format checker can be costly (an IRI grammar), and an error report
         # asks about the same value at every level it descends: each string is
-        # checked once per document.
+        # checked once per document, and a short one once while it is kept.
         if type(v) is not str:
             return bool(checker.conforms(v, fmt))
         if plainly_valid is not None and plainly_valid(v) is not None:
             return True
+        if maybe_valid is not None and maybe_valid(v) is None:
+            return False
+        found = answers.get(v)
+        if found is not None:
+            return found
         seen = (fmt, v)
         found = memo.get(seen)
         if found is None:
             found = memo[seen] = bool(checker.conforms(v, fmt))
+            if len(v) <= _KEPT_CHARS:
+                if len(answers) >= _KEPT_ANSWERS:
+                    answers.clear()
+                answers[v] = found
         return found
 
     return conforms

@@ -170,11 +170,14 @@ def _build_rules() -> _Rules:
 
 def _findings(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
     """One finding per location (the first, most basic rule the schema lists), capped."""
+    compiler = _compiler()
+    if compiler.is_valid(validator.schema, data, memo):
+        return ()  # most records: no error to walk for
     found: dict[Finding, None] = {}
     places: set[str] = set()
     extra = 0
     # jsonschema's errors, found by walking only into what the compiled checks fail.
-    for error in _compiler().iter_errors(validator, data, memo):
+    for error in compiler.iter_errors(validator, data, memo):
         path = _error_path(error)
         where = pointer(path)
         if where in places:
