@@ -217,7 +217,11 @@ def _first_of(first: dict[str, str], declared: Declared, video_id: str) -> str |
     """The id of the first record ``first`` knows under one of ``declared``'s keys (or
     ``None``), remembering this record's keys for those that follow."""
     keys = _dedupe_keys(declared)
-    owner = next((first[k] for k in keys if k in first), None)
+    owner = None
+    for k in keys:
+        owner = first.get(k)
+        if owner is not None:
+            break
     for k in keys:
         first.setdefault(k, owner or video_id)
     return owner

@@ -201,6 +201,8 @@ def _url_texts(value: Any) -> Iterator[str]:
 
 def first_url(value: Any, base: str | None) -> str | None:
     """The first usable absolute http(s) URL in ``value`` (string, list or object)."""
+    if value is None:
+        return None
     if isinstance(value, str):
         return absolute_url(value, base)  # the common case, without the walk
     for text in _url_texts(value):
@@ -401,6 +403,8 @@ def _number_duration(text: str) -> float | None:
 
 def parse_dimension(value: Any) -> int | None:
     """Pixels in ``480``, ``"480"``, ``"480px"`` or a QuantitativeValue, or ``None``."""
+    if value is None:
+        return None  # most records give no size
     value = _literal(value)
     if isinstance(value, Mapping):
         value = _literal(value.get("value"))

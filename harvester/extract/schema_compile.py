@@ -658,11 +658,14 @@ def _keys_pass(keys: Iterable[Any], rules: list[tuple[frozenset[str], Check]],
 # plainly valid spellings (an http URL of plain characters, PT1M30S, a date-time with
 # a day that exists in every month) pass without the checker's full grammar; any
 # other value is still asked of the checker.
-_URL_CHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})"
+# Plain URL characters, then any number of %-escapes each followed by more of them (the
+# same text as a repeated choice between a character and an escape, matched faster).
+_URL_CHARS = r"[A-Za-z0-9._~!$&'()*+,;=:@/-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~!$&'()*+,;=:@/-]*)*"
+_QUERY_CHARS = _URL_CHARS.replace("@/-]", "@/?-]")
 _CERTAINLY = {
     "iri": re.compile(
         r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,250}[A-Za-z0-9])?(?::[0-9]{1,5})?"
-        rf"(?:/{_URL_CHAR}*)?(?:\?(?:{_URL_CHAR}|\?)*)?(?:#(?:{_URL_CHAR}|\?)*)?"),
+        rf"(?:/{_URL_CHARS})?(?:\?{_QUERY_CHARS})?(?:#{_QUERY_CHARS})?"),
     "duration": re.compile(r"PT(?=[0-9])(?:[0-9]{1,9}H)?(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?"),
     "date": re.compile(r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"),
     "date-time": re.compile(
