@@ -93,6 +93,15 @@ class SchemaCompiler:
         :meth:`schema`'s, with what concerns other types already answered."""
         return self._more().typed_check(schema, kind)
 
+    def object_check(self, schema: Any) -> Check:
+        """The predicate for ``schema`` on objects (``dict``) only: the same answers as
+        :meth:`schema`'s for them, its rules that read only keys answered once per
+        tuple of keys."""
+        found = self._known.typed.get((id(schema), dict))
+        if found is None:
+            return self._more().typed_check(schema, dict)
+        return found if callable(found) else self._more().typed_check(schema, dict)
+
     def is_valid(self, schema: Any, instance: Any, memo: Memo | None = None) -> bool:
         """Whether ``instance`` passes ``schema``, as ``validator.is_valid(instance)``."""
         if type(instance) is dict:

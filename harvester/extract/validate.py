@@ -30,7 +30,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from harvester.extract.normalize import absolute_url, parse_date, parse_duration
-from harvester.extract.schema_check import Memo, SchemaCompiler
+from harvester.extract.schema_check import Check, Memo, SchemaCompiler
 from harvester.records import Candidate, Finding, Syntax, Validation
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
@@ -104,15 +104,20 @@ def validate_data(
     data: Any, *, opengraph: bool = False
 ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """(errors, warnings) for one VideoObject given as plain JSON data."""
-    if isinstance(data, Mapping) and not isinstance(data, dict):
+    if type(data) is not dict and isinstance(data, Mapping):
         data = dict(data)
     if _deeper_than(data, MAX_DEPTH):
         # Checked before jsonschema sees it: deep recursion inside its compiled
         # helpers can abort the interpreter rather than raise RecursionError.
         return (Finding("", DEEP_MESSAGE),), ()
     try:
-        validators = _validators()
+        rules = _rules()
         memo: Memo = {}  # what the checks learn about this document, for both rule sets
+        if type(data) is dict:
+            passes = rules.object_checks[opengraph]
+            if passes[0](data, memo) and passes[1](data, memo):
+                return (), ()  # most records: nothing to report, no error walk to start
+        validators = rules.validators
         errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
         return (_findings(validators[errors], data, memo),
                 _findings(validators[warnings], data, memo))
@@ -128,6 +133,8 @@ class _Rules(NamedTuple):
     schema: dict[str, Any]
     validators: dict[str, Draft202012Validator]
     compiler: SchemaCompiler
+    #: By ``opengraph``: the (errors, warnings) rule sets' checks for an object.
+    object_checks: dict[bool, tuple[Check, Check]]
 
 
 _built: _Rules | None = None
@@ -184,7 +191,12 @@ def _build_rules() -> _Rules:
         validators[name] = Draft202012Validator(ref, registry=registry, format_checker=checker)
     entries = [validator.schema for validator in validators.values()]
     compiler = SchemaCompiler(schema, validators[""], entries, names=_JSON_LD_KEYWORDS)
-    return _Rules(schema, validators, compiler)
+    object_checks = {
+        opengraph: (compiler.object_check(validators[errors].schema),
+                    compiler.object_check(validators[warnings].schema))
+        for opengraph, (errors, warnings) in ((False, _VIDEOOBJECT_RULES),
+                                              (True, _OPENGRAPH_RULES))}
+    return _Rules(schema, validators, compiler, object_checks)
 
 
 def _findings(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
