@@ -117,7 +117,7 @@ class SchemaCompiler:
         return self._more().keyword(schema, name) or never
 
     def iter_errors(self, validator: Validator, instance: Any,
-                    memo: Memo | None = None) -> Errors:
+                    memo: Memo | None = None, *, failing: bool = False) -> Errors:
         """``validator.iter_errors(instance)``: the same errors, in the same order.
 
         The walk goes only into the subschemas and keywords whose compiled
@@ -125,10 +125,12 @@ class SchemaCompiler:
         function, then placed (path, schema path, details) as jsonschema's
         walk would place it.  One difference: an ``anyOf`` error has no
         ``context`` (the branches' own errors are not computed).  ``validator``
-        must be built on this compiler's root (or a ``$ref`` into it).
+        must be built on this compiler's root (or a ``$ref`` into it).  ``failing``:
+        the caller knows ``instance`` fails the validator's schema (it need not be
+        checked again before the walk).
         """
         return self._errors(validator, validator.schema, instance, (), (),
-                            {} if memo is None else memo)
+                            {} if memo is None else memo, failing=failing)
 
     def _errors(self, validator: Any, schema: Any, instance: Any, path: Path,
                 schema_path: Path, memo: Memo, *, failing: bool = False) -> Errors:

@@ -113,14 +113,15 @@ def validate_data(
     try:
         rules = _rules()
         memo: Memo = {}  # what the checks learn about this document, for both rule sets
-        if type(data) is dict:
-            passes = rules.object_checks[opengraph]
-            if passes[0](data, memo) and passes[1](data, memo):
-                return (), ()  # most records: nothing to report, no error walk to start
         validators = rules.validators
         errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
-        return (_findings(validators[errors], data, memo),
-                _findings(validators[warnings], data, memo))
+        if type(data) is not dict:
+            return (_findings(validators[errors], data, memo),
+                    _findings(validators[warnings], data, memo))
+        # Most records pass both rule sets: nothing to report, no error walk to start.
+        passes = rules.object_checks[opengraph]
+        return (() if passes[0](data, memo) else _walk(validators[errors], data, memo),
+                () if passes[1](data, memo) else _walk(validators[warnings], data, memo))
     except RecursionError:
         return (Finding("", DEEP_MESSAGE),), ()
     except Exception as exc:  # a validator bug or pathological input must not stop a harvest
@@ -201,14 +202,18 @@ def _build_rules() -> _Rules:
 
 def _findings(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
     """One finding per location (the first, most basic rule the schema lists), capped."""
-    compiler = _compiler()
-    if compiler.is_valid(validator.schema, data, memo):
+    if _compiler().is_valid(validator.schema, data, memo):
         return ()  # most records: no error to walk for
+    return _walk(validator, data, memo)
+
+
+def _walk(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
+    """:func:`_findings` for ``data`` known to fail ``validator``'s schema."""
     found: dict[Finding, None] = {}
     places: set[str] = set()
     extra = 0
     # jsonschema's errors, found by walking only into what the compiled checks fail.
-    for error in compiler.iter_errors(validator, data, memo):
+    for error in _compiler().iter_errors(validator, data, memo, failing=True):
         path = _error_path(error)
         where = pointer(path)
         if where in places:
