@@ -83,8 +83,9 @@ def _pointer(where: _Where) -> str:
     keys: list[str] = []
     while where is not None:
         where, key = where
-        keys.append("/" + _escape(str(key)))
-    return "".join(reversed(keys))
+        keys.append(_escape(key if type(key) is str else str(key)))
+    keys.append("")
+    return "/".join(reversed(keys))
 
 
 def _right_spine(value: Any) -> set[int]:
@@ -126,4 +127,6 @@ def is_video_type(name: str) -> bool:
 
 def _escape(key: str) -> str:
     """RFC 6901 escaping of one reference token."""
+    if "~" not in key and "/" not in key:
+        return key  # most keys
     return key.replace("~", "~0").replace("/", "~1")
