@@ -25,32 +25,31 @@ one thread; what it made is then only read
 
 from __future__ import annotations
 
-import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from harvester.extract.schema_predicates import (
+    ANNOTATIONS,
+    KEPT_ANSWERS,
+    KEPT_CHARS,
+    SCALAR_TYPES,
+    TYPES,
+    Check,
+    Child,
+    Memo,
+    Spec,
+    all_of,
+    always,
+    any_of,
+    is_number,
+    never,
+)
+from harvester.extract.schema_typed import TypedChecks
+
 __all__ = ["COMPILED", "NOTHING", "SCALAR_TYPES", "Build", "Check", "Child", "Known", "Memo",
            "Spec", "never", "property_names_in"]
-
-#: Answers one call has worked out, kept for the rest of that call only.
-Memo = dict[Any, bool]
-#: A compiled (sub)schema: ``check(instance, memo)`` is True when jsonschema finds no error.
-Check = Callable[[Any, Memo], bool]
-#: One member of a ``properties`` object or an ``allOf`` list: (name or index, subschema, check).
-Child = tuple[Any, Any, Check]
-
-# Keywords that only annotate: they never fail (then/else are read by "if").
-_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description",
-                          "default", "examples", "then", "else"})
-
-
-# Answers for short texts are kept across documents (dates, durations, types recur
-# across the records of a page), up to this many per table, then forgotten.
-_KEPT_ANSWERS = 4096
-_KEPT_CHARS = 256
-
 
 class Known(NamedTuple):
     """What a build made, by ``id()`` of the (sub)schema, or by the ``$ref`` text;
@@ -62,75 +61,14 @@ class Known(NamedTuple):
     typed: Mapping[tuple[int, type], Spec] = MappingProxyType({})
 
 
-#: What a subschema asks of instances of one type: always True, always False, or a check.
-Spec = bool | Check
-#: The scalar types of parsed JSON: a value of one of these is checked by its type's
-#: own :meth:`Build.typed` check (keywords about other types already answered).
-SCALAR_TYPES: tuple[type, ...] = (str, int, float, bool, type(None))
-
 NOTHING = Known(MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
-
-
-def _is_number(value: Any, _: Memo | None = None) -> bool:
-    return not isinstance(value, bool) and isinstance(value, numbers.Number)
-
-
-def _is_integer(value: Any, _: Memo | None = None) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-
-
-# Draft 2020-12's type checker, as jsonschema defines it.
-_TYPES: dict[str, Check] = {
-    "array": lambda v, _: isinstance(v, list), "boolean": lambda v, _: isinstance(v, bool),
-    "integer": _is_integer, "null": lambda v, _: v is None, "number": _is_number,
-    "object": lambda v, _: isinstance(v, dict), "string": lambda v, _: isinstance(v, str),
-}
-
-
-def _always(_: Any, __: Memo) -> bool:
-    return True
-
-
-def never(_: Any, __: Memo) -> bool:
-    """The check that always fails."""
-    return False
-
-
-def _all(checks: list[Check]) -> Check:
-    if not checks:
-        return _always
-    if len(checks) == 1:
-        return checks[0]
-
-    def every(value: Any, memo: Memo) -> bool:
-        for check in checks:
-            if not check(value, memo):
-                return False
-        return True
-
-    return every
-
-
-def _any(checks: list[Check]) -> Check:
-    if len(checks) == 1:
-        return checks[0]
-
-    def some(value: Any, memo: Memo) -> bool:
-        for check in checks:
-            if check(value, memo):
-                return True
-        return False
-
-    return some
 
 
 class _StillBuilding(Exception):
     """A check was asked for an answer before the build of a schema it reaches ended."""
 
 
-class Build:
+class Build(TypedChecks):
     """One compile of subschemas of ``root``, over what ``known`` already holds.
 
     ``fallback`` is a validator on ``root``: it answers what is not compiled
@@ -151,165 +89,13 @@ class Build:
         self.key_rules: dict[Check, tuple[frozenset[str], Check]] = {}
         self.compiled: list[Any] = []  # the schemas checked, in the order compiled
         self.kept: list[Any] = []  # the other objects a table is keyed by
-        self.typed_checks: dict[tuple[int, type], Spec] = {}
-        self._text_patterns: dict[str, Check] = {}
-        self._text_searches: dict[Check, Callable[[str], Any]] = {}
-        self._keys_only: set[Check] = set()
         self._pending: dict[int, list[Check]] = {}
-        self._typing: set[tuple[int, type]] = set()
+        self.init_typed(known.typed)
 
     def made(self) -> Known:
         """What this build made, read-only."""
         return Known(MappingProxyType(self.checks), MappingProxyType(self.children_of),
                      MappingProxyType(self.resolved), MappingProxyType(self.typed_checks))
-
-    def typed(self, schema: Any, kind: type) -> Spec:
-        """What ``schema`` asks of an instance whose ``type()`` is ``kind`` (one of
-        :data:`SCALAR_TYPES`): the keywords that only concern other types (``items``,
-        ``required``, ``type`` ...) answered now, ``if`` branches and ``anyOf`` members
-        chosen when their answer is known, so that such a value runs only the checks
-        that can fail it.  The same answer as :meth:`schema`'s check, for any value
-        of that type.
-        """
-        key = (id(schema), kind)
-        found = self.known.typed.get(key)
-        if found is None:
-            found = self.typed_checks.get(key)
-        if found is not None:
-            return found
-        if key in self._typing:
-            return self.schema(schema)  # a schema that reaches itself: the general check
-        self._typing.add(key)
-        try:
-            found = self._typed(schema, kind)
-        finally:
-            self._typing.discard(key)
-        self.typed_checks[key] = found
-        self.kept.append(schema)
-        return found
-
-    def object_check(self, schema: Any) -> Spec:
-        """:meth:`typed` for objects, as an entry: a check that reads only the keys is
-        asked once per tuple of keys (its parts that do are, in any case)."""
-        spec = self.typed(schema, dict)
-        if callable(spec) and spec in self._keys_only:
-            spec = self.typed_checks[(id(schema), dict)] = _by_keys(spec)
-        return spec
-
-    def typed_check(self, schema: Any, kind: type) -> Check:
-        """:meth:`typed` as a check (a constant answer becomes a check that gives it)."""
-        spec = self.typed(schema, kind)
-        return spec if callable(spec) else (_always if spec else never)
-
-    def _typed(self, schema: Any, kind: type) -> Spec:
-        if schema is True or schema is False:
-            return bool(schema)
-        if not isinstance(schema, Mapping) or (schema is not self.root and "$id" in schema):
-            return self.schema(schema)
-        parts: list[Check] = []
-        # "if" last: a condition another keyword of this schema already requires is
-        # known to hold wherever the "if" is reached (url: pattern P, if P then ...).
-        names = [name for name in schema if name not in _ANNOTATIONS
-                 and not name.startswith("x-") and name != "if"]
-        for name in [*names, "if"] if "if" in schema else names:
-            if name == "if":
-                spec: Spec | None = self._typed_if(schema, kind, parts)
-            else:
-                spec = self._typed_keyword(schema, name, kind)
-            if spec is None:
-                return self.schema(schema)  # a keyword with no typed form: the general check
-            if spec is False:
-                return False
-            if spec is not True:
-                parts.append(spec)
-        return self._conjunction(parts, kind) if parts else True
-
-    def _typed_keyword(self, schema: Mapping[str, Any], name: str, kind: type) -> Spec | None:
-        """One keyword's :meth:`typed` answer; ``None`` when it has no typed form."""
-        if name not in _BUILDERS:
-            return None
-        value = schema[name]
-        if name in _ARRAY_ONLY or (name in _OBJECT_ONLY and kind is not dict) \
-                or (name in _NUMBER_ONLY and kind not in (int, float)) \
-                or (name in _STRING_ONLY and kind is not str):
-            # Only about another type: a value of this one passes it whatever it says.
-            return True if self.keyword(schema, name) is not None else None
-        if name in _KEYS_ONLY:
-            check = self.keyword(schema, name)
-            if check is not None:
-                self._keys_only.add(check)
-            return check
-        if name == "type":
-            return _typed_type(value, kind)
-        if name in ("allOf", "anyOf") and isinstance(value, list):
-            specs = [self.typed(sub, kind) for sub in value]
-            decided = name == "anyOf"  # the answer one member can settle
-            if decided in specs:
-                return decided
-            checks = [spec for spec in specs if callable(spec)]
-            if not checks:
-                return not decided
-            if name == "allOf":
-                return self._conjunction(checks, kind)
-            return self._keys_only_if(_any(checks), checks)
-        if name == "not":
-            spec = self.typed(value, kind)
-            if not callable(spec):
-                return not spec
-            search = self._text_searches.get(spec)
-            if search is not None:
-                return lambda v, _: search(v) is None  # not {"pattern": ...}, for a text
-            return self._keys_only_if(lambda v, memo: not spec(v, memo), [spec])
-        if kind is str and name == "pattern" and isinstance(value, str):
-            return self.text_pattern(value)
-        if kind is str and name == "minLength" and isinstance(value, int):
-            return lambda v, _: len(v) >= value
-        if name == "$ref":
-            target = self.resolve(value) if isinstance(value, str) else None
-            return None if target is None else self.typed(target, kind)
-        return self.keyword(schema, name)  # format ...: as compiled
-
-    def text_pattern(self, pattern: str) -> Check:
-        """``{"pattern": pattern}`` for a text; one check per pattern, so that a schema
-        asking for the same pattern twice is seen to (:meth:`_typed_if`)."""
-        found = self._text_patterns.get(pattern)
-        if found is None:
-            search = re.compile(pattern).search
-            found = self._text_patterns[pattern] = lambda v, _: search(v) is not None
-            self._text_searches[found] = search
-        return found
-
-    def _typed_if(self, schema: Mapping[str, Any], kind: type, required: list[Check]) -> Spec:
-        cond = self.typed(schema["if"], kind)
-        then = self.typed(schema["then"], kind) if "then" in schema else True
-        else_ = self.typed(schema["else"], kind) if "else" in schema else True
-        if cond in required:
-            return then  # reached only where its condition holds
-        if not callable(cond):
-            return then if cond else else_
-        then_check = then if callable(then) else (_always if then else never)
-        else_check = else_ if callable(else_) else (_always if else_ else never)
-        return self._keys_only_if(
-            lambda v, memo: then_check(v, memo) if cond(v, memo) else else_check(v, memo),
-            [cond, then_check, else_check])
-
-    def _keys_only_if(self, check: Check, parts: list[Check]) -> Check:
-        """``check``, marked as answering from an object's keys alone when its parts do."""
-        if all(part in self._keys_only or part is _always or part is never for part in parts):
-            self._keys_only.add(check)
-        return check
-
-    def _conjunction(self, parts: list[Check], kind: type) -> Check:
-        """All of ``parts``; for an object, those that read only its keys are asked once
-        per set of keys (in order) while a bounded table keeps the answer."""
-        if kind is not dict:
-            return _all(parts)
-        shape = [part for part in parts if part in self._keys_only]
-        if len(shape) == len(parts):
-            return self._keys_only_if(_all(parts), parts)
-        if not shape:
-            return _all(parts)
-        return _all([_by_keys(_all(shape)), *[part for part in parts if part not in shape]])
 
     def schema(self, schema: Any) -> Check:
         """The predicate for ``schema``, compiled at most once in this build."""
@@ -332,20 +118,20 @@ class Build:
 
     def _compile(self, schema: Any) -> Check:
         if schema is True:
-            return _always
+            return always
         if schema is False:
             return never
         if not isinstance(schema, Mapping) or (schema is not self.root and "$id" in schema):
             return self.slow(schema)
         checks: list[Check] = []
         for name in schema:
-            if name in _ANNOTATIONS or name.startswith("x-"):
+            if name in ANNOTATIONS or name.startswith("x-"):
                 continue
             check = self.keyword(schema, name)
             if check is None:
                 return self.slow(schema)
             checks.append(check)
-        return _all(checks)
+        return all_of(checks)
 
     def keyword(self, schema: Mapping[str, Any], name: str) -> Check | None:
         """The predicate for one keyword of ``schema``; ``None`` when not compiled."""
@@ -381,52 +167,6 @@ class Build:
             return frozenset(name for name in self.names if check(name, {}))
         except _StillBuilding:  # it reaches a schema still being built: ask at run time
             return frozenset()
-
-
-# Keywords that only concern arrays, objects, numbers, or strings.
-_ARRAY_ONLY = frozenset({"minItems", "items", "contains"})
-_OBJECT_ONLY = frozenset({"required", "properties", "maxProperties", "propertyNames"})
-# Those whose answer for an object depends on its keys alone.
-_KEYS_ONLY = frozenset({"required", "maxProperties", "propertyNames"})
-_NUMBER_ONLY = frozenset({"minimum", "maximum"})
-_STRING_ONLY = frozenset({"pattern", "minLength"})
-# The JSON types an instance of each scalar Python type is: (certainly, possibly).
-_JSON_TYPES: dict[type, frozenset[str]] = {
-    str: frozenset({"string"}), bool: frozenset({"boolean"}), type(None): frozenset({"null"}),
-    int: frozenset({"integer", "number"}), float: frozenset({"number"}),
-    dict: frozenset({"object"}),
-}
-
-
-def _by_keys(check: Check) -> Check:
-    """``check`` (which reads only an object's keys), asked once per tuple of keys while a
-    bounded table keeps the answer: the records of a page share a few shapes."""
-    answers: dict[tuple[Any, ...], bool] = {}
-
-    def by_keys(v: Any, memo: Memo) -> bool:
-        keys = tuple(v)
-        found = answers.get(keys)
-        if found is None:
-            found = check(v, memo)
-            if len(answers) >= _KEPT_ANSWERS:
-                answers.clear()
-            answers[keys] = found
-        return found
-
-    return by_keys
-
-
-def _typed_type(value: Any, kind: type) -> Spec | None:
-    """The ``type`` keyword for an instance of ``kind``: known, except a float that may
-    be an integer (``1.0``)."""
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, list) or not all(isinstance(n, str) and n in _TYPES for n in names):
-        return None
-    if _JSON_TYPES[kind].intersection(names):
-        return True
-    if kind is float and "integer" in names:
-        return _TYPES["integer"]
-    return False
 
 
 def _forward(cell: list[Check]) -> Check:
@@ -475,9 +215,9 @@ Builder = Callable[[Build, Any, Mapping[str, Any]], Check | None]
 
 def _type(_: Build, value: Any, __: Mapping[str, Any]) -> Check | None:
     names = [value] if isinstance(value, str) else list(value)
-    if not all(isinstance(n, str) and n in _TYPES for n in names):
+    if not all(isinstance(n, str) and n in TYPES for n in names):
         return None
-    return _any([_TYPES[n] for n in names])
+    return any_of([TYPES[n] for n in names])
 
 
 def _required(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
@@ -509,12 +249,12 @@ def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
         for name, prop_check, by_type in props:
             if name in v:
                 item = v[name]
-                if type(item) is str and len(item) <= _KEPT_CHARS:
+                if type(item) is str and len(item) <= KEPT_CHARS:
                     key = (name, item)
                     found = answers.get(key)
                     if found is None:
                         found = by_type[str](item, memo)
-                        if len(answers) >= _KEPT_ANSWERS:
+                        if len(answers) >= KEPT_ANSWERS:
                             answers.clear()
                         answers[key] = found
                     if not found:
@@ -530,7 +270,7 @@ def _all_of(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     children = b.children(value)
     rules = [b.key_rules[check] for _, _, check in children if check in b.key_rules]
     if len(rules) < 2:
-        return _all([check for _, _, check in children])
+        return all_of([check for _, _, check in children])
     group = _no_bad_key(rules)
     others = [check for _, _, check in children if check not in b.key_rules]
     # The error walk asks each member on its own: a key rule asks the group first,
@@ -538,7 +278,7 @@ def _all_of(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     b.children_of[id(value)] = [
         (index, sub, _either(group, check) if check in b.key_rules else check)
         for index, sub, check in children]
-    return _all([*others, group])
+    return all_of([*others, group])
 
 
 def _either(first: Check, second: Check) -> Check:
@@ -547,7 +287,7 @@ def _either(first: Check, second: Check) -> Check:
 
 
 def _any_of(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
-    return _any([b.schema(sub) for sub in value])
+    return any_of([b.schema(sub) for sub in value])
 
 
 def _not(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
@@ -557,8 +297,8 @@ def _not(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
 
 def _if(b: Build, value: Any, schema: Mapping[str, Any]) -> Check:
     cond = b.schema(value)
-    then = b.schema(schema["then"]) if "then" in schema else _always
-    else_ = b.schema(schema["else"]) if "else" in schema else _always
+    then = b.schema(schema["then"]) if "then" in schema else always
+    else_ = b.schema(schema["else"]) if "else" in schema else always
     return lambda v, memo: then(v, memo) if cond(v, memo) else else_(v, memo)
 
 
@@ -580,11 +320,11 @@ def _max_properties(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
 
 
 def _minimum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
-    return lambda v, _: not _is_number(v) or v >= value
+    return lambda v, _: not is_number(v) or v >= value
 
 
 def _maximum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
-    return lambda v, _: not _is_number(v) or v <= value
+    return lambda v, _: not is_number(v) or v <= value
 
 
 def _items(b: Build, value: Any, schema: Mapping[str, Any]) -> Check | None:
@@ -654,14 +394,14 @@ def _keys_pass(keys: Iterable[Any], rules: list[tuple[frozenset[str], Check]],
     return True
 
 
-# Per format, a pattern only values the format checker accepts can match: the common,
-# plainly valid spellings (an http URL of plain characters, PT1M30S, a date-time with
-# a day that exists in every month) pass without the checker's full grammar; any
-# other value is still asked of the checker.
 # Plain URL characters, then any number of %-escapes each followed by more of them (the
 # same text as a repeated choice between a character and an escape, matched faster).
 _URL_CHARS = r"[A-Za-z0-9._~!$&'()*+,;=:@/-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~!$&'()*+,;=:@/-]*)*"
 _QUERY_CHARS = _URL_CHARS.replace("@/-]", "@/?-]")
+# Per format, a pattern only values the format checker accepts can match: the common,
+# plainly valid spellings (an http URL of plain characters, PT1M30S, a date-time with
+# a day that exists in every month) pass without the checker's full grammar; any
+# other value is still asked of the checker.
 _CERTAINLY = {
     "iri": re.compile(
         r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,250}[A-Za-z0-9])?(?::[0-9]{1,5})?"
@@ -683,7 +423,7 @@ _POSSIBLY = {"date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")}
 def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     checker = b.fallback.format_checker
     if checker is None:
-        return _always
+        return always
     fmt = value
     certainly = _CERTAINLY.get(fmt) if isinstance(fmt, str) else None
     plainly_valid = certainly.fullmatch if certainly is not None else None
@@ -709,8 +449,8 @@ def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
         found = memo.get(seen)
         if found is None:
             found = memo[seen] = bool(checker.conforms(v, fmt))
-            if len(v) <= _KEPT_CHARS:
-                if len(answers) >= _KEPT_ANSWERS:
+            if len(v) <= KEPT_CHARS:
+                if len(answers) >= KEPT_ANSWERS:
                     answers.clear()
                 answers[v] = found
         return found
