@@ -45,6 +45,7 @@ __all__ = [
     "absolute_url",
     "decode_entities",
     "first_url",
+    "forget_values",
     "normalize",
     "parse_date",
     "parse_dimension",
@@ -556,3 +557,9 @@ def _datetime_text(stamp: dt.datetime) -> str | None:
         digits = tail[:6].rstrip("0")
         text = f"{head}.{digits}{tail[6:]}"
     return text
+
+
+def forget_values() -> None:
+    """Empty the tables of URLs, durations and dates already read."""
+    for cached in (_absolute_url, _cached_duration_text, _parsed_date):
+        cached.cache_clear()

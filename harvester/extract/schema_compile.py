@@ -36,6 +36,7 @@ from harvester.extract.schema_predicates import (
     KEPT_CHARS,
     SCALAR_TYPES,
     TYPES,
+    Answers,
     Check,
     Child,
     Memo,
@@ -241,7 +242,7 @@ def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
              for name, sub, check in b.children(value)]
     # The answers for short texts, kept across documents: a text's answer depends on it
     # alone, and dates, durations, types and thumbnails recur across a page's records.
-    answers: dict[tuple[str, str], bool] = {}
+    answers = Answers()
 
     def check(v: Any, memo: Memo) -> bool:
         if not isinstance(v, dict):
@@ -430,7 +431,7 @@ def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     possibly = _POSSIBLY.get(fmt) if isinstance(fmt, str) else None
     maybe_valid = possibly.fullmatch if possibly is not None else None
     # A format checker's answer depends on the text alone: kept for every later document.
-    answers: dict[str, bool] = {}
+    answers = Answers()
 
     def conforms(v: Any, memo: Memo) -> bool:
         # A format checker can be costly (an IRI grammar), and an error report

@@ -13,11 +13,13 @@ jsonschema's Draft 2020-12 type checker does (:data:`TYPES`).
 from __future__ import annotations
 
 import numbers
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["ANNOTATIONS", "KEPT_ANSWERS", "KEPT_CHARS", "SCALAR_TYPES", "TYPES", "Check",
-           "Child", "Memo", "Spec", "all_of", "always", "any_of", "is_number", "never"]
+__all__ = ["ANNOTATIONS", "KEPT_ANSWERS", "KEPT_CHARS", "SCALAR_TYPES", "TYPES", "Answers",
+           "Check", "Child", "Memo", "Spec", "all_of", "always", "any_of", "forget_answers",
+           "is_number", "never"]
 
 #: Answers one call has worked out, kept for the rest of that call only.
 Memo = dict[Any, bool]
@@ -34,6 +36,26 @@ ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "descri
 # across the records of a page), up to this many per table, then forgotten.
 KEPT_ANSWERS = 4096
 KEPT_CHARS = 256
+
+
+class Answers(dict[Any, bool]):
+    """One check's table of answers kept across documents (:data:`KEPT_ANSWERS` at
+    most); every table alive can be emptied at once (:func:`forget_answers`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _TABLES[id(self)] = self  # a table is a dict, so not hashable: known by its id
+
+
+# Every table alive (one goes with the check that made it).
+_TABLES: weakref.WeakValueDictionary[int, Answers] = weakref.WeakValueDictionary()
+
+
+def forget_answers() -> None:
+    """Empty every table of kept answers (a benchmark's passes over the same pages
+    should not reuse what the earlier ones learnt)."""
+    for table in list(_TABLES.values()):
+        table.clear()
 
 
 #: What a subschema asks of instances of one type: always True, always False, or a check.

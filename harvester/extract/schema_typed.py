@@ -21,6 +21,7 @@ from harvester.extract.schema_predicates import (
     ANNOTATIONS,
     KEPT_ANSWERS,
     TYPES,
+    Answers,
     Check,
     Memo,
     Spec,
@@ -227,7 +228,7 @@ _JSON_TYPES: dict[type, frozenset[str]] = {
 def _by_keys(check: Check) -> Check:
     """``check`` (which reads only an object's keys), asked once per tuple of keys while a
     bounded table keeps the answer: the records of a page share a few shapes."""
-    answers: dict[tuple[Any, ...], bool] = {}
+    answers = Answers()
 
     def by_keys(v: Any, memo: Memo) -> bool:
         keys = tuple(v)
