@@ -401,3 +401,19 @@ def test_plain_property_names_are_no_two_alike_once_folded() -> None:
 
     folded = [key.lower().replace("_", "") for key in _PLAIN_KEYS]
     assert len(set(folded)) == len(folded)
+
+
+URL_PIECES = ["http", "https", "HTTPS", "://", "//", "/", "example.org", "a-b.c", ":8080", ":",
+              "?", "#", "?#", "&amp;", "&", "%20", " ", "\t", "\n", "“", "'", "\"", "@", "[", "]",
+              "v.mp4", "é", "\u00a0", "=", "x"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(URL_PIECES), max_size=10).map("".join),
+       st.sampled_from([None, "https://example.org/a/"]))
+def test_a_url_read_without_parsing_reads_as_a_parse_would(text: str, base: str | None) -> None:
+    from harvester.extract.normalize import _absolute_url
+
+    assert absolute_url(text, base) == _absolute_url.__wrapped__(text, base)
+    assert absolute_url("https://" + text, base) == _absolute_url.__wrapped__(
+        "https://" + text, base)

@@ -8,8 +8,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harvester.extract import budget, extract
 from harvester.store.serial import video_to_dict
@@ -130,3 +133,18 @@ def test_a_run_over_a_2_mb_nested_page_writes_a_small_manifest_in_little_memory(
     peak = _harvest_peak_kb(page, tmp_path / "nested.json")
     assert (tmp_path / "nested.json").stat().st_size <= 20 * page.stat().st_size
     assert peak - baseline <= 100 * 1024, (baseline, peak)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), st.none() | st.booleans() | st.integers()
+                       | st.floats(allow_nan=False) | st.text(max_size=20), max_size=8),
+       st.integers(min_value=0, max_value=400))
+def test_a_flat_node_is_sized_as_the_general_walk_sizes_it(node: dict[str, Any],
+                                                           limit: int) -> None:
+    from harvester.extract.budget import _nested_size, written_size
+
+    # Past the limit the walk stops early: only "more than the limit" must agree.
+    full = written_size(node, limit)
+    walked = _nested_size(node, limit)
+    assert full == walked or (full > limit and walked > limit)
+    assert written_size(node, 10**9) == _nested_size(node, 10**9)

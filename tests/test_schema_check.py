@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from harvester.extract.schema_check import Memo, SchemaCompiler
-from harvester.extract.schema_compile import _CERTAINLY
+from harvester.extract.schema_compile import _CERTAINLY, _POSSIBLY
 from harvester.extract.validate import _compiler, _schema, _validators
 
 VALUES = st.sampled_from([
@@ -117,3 +117,90 @@ def test_checking_changes_nothing_in_the_compiler() -> None:
 def test_a_plainly_valid_spelling_is_one_the_format_checker_accepts(case: tuple[str, str]) -> None:
     fmt, value = case
     assert Draft202012Validator.FORMAT_CHECKER.conforms(value, fmt)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(_POSSIBLY)), st.lists(st.sampled_from(
+    ["2024", "0000", "-", "05", "5", "31", "T", "10:00", "Z", "\n", " ", "٣", "1"]),
+    max_size=8).map("".join))
+def test_a_value_the_format_checker_accepts_is_one_its_pattern_allows(fmt: str, value: str
+                                                                      ) -> None:
+    if Draft202012Validator.FORMAT_CHECKER.conforms(value, fmt):
+        assert _POSSIBLY[fmt].fullmatch(value)
+    assert _compiler().keyword({"format": fmt}, "format")(value, {}) == (
+        Draft202012Validator.FORMAT_CHECKER.conforms(value, fmt))
+
+
+SCALAR_VALUES = [
+    "", " ", "PT1M30S", "T1M30S", "P1Y", "2020-01-01", "2024-05-01T10:00:00+00:00",
+    "2020-01-01T10:00+0100", "//x.org/a", "https://x.org/a b", "https://x.org/“a”", "x&amp;y",
+    "480px", " 0480 ", "VideoObject", "https://example.org/v.mp4", None, 0, -1, 7, 2.5, 1.0,
+    -0.0, 1e300, 100001, True, False,
+]
+
+
+def _subschemas(schema: Any) -> list[Any]:
+    """``schema`` and every schema inside it, read by keyword."""
+    found, stack = [], [schema]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for key, value in node.items():
+            if key in ("properties", "$defs"):
+                stack.extend(value.values())
+            elif key in ("allOf", "anyOf"):
+                stack.extend(value)
+            elif key in ("not", "if", "then", "else", "items", "contains", "propertyNames"):
+                stack.append(value)
+    return found
+
+
+def test_a_scalar_gets_the_same_answer_from_its_types_own_check() -> None:
+    # Every subschema, every scalar: the check for the value's type (keywords about
+    # other types answered in advance) agrees with the general check and jsonschema.
+    compiler = _compiler()
+    validator = _validators()[""]
+    checked = 0
+    for schema in _subschemas(_schema()):
+        general = compiler.schema(schema)
+        plain = validator.evolve(schema=schema)
+        for value in SCALAR_VALUES:
+            typed = compiler.typed_check(schema, type(value))
+            assert typed(value, {}) == general(value, {}) == plain.is_valid(value), (
+                schema, value)
+            checked += 1
+    assert checked > 1000
+
+
+def test_a_float_may_be_an_integer_and_a_bool_is_no_number() -> None:
+    root = {"$id": "urn:test", "properties": {"n": {"type": "integer"}, "m": {"minimum": 3}}}
+    plain = Draft202012Validator(root)
+    compiler = SchemaCompiler(root, plain)
+    for value in (1.0, 1.5, 2, True, None, "4", 5.0, -2.0):
+        for key in ("n", "m"):
+            assert compiler.is_valid(root, {key: value}) == plain.is_valid({key: value}), (
+                key, value)
+
+
+OBJECTS = st.dictionaries(KEYS, JSON, max_size=6)
+# A record every rule set passes, so that one other value can make the difference.
+VALID = {"@type": "VideoObject", "name": "x", "description": "d", "duration": "PT1M",
+         "thumbnailUrl": "https://example.org/t.jpg", "uploadDate": "2020-01-01T10:00:00Z",
+         "contentUrl": "https://example.org/v.mp4"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(OBJECTS, st.lists(JSON, min_size=13, max_size=13), st.booleans())
+def test_an_object_gets_the_same_answer_from_the_objects_own_check(
+        changed: dict[str, Any], values: list[Any], whole: bool) -> None:
+    # Two objects with the same keys and other values, so that an answer kept for a
+    # tuple of keys is put to the test; most share the keys of a valid record.
+    first = {**VALID, **changed} if whole else changed
+    second = {key: values[i] if i % 2 else value for i, (key, value) in enumerate(first.items())}
+    compiler = _compiler()
+    validator = _validators()[""]
+    for schema in _subschemas(_schema()):
+        plain = validator.evolve(schema=schema)
+        typed = compiler.typed_check(schema, dict)
+        for data in (first, second):
+            assert typed(data, {}) == plain.is_valid(data), (schema, data)

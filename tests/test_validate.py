@@ -390,3 +390,18 @@ def test_first_checks_from_many_threads_at_once_agree(monkeypatch: pytest.Monkey
     assert len(results) == 8
     for found in results:
         assert found == expected + expected[::-1]
+
+
+def test_values_learnt_on_one_page_are_forgotten_on_request_and_change_no_record() -> None:
+    from harvester.extract import extract, forget_values
+    from harvester.extract.schema_predicates import _TABLES
+    from harvester.store.serial import video_to_dict
+    from tests.support.dense import item_list
+
+    page = item_list(300).encode()
+    first = [video_to_dict(v) for v in extract(page, "https://example.org/list")]
+    assert sum(len(table) for table in _TABLES.values()) > 0  # texts and shapes were kept
+    assert all(record["validation"]["valid"] for record in first)
+    forget_values()
+    assert sum(len(table) for table in _TABLES.values()) == 0
+    assert [video_to_dict(v) for v in extract(page, "https://example.org/list")] == first

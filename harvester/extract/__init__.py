@@ -27,13 +27,16 @@ from harvester.extract.budget import PageBudget, too_many, truncated
 from harvester.extract.charset import ascii_compatible, decode_html
 from harvester.extract.markers import scan, scan_bytes
 from harvester.extract.nodes import video_nodes
+from harvester.extract.normalize import forget_values as forget_read_values
 from harvester.extract.normalize import normalize
 from harvester.extract.repair import repair
+from harvester.extract.schema_predicates import forget_answers
 from harvester.extract.validate import validate
 from harvester.records import Blob, Candidate, Declared, Video
 
 __all__ = [
-    "build_records", "candidates", "extract", "find_all_blobs", "may_name_a_video", "read_blobs",
+    "build_records", "candidates", "extract", "find_all_blobs", "forget_values",
+    "may_name_a_video", "read_blobs",
 ]
 
 
@@ -102,6 +105,15 @@ def extract(
             return []  # most pages: no video word at all, so no decoding either
         content, _ = decode_html(content, content_type)
     return build_records(candidates(content, page_ref), url, page_ref, page_chars=len(content))
+
+
+def forget_values() -> None:
+    """Forget what was learnt about values (URLs, durations and dates read, answers of
+    the schema's checks for texts and record shapes), which otherwise serves every
+    later record of the process: the tables are bounded, and a benchmark's passes over
+    the same pages must not reuse what the earlier passes learnt."""
+    forget_read_values()
+    forget_answers()
 
 
 def may_name_a_video(body: bytes, content_type: str | None = None) -> bool:
@@ -217,7 +229,11 @@ def _first_of(first: dict[str, str], declared: Declared, video_id: str) -> str |
     """The id of the first record ``first`` knows under one of ``declared``'s keys (or
     ``None``), remembering this record's keys for those that follow."""
     keys = _dedupe_keys(declared)
-    owner = next((first[k] for k in keys if k in first), None)
+    owner = None
+    for k in keys:
+        owner = first.get(k)
+        if owner is not None:
+            break
     for k in keys:
         first.setdefault(k, owner or video_id)
     return owner

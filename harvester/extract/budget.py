@@ -95,15 +95,43 @@ def own_raw(cand: Candidate) -> str:
     if not cand.pointer or cand.blob.syntax not in _JSON_SYNTAXES:
         return cand.blob.raw
     try:
-        return json.dumps(cand.data, ensure_ascii=False, separators=(",", ":"),
-                          check_circular=False)
+        return _COMPACT(cand.data)
     except (ValueError, RecursionError, TypeError):
         return cand.blob.raw[:RAW_PREFIX]
+
+
+# json.dumps with these options, made once: dumps() builds an encoder per call otherwise.
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                            check_circular=False).encode
+_FLAT_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 def written_size(value: Any, limit: int) -> int:
     """About how many characters ``value`` takes in the manifest (two-space indent);
     stops counting past ``limit``, so the cost of asking is bounded too."""
+    if type(value) is dict:
+        flat = _flat_size(value)
+        if flat is not None:
+            return flat
+    return _nested_size(value, limit)
+
+
+def _flat_size(node: dict[Any, Any]) -> int | None:
+    """:func:`written_size` of an object of texts and numbers only (most video nodes),
+    in one pass; ``None`` when it holds a list or an object."""
+    total = 2 + len(node) * 6
+    for key, item in node.items():
+        total += len(key) if type(key) is str else len(str(key))
+        if type(item) is str:
+            total += len(item) + 2
+        elif type(item) in _FLAT_SCALARS:
+            total += 8
+        else:
+            return None
+    return total
+
+
+def _nested_size(value: Any, limit: int) -> int:
     total = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack and total <= limit:

@@ -56,7 +56,7 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
     stack: list[tuple[Any, int, _Where]] = [(parsed.value, 0, None)]
     while stack:
         value, depth, where = stack.pop()
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             if _is_video(value):
                 yield Candidate(blob=parsed.blob, data=value, repairs=parsed.repairs,
                                 partial=id(value) in cut, pointer=_pointer(where),
@@ -71,7 +71,8 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
             # nodes come out in document order.
             children = [(v, depth + 1, (where, k)) for k, v in items
                         if type(v) not in _SCALARS and isinstance(v, Mapping | list)]
-            stack.extend(reversed(children))
+            if children:
+                stack.extend(reversed(children))
 
 
 _Where = tuple[Any, Any] | None
@@ -82,8 +83,9 @@ def _pointer(where: _Where) -> str:
     keys: list[str] = []
     while where is not None:
         where, key = where
-        keys.append("/" + _escape(str(key)))
-    return "".join(reversed(keys))
+        keys.append(_escape(key if type(key) is str else str(key)))
+    keys.append("")
+    return "/".join(reversed(keys))
 
 
 def _right_spine(value: Any) -> set[int]:
@@ -125,4 +127,6 @@ def is_video_type(name: str) -> bool:
 
 def _escape(key: str) -> str:
     """RFC 6901 escaping of one reference token."""
+    if "~" not in key and "/" not in key:
+        return key  # most keys
     return key.replace("~", "~0").replace("/", "~1")

@@ -45,6 +45,7 @@ __all__ = [
     "absolute_url",
     "decode_entities",
     "first_url",
+    "forget_values",
     "normalize",
     "parse_date",
     "parse_dimension",
@@ -141,6 +142,8 @@ def _empty(value: Any) -> bool:
 
 def _literal(value: Any) -> Any:
     """Unwrap JSON-LD value objects ``{"@value": x}`` and one-item lists (a few levels only)."""
+    if value is None or type(value) is str:
+        return value  # most values: nothing to unwrap, and no Mapping test to pay for
     for _ in range(4):  # bounded: hostile nesting must not recurse without end
         if isinstance(value, Mapping) and "@value" in value:
             value = value["@value"]
@@ -199,6 +202,8 @@ def _url_texts(value: Any) -> Iterator[str]:
 
 def first_url(value: Any, base: str | None) -> str | None:
     """The first usable absolute http(s) URL in ``value`` (string, list or object)."""
+    if value is None:
+        return None
     if isinstance(value, str):
         return absolute_url(value, base)  # the common case, without the walk
     for text in _url_texts(value):
@@ -210,6 +215,28 @@ def first_url(value: Any, base: str | None) -> str | None:
 
 def absolute_url(text: str, base: str | None) -> str | None:
     """``text`` as an absolute http(s) URL resolved against ``base``, or ``None``."""
+    if _PLAIN_URL.fullmatch(text) is not None and not text.endswith(("?", "#")) \
+            and "?#" not in text:
+        # Nothing below would change it (no entity, quote, space or control
+        # character, a lower-case http(s) scheme, a host): most URLs, unparsed.
+        return text
+    if len(text) > _MAX_CACHED_URL:
+        return _absolute_url.__wrapped__(text, base)  # kept out of the cache: it would hold it
+    return _absolute_url(text, base)
+
+
+_MAX_CACHED_URL = 2048
+
+
+# An absolute http(s) URL with a plain host and nothing :func:`_absolute_url` would
+# change: no "&" (an entity), no white space, no stray quote.
+_PLAIN_URL = re.compile(
+    r"https?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]*)?(?:[/?#][^\s&" + STRAY_QUOTES + r"]*)?")
+
+
+# URLs recur across the records of a page (a channel's thumbnail, its embed player).
+@functools.lru_cache(maxsize=1024)
+def _absolute_url(text: str, base: str | None) -> str | None:
     text = decode_entities(text).strip().strip(STRAY_QUOTES).strip()
     if "\t" in text or "\r" in text or "\n" in text:
         text = _URL_DROPPED.sub("", text)  # browsers drop these (WHATWG URL parsing)
@@ -271,6 +298,16 @@ def parse_duration(value: Any) -> float | None:
         return None if seconds is None else _sane_seconds(seconds)
     if not isinstance(value, str):
         return None
+    if len(value) > _MAX_CACHED_DURATION:
+        return _duration_text(value)
+    return _cached_duration_text(value)
+
+
+_MAX_CACHED_DURATION = 256
+
+
+def _duration_text(value: str) -> float | None:
+    """Seconds in one duration text (any of the forms :func:`parse_duration` reads)."""
     text = value.strip().strip(STRAY_QUOTES).strip()
     if not text or len(text) > 64:
         return None
@@ -279,6 +316,10 @@ def parse_duration(value: Any) -> float | None:
         if seconds is not None:
             return _sane_seconds(seconds)
     return None
+
+
+# Durations recur across the records of a page (and of a site): each text is read once.
+_cached_duration_text = functools.lru_cache(maxsize=1024)(_duration_text)
 
 
 def _as_float(value: float) -> float | None:
@@ -363,6 +404,8 @@ def _number_duration(text: str) -> float | None:
 
 def parse_dimension(value: Any) -> int | None:
     """Pixels in ``480``, ``"480"``, ``"480px"`` or a QuantitativeValue, or ``None``."""
+    if value is None:
+        return None  # most records give no size
     value = _literal(value)
     if isinstance(value, Mapping):
         value = _literal(value.get("value"))
@@ -414,8 +457,9 @@ def parse_date(value: Any) -> str | None:
     return _parsed_date(value)
 
 
-# Small: a record's date is read by normalize() and again for a validation hint.
-@functools.lru_cache(maxsize=8)
+# A record's date is read by normalize() and again for a validation hint, and dates
+# recur across the records of a page.
+@functools.lru_cache(maxsize=1024)
 def _parsed_date(value: str) -> str | None:
     text = _clean_date(value)
     if not text:
@@ -513,3 +557,9 @@ def _datetime_text(stamp: dt.datetime) -> str | None:
         digits = tail[:6].rstrip("0")
         text = f"{head}.{digits}{tail[6:]}"
     return text
+
+
+def forget_values() -> None:
+    """Empty the tables of URLs, durations and dates already read."""
+    for cached in (_absolute_url, _cached_duration_text, _parsed_date):
+        cached.cache_clear()

@@ -71,6 +71,8 @@ class SchemaCompiler:
         build = Build(root, fallback, self._names)
         for schema in (root, *entries):
             build.schema(schema)
+        for schema in (root, *entries):
+            build.object_check(schema)  # what is checked first: the record, an object
         plans = {id(schema): _plan(build, self._keywords, schema) for schema in build.compiled
                  if _walked(schema, root)}
         self._known = build.made()
@@ -85,8 +87,29 @@ class SchemaCompiler:
         found = self._known.checks.get(id(schema))
         return found if found is not None else self._more().schema(schema)
 
+    def typed_check(self, schema: Any, kind: type) -> Check:
+        """The predicate for ``schema`` on instances whose ``type()`` is ``kind`` (one of
+        :data:`~harvester.extract.schema_compile.SCALAR_TYPES`): the same answers as
+        :meth:`schema`'s, with what concerns other types already answered."""
+        return self._more().typed_check(schema, kind)
+
+    def object_check(self, schema: Any) -> Check:
+        """The predicate for ``schema`` on objects (``dict``) only: the same answers as
+        :meth:`schema`'s for them, its rules that read only keys answered once per
+        tuple of keys."""
+        found = self._known.typed.get((id(schema), dict))
+        if found is None:
+            return self._more().typed_check(schema, dict)
+        return found if callable(found) else self._more().typed_check(schema, dict)
+
     def is_valid(self, schema: Any, instance: Any, memo: Memo | None = None) -> bool:
         """Whether ``instance`` passes ``schema``, as ``validator.is_valid(instance)``."""
+        if type(instance) is dict:
+            found = self._known.typed.get((id(schema), dict))
+            if callable(found):
+                return found(instance, {} if memo is None else memo)
+            if found is not None:
+                return bool(found)
         return self.schema(schema)(instance, {} if memo is None else memo)
 
     def keyword(self, schema: Mapping[str, Any], name: str) -> Check:
@@ -94,7 +117,7 @@ class SchemaCompiler:
         return self._more().keyword(schema, name) or never
 
     def iter_errors(self, validator: Validator, instance: Any,
-                    memo: Memo | None = None) -> Errors:
+                    memo: Memo | None = None, *, failing: bool = False) -> Errors:
         """``validator.iter_errors(instance)``: the same errors, in the same order.
 
         The walk goes only into the subschemas and keywords whose compiled
@@ -102,10 +125,12 @@ class SchemaCompiler:
         function, then placed (path, schema path, details) as jsonschema's
         walk would place it.  One difference: an ``anyOf`` error has no
         ``context`` (the branches' own errors are not computed).  ``validator``
-        must be built on this compiler's root (or a ``$ref`` into it).
+        must be built on this compiler's root (or a ``$ref`` into it).  ``failing``:
+        the caller knows ``instance`` fails the validator's schema (it need not be
+        checked again before the walk).
         """
         return self._errors(validator, validator.schema, instance, (), (),
-                            {} if memo is None else memo)
+                            {} if memo is None else memo, failing=failing)
 
     def _errors(self, validator: Any, schema: Any, instance: Any, path: Path,
                 schema_path: Path, memo: Memo, *, failing: bool = False) -> Errors:

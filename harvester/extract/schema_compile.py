@@ -9,11 +9,14 @@ itself, so a keyword is never skipped.  Formats are checked by the
 validator's own ``FormatChecker``, patterns with :func:`re.search`, as
 jsonschema does.
 
-A check keeps nothing from one call to the next: what it learns while it runs
-(a format's answer for one string, whether an object's keys pass a group of
-``propertyNames`` rules) goes into the ``memo`` its caller passes, one per
-document.  A :class:`Build` is used once, by one thread; what it made
-is then only read (:mod:`harvester.extract.schema_check` keeps it).
+A check keeps almost nothing from one call to the next: what it learns while
+it runs (a format's answer for one string, whether an object's keys pass a
+group of ``propertyNames`` rules) goes into the ``memo`` its caller passes, one
+per document.  The exception: the answer for a short text (a format's, a
+property's), which depends on that text alone, stays in a bounded table of
+the check's own.  Apart from those tables, a :class:`Build` is used once, by
+one thread; what it made is then only read
+(:mod:`harvester.extract.schema_check` keeps it).
 """
 
 # The checks run a great many times per document, and all()/any() over a
@@ -22,98 +25,51 @@ is then only read (:mod:`harvester.extract.schema_check` keeps it).
 
 from __future__ import annotations
 
-import numbers
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-__all__ = ["COMPILED", "NOTHING", "Build", "Check", "Child", "Known", "Memo", "never",
-           "property_names_in"]
+from harvester.extract.schema_predicates import (
+    ANNOTATIONS,
+    KEPT_ANSWERS,
+    KEPT_CHARS,
+    SCALAR_TYPES,
+    TYPES,
+    Answers,
+    Check,
+    Child,
+    Memo,
+    Spec,
+    all_of,
+    always,
+    any_of,
+    is_number,
+    never,
+)
+from harvester.extract.schema_typed import TypedChecks
 
-#: Answers one call has worked out, kept for the rest of that call only.
-Memo = dict[Any, bool]
-#: A compiled (sub)schema: ``check(instance, memo)`` is True when jsonschema finds no error.
-Check = Callable[[Any, Memo], bool]
-#: One member of a ``properties`` object or an ``allOf`` list: (name or index, subschema, check).
-Child = tuple[Any, Any, Check]
-
-# Keywords that only annotate: they never fail (then/else are read by "if").
-_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description",
-                          "default", "examples", "then", "else"})
-
+__all__ = ["COMPILED", "NOTHING", "SCALAR_TYPES", "Build", "Check", "Child", "Known", "Memo",
+           "Spec", "never", "property_names_in"]
 
 class Known(NamedTuple):
-    """What a build made, by ``id()`` of the (sub)schema, or by the ``$ref`` text."""
+    """What a build made, by ``id()`` of the (sub)schema, or by the ``$ref`` text;
+    ``typed``: by ``(id(subschema), type of the instance)`` (:meth:`Build.typed`)."""
 
     checks: Mapping[int, Check]
     children: Mapping[int, list[Child]]
     resolved: Mapping[str, Any]
+    typed: Mapping[tuple[int, type], Spec] = MappingProxyType({})
 
 
 NOTHING = Known(MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
-
-
-def _is_number(value: Any, _: Memo | None = None) -> bool:
-    return not isinstance(value, bool) and isinstance(value, numbers.Number)
-
-
-def _is_integer(value: Any, _: Memo | None = None) -> bool:
-    if isinstance(value, bool):
-        return False
-    return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-
-
-# Draft 2020-12's type checker, as jsonschema defines it.
-_TYPES: dict[str, Check] = {
-    "array": lambda v, _: isinstance(v, list), "boolean": lambda v, _: isinstance(v, bool),
-    "integer": _is_integer, "null": lambda v, _: v is None, "number": _is_number,
-    "object": lambda v, _: isinstance(v, dict), "string": lambda v, _: isinstance(v, str),
-}
-
-
-def _always(_: Any, __: Memo) -> bool:
-    return True
-
-
-def never(_: Any, __: Memo) -> bool:
-    """The check that always fails."""
-    return False
-
-
-def _all(checks: list[Check]) -> Check:
-    if not checks:
-        return _always
-    if len(checks) == 1:
-        return checks[0]
-
-    def every(value: Any, memo: Memo) -> bool:
-        for check in checks:
-            if not check(value, memo):
-                return False
-        return True
-
-    return every
-
-
-def _any(checks: list[Check]) -> Check:
-    if len(checks) == 1:
-        return checks[0]
-
-    def some(value: Any, memo: Memo) -> bool:
-        for check in checks:
-            if check(value, memo):
-                return True
-        return False
-
-    return some
 
 
 class _StillBuilding(Exception):
     """A check was asked for an answer before the build of a schema it reaches ended."""
 
 
-class Build:
+class Build(TypedChecks):
     """One compile of subschemas of ``root``, over what ``known`` already holds.
 
     ``fallback`` is a validator on ``root``: it answers what is not compiled
@@ -135,11 +91,12 @@ class Build:
         self.compiled: list[Any] = []  # the schemas checked, in the order compiled
         self.kept: list[Any] = []  # the other objects a table is keyed by
         self._pending: dict[int, list[Check]] = {}
+        self.init_typed(known.typed)
 
     def made(self) -> Known:
         """What this build made, read-only."""
         return Known(MappingProxyType(self.checks), MappingProxyType(self.children_of),
-                     MappingProxyType(self.resolved))
+                     MappingProxyType(self.resolved), MappingProxyType(self.typed_checks))
 
     def schema(self, schema: Any) -> Check:
         """The predicate for ``schema``, compiled at most once in this build."""
@@ -162,20 +119,20 @@ class Build:
 
     def _compile(self, schema: Any) -> Check:
         if schema is True:
-            return _always
+            return always
         if schema is False:
             return never
         if not isinstance(schema, Mapping) or (schema is not self.root and "$id" in schema):
             return self.slow(schema)
         checks: list[Check] = []
         for name in schema:
-            if name in _ANNOTATIONS or name.startswith("x-"):
+            if name in ANNOTATIONS or name.startswith("x-"):
                 continue
             check = self.keyword(schema, name)
             if check is None:
                 return self.slow(schema)
             checks.append(check)
-        return _all(checks)
+        return all_of(checks)
 
     def keyword(self, schema: Mapping[str, Any], name: str) -> Check | None:
         """The predicate for one keyword of ``schema``; ``None`` when not compiled."""
@@ -259,9 +216,9 @@ Builder = Callable[[Build, Any, Mapping[str, Any]], Check | None]
 
 def _type(_: Build, value: Any, __: Mapping[str, Any]) -> Check | None:
     names = [value] if isinstance(value, str) else list(value)
-    if not all(isinstance(n, str) and n in _TYPES for n in names):
+    if not all(isinstance(n, str) and n in TYPES for n in names):
         return None
-    return _any([_TYPES[n] for n in names])
+    return any_of([TYPES[n] for n in names])
 
 
 def _required(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
@@ -279,14 +236,32 @@ def _required(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
 
 
 def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
-    props = [(name, check) for name, _, check in b.children(value)]
+    # Each property's check, and its checks for values of each scalar type, so that a
+    # text runs only what concerns texts.
+    props = [(name, check, {kind: b.typed_check(sub, kind) for kind in SCALAR_TYPES})
+             for name, sub, check in b.children(value)]
+    # The answers for short texts, kept across documents: a text's answer depends on it
+    # alone, and dates, durations, types and thumbnails recur across a page's records.
+    answers = Answers()
 
     def check(v: Any, memo: Memo) -> bool:
         if not isinstance(v, dict):
             return True
-        for name, prop_check in props:
-            if name in v and not prop_check(v[name], memo):
-                return False
+        for name, prop_check, by_type in props:
+            if name in v:
+                item = v[name]
+                if type(item) is str and len(item) <= KEPT_CHARS:
+                    key = (name, item)
+                    found = answers.get(key)
+                    if found is None:
+                        found = by_type[str](item, memo)
+                        if len(answers) >= KEPT_ANSWERS:
+                            answers.clear()
+                        answers[key] = found
+                    if not found:
+                        return False
+                elif not by_type.get(type(item), prop_check)(item, memo):
+                    return False
         return True
 
     return check
@@ -296,7 +271,7 @@ def _all_of(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     children = b.children(value)
     rules = [b.key_rules[check] for _, _, check in children if check in b.key_rules]
     if len(rules) < 2:
-        return _all([check for _, _, check in children])
+        return all_of([check for _, _, check in children])
     group = _no_bad_key(rules)
     others = [check for _, _, check in children if check not in b.key_rules]
     # The error walk asks each member on its own: a key rule asks the group first,
@@ -304,7 +279,7 @@ def _all_of(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     b.children_of[id(value)] = [
         (index, sub, _either(group, check) if check in b.key_rules else check)
         for index, sub, check in children]
-    return _all([*others, group])
+    return all_of([*others, group])
 
 
 def _either(first: Check, second: Check) -> Check:
@@ -313,7 +288,7 @@ def _either(first: Check, second: Check) -> Check:
 
 
 def _any_of(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
-    return _any([b.schema(sub) for sub in value])
+    return any_of([b.schema(sub) for sub in value])
 
 
 def _not(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
@@ -323,8 +298,8 @@ def _not(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
 
 def _if(b: Build, value: Any, schema: Mapping[str, Any]) -> Check:
     cond = b.schema(value)
-    then = b.schema(schema["then"]) if "then" in schema else _always
-    else_ = b.schema(schema["else"]) if "else" in schema else _always
+    then = b.schema(schema["then"]) if "then" in schema else always
+    else_ = b.schema(schema["else"]) if "else" in schema else always
     return lambda v, memo: then(v, memo) if cond(v, memo) else else_(v, memo)
 
 
@@ -346,11 +321,11 @@ def _max_properties(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
 
 
 def _minimum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
-    return lambda v, _: not _is_number(v) or v >= value
+    return lambda v, _: not is_number(v) or v >= value
 
 
 def _maximum(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
-    return lambda v, _: not _is_number(v) or v <= value
+    return lambda v, _: not is_number(v) or v <= value
 
 
 def _items(b: Build, value: Any, schema: Mapping[str, Any]) -> Check | None:
@@ -420,15 +395,18 @@ def _keys_pass(keys: Iterable[Any], rules: list[tuple[frozenset[str], Check]],
     return True
 
 
+# Plain URL characters, then any number of %-escapes each followed by more of them (the
+# same text as a repeated choice between a character and an escape, matched faster).
+_URL_CHARS = r"[A-Za-z0-9._~!$&'()*+,;=:@/-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~!$&'()*+,;=:@/-]*)*"
+_QUERY_CHARS = _URL_CHARS.replace("@/-]", "@/?-]")
 # Per format, a pattern only values the format checker accepts can match: the common,
 # plainly valid spellings (an http URL of plain characters, PT1M30S, a date-time with
 # a day that exists in every month) pass without the checker's full grammar; any
 # other value is still asked of the checker.
-_URL_CHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/-]|%[0-9A-Fa-f]{2})"
 _CERTAINLY = {
     "iri": re.compile(
         r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,250}[A-Za-z0-9])?(?::[0-9]{1,5})?"
-        rf"(?:/{_URL_CHAR}*)?(?:\?(?:{_URL_CHAR}|\?)*)?(?:#(?:{_URL_CHAR}|\?)*)?"),
+        rf"(?:/{_URL_CHARS})?(?:\?{_QUERY_CHARS})?(?:#{_QUERY_CHARS})?"),
     "duration": re.compile(r"PT(?=[0-9])(?:[0-9]{1,9}H)?(?:[0-9]{1,9}M)?(?:[0-9]{1,9}S)?"),
     "date": re.compile(r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"),
     "date-time": re.compile(
@@ -438,26 +416,44 @@ _CERTAINLY = {
 }
 
 
+# Per format, a pattern every value the format checker accepts matches: the others are
+# refused without asking it (jsonschema's "date" is such a pattern, then a calendar check).
+_POSSIBLY = {"date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")}
+
+
 def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     checker = b.fallback.format_checker
     if checker is None:
-        return _always
+        return always
     fmt = value
     certainly = _CERTAINLY.get(fmt) if isinstance(fmt, str) else None
     plainly_valid = certainly.fullmatch if certainly is not None else None
+    possibly = _POSSIBLY.get(fmt) if isinstance(fmt, str) else None
+    maybe_valid = possibly.fullmatch if possibly is not None else None
+    # A format checker's answer depends on the text alone: kept for every later document.
+    answers = Answers()
 
     def conforms(v: Any, memo: Memo) -> bool:
         # A format checker can be costly (an IRI grammar), and an error report
         # asks about the same value at every level it descends: each string is
-        # checked once per document.
+        # checked once per document, and a short one once while it is kept.
         if type(v) is not str:
             return bool(checker.conforms(v, fmt))
         if plainly_valid is not None and plainly_valid(v) is not None:
             return True
+        if maybe_valid is not None and maybe_valid(v) is None:
+            return False
+        found = answers.get(v)
+        if found is not None:
+            return found
         seen = (fmt, v)
         found = memo.get(seen)
         if found is None:
             found = memo[seen] = bool(checker.conforms(v, fmt))
+            if len(v) <= KEPT_CHARS:
+                if len(answers) >= KEPT_ANSWERS:
+                    answers.clear()
+                answers[v] = found
         return found
 
     return conforms

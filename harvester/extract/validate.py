@@ -30,7 +30,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from harvester.extract.normalize import absolute_url, parse_date, parse_duration
-from harvester.extract.schema_check import Memo, SchemaCompiler
+from harvester.extract.schema_check import Check, Memo, SchemaCompiler
 from harvester.records import Candidate, Finding, Syntax, Validation
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
@@ -59,17 +59,36 @@ def validate(candidate: Candidate) -> Validation:
     errors, warnings = validate_data(candidate.data, opengraph=syntax == Syntax.OPENGRAPH)
     if candidate.partial:
         errors = (Finding("", PARTIAL_MESSAGE), *errors)
+    if not errors and not warnings:
+        return _CLEAN  # most records: one shared answer
     return Validation(valid=not errors, errors=errors, warnings=warnings)
+
+
+_CLEAN = Validation(valid=True)
 
 
 MAX_DEPTH = 100
 DEEP_MESSAGE = "the data is nested too deeply to be checked"
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _flat(value: dict[Any, Any]) -> bool:
+    """Whether every value of ``value`` is a string, number, boolean or null."""
+    # A plain loop: all() over a generator costs a frame, and this runs once per record.
+    for child in value.values():  # noqa: SIM110
+        if type(child) not in _LEAVES:
+            return False
+    return True
+
+
 def _deeper_than(value: Any, limit: int) -> bool:
     """True when lists/objects nest more than ``limit`` levels (iterative, no recursion)."""
     if not isinstance(value, dict | list):
         return False
+    if limit > 0 and type(value) is dict and _flat(value):
+        return False  # most records: nothing to walk
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
@@ -85,18 +104,24 @@ def validate_data(
     data: Any, *, opengraph: bool = False
 ) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """(errors, warnings) for one VideoObject given as plain JSON data."""
-    if isinstance(data, Mapping) and not isinstance(data, dict):
+    if type(data) is not dict and isinstance(data, Mapping):
         data = dict(data)
     if _deeper_than(data, MAX_DEPTH):
         # Checked before jsonschema sees it: deep recursion inside its compiled
         # helpers can abort the interpreter rather than raise RecursionError.
         return (Finding("", DEEP_MESSAGE),), ()
     try:
-        validators = _validators()
+        rules = _rules()
         memo: Memo = {}  # what the checks learn about this document, for both rule sets
+        validators = rules.validators
         errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
-        return (_findings(validators[errors], data, memo),
-                _findings(validators[warnings], data, memo))
+        if type(data) is not dict:
+            return (_findings(validators[errors], data, memo),
+                    _findings(validators[warnings], data, memo))
+        # Most records pass both rule sets: nothing to report, no error walk to start.
+        passes = rules.object_checks[opengraph]
+        return (() if passes[0](data, memo) else _walk(validators[errors], data, memo),
+                () if passes[1](data, memo) else _walk(validators[warnings], data, memo))
     except RecursionError:
         return (Finding("", DEEP_MESSAGE),), ()
     except Exception as exc:  # a validator bug or pathological input must not stop a harvest
@@ -109,6 +134,8 @@ class _Rules(NamedTuple):
     schema: dict[str, Any]
     validators: dict[str, Draft202012Validator]
     compiler: SchemaCompiler
+    #: By ``opengraph``: the (errors, warnings) rule sets' checks for an object.
+    object_checks: dict[bool, tuple[Check, Check]]
 
 
 _built: _Rules | None = None
@@ -165,16 +192,28 @@ def _build_rules() -> _Rules:
         validators[name] = Draft202012Validator(ref, registry=registry, format_checker=checker)
     entries = [validator.schema for validator in validators.values()]
     compiler = SchemaCompiler(schema, validators[""], entries, names=_JSON_LD_KEYWORDS)
-    return _Rules(schema, validators, compiler)
+    object_checks = {
+        opengraph: (compiler.object_check(validators[errors].schema),
+                    compiler.object_check(validators[warnings].schema))
+        for opengraph, (errors, warnings) in ((False, _VIDEOOBJECT_RULES),
+                                              (True, _OPENGRAPH_RULES))}
+    return _Rules(schema, validators, compiler, object_checks)
 
 
 def _findings(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
     """One finding per location (the first, most basic rule the schema lists), capped."""
+    if _compiler().is_valid(validator.schema, data, memo):
+        return ()  # most records: no error to walk for
+    return _walk(validator, data, memo)
+
+
+def _walk(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
+    """:func:`_findings` for ``data`` known to fail ``validator``'s schema."""
     found: dict[Finding, None] = {}
     places: set[str] = set()
     extra = 0
     # jsonschema's errors, found by walking only into what the compiled checks fail.
-    for error in _compiler().iter_errors(validator, data, memo):
+    for error in _compiler().iter_errors(validator, data, memo, failing=True):
         path = _error_path(error)
         where = pointer(path)
         if where in places:
