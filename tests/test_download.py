@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -404,6 +405,49 @@ def test_previous_result_is_cached_after_hashing(srv: FaultServer, dest: Path) -
     assert redone.status is MediaStatus.DOWNLOADED and len(srv.log) == 2
     forged = replace(first, path="../../etc/passwd")
     assert fetch(url, dest, previous=forged).status is MediaStatus.DOWNLOADED
+
+
+def _damage_keeping_stamp(path: Path) -> None:
+    """Flip one byte, then put the size and modification time back as they were."""
+    info = path.stat()
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_unchanged_size_and_mtime_are_trusted_unread_and_verify_reads(
+        srv: FaultServer, dest: Path) -> None:
+    url = srv.script("/t.mp4", Reply(body=BODY))
+    first = fetch(url, dest)
+    path = dest / str(first.path)
+    assert first.mtime_ns == path.stat().st_mtime_ns and first.bytes == len(BODY)
+    _damage_keeping_stamp(path)
+    # Trusted without a read: the damage goes unseen (which is what proves no read).
+    trusted = fetch(url, dest, previous=first)
+    assert trusted.status is MediaStatus.CACHED and len(srv.log) == 1
+    assert hashlib.sha256(path.read_bytes()).hexdigest() != SHA
+    # --verify reads it, finds the damage and downloads the file again.
+    verified = fetch(url, dest, previous=first, verify=True)
+    assert verified.status is MediaStatus.DOWNLOADED and len(srv.log) == 2
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
+    assert verified.mtime_ns == path.stat().st_mtime_ns
+
+
+def test_a_new_mtime_is_read_again_and_recorded(srv: FaultServer, dest: Path) -> None:
+    url = srv.script("/u.mp4", Reply(body=BODY))
+    first = fetch(url, dest)
+    path = dest / str(first.path)
+    assert first.mtime_ns is not None
+    later = first.mtime_ns + 10**9
+    os.utime(path, ns=(later, later))  # touched: same bytes, so cached after a read
+    again = fetch(url, dest, previous=first)
+    assert again.status is MediaStatus.CACHED and again.mtime_ns == later
+    assert len(srv.log) == 1
+    _damage_keeping_stamp(path)
+    path.touch()  # damaged and written: a new time, so read and downloaded again
+    assert fetch(url, dest, previous=again).status is MediaStatus.DOWNLOADED
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
 
 
 def test_every_known_format_is_sniffed(srv: FaultServer, dest: Path) -> None:

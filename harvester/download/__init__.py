@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from harvester.download.names import PartFiles, UnsafePath, stored_file, verified_sha256
+from harvester.download.names import PartFiles, UnsafePath, same_stamp, stored_file, verified_file
 from harvester.download.transfer import Done, Job
 from harvester.errors import (
     BlockedURL,
@@ -47,9 +47,13 @@ __all__ = ["COOLING", "download", "result_from_error"]
 def download(
     url: str, session: Session, *, dest_dir: Path, max_bytes: int, kind: str = "video",
     previous: MediaResult | None = None, progress: Callable[[int], None] | None = None,
-    on_size: Callable[[int], None] | None = None,
+    on_size: Callable[[int], None] | None = None, verify: bool = False,
 ) -> MediaResult:
     """Fetch ``url`` into ``dest_dir``; DOWNLOADED, or CACHED when ``previous`` still holds.
+
+    ``previous``'s file still holds when it has the recorded size and modification
+    time (not read again), or, when those differ, none is recorded or ``verify`` is
+    set, when its bytes hash to the recorded sha256.
 
     ``kind`` is ``"video"`` or ``"thumbnail"`` (an image is not a video and a
     video is not a thumbnail).  ``on_size(total)`` hears the file's size when
@@ -60,7 +64,7 @@ def download(
     Deferred or DownloadError (``code``, ``attempts``); see :func:`result_from_error`.
     """
     check_url(url, session.rules)
-    cached = _cached(url, dest_dir, previous)
+    cached = _cached(url, dest_dir, previous, verify)
     if cached is not None:
         return cached
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -90,7 +94,7 @@ def _downloaded(url: str, done: Done, attempts: int) -> MediaResult:
     return MediaResult(url=url, status=MediaStatus.DOWNLOADED, path=done.relpath,
                        bytes=done.size, sha256=done.sha256, attempts=attempts,
                        content_type=done.mime, etag=done.etag,
-                       last_modified=done.last_modified)
+                       last_modified=done.last_modified, mtime_ns=done.mtime_ns)
 
 
 def _as_download_error(exc: RemoteError) -> RemoteError:
@@ -101,16 +105,23 @@ def _as_download_error(exc: RemoteError) -> RemoteError:
     return kind(exc.message, exc.url, code=exc.code, attempts=exc.attempts)
 
 
-def _cached(url: str, dest_dir: Path, previous: MediaResult | None) -> MediaResult | None:
-    """``previous`` as CACHED when its file is still there with the same sha256."""
+def _cached(url: str, dest_dir: Path, previous: MediaResult | None,
+            verify: bool) -> MediaResult | None:
+    """``previous`` as CACHED when its file is still there with the same sha256: by its
+    unchanged size and modification time, or else (and always with ``verify``) by
+    reading it."""
     if previous is None or previous.sha256 is None:
         return None
     path = stored_file(dest_dir, previous.path)
     if path is None:
         return None
-    if verified_sha256(path, url) != previous.sha256:
+    if not verify and same_stamp(path, previous.bytes, previous.mtime_ns):
+        return replace(previous, url=url, status=MediaStatus.CACHED, attempts=0, error=None)
+    found = verified_file(path, url, reread=verify)
+    if found.sha256 != previous.sha256:
         return None  # damaged or replaced since: fetched again, and the file replaced
-    return replace(previous, url=url, status=MediaStatus.CACHED, attempts=0, error=None)
+    return replace(previous, url=url, status=MediaStatus.CACHED, attempts=0, error=None,
+                   bytes=found.size, mtime_ns=found.mtime_ns)
 
 
 def result_from_error(url: str, exc: HarvesterError) -> MediaResult:

@@ -20,9 +20,17 @@ Several runs may share one download directory.  A URL's ``.part`` is written
 by one of them at a time (:func:`part_lock`, a lock file per URL under
 ``.locks/``), and the final name is taken only with bytes whose hash was
 computed as they were written.  A file already at that name is trusted only
-once its own hash is checked (:func:`verified_sha256`, once per process for a
+once its own hash is checked (:func:`verified_file`, once per process for a
 given size and modification time); one whose bytes do not match its name is
 replaced with the verified ones and a warning logged.
+
+Across runs, a file is trusted by its size and modification time: both are
+recorded when its hash is verified (:class:`Stored`, :class:`Verified`), and a
+later run that finds them unchanged does not read the file again
+(:func:`same_stamp`), as rsync and git do.  Writing a file changes its
+modification time, so damage by a write is caught; damage that also restores
+the time (or a change within one tick of the file system's clock) is caught
+only by reading, which ``--verify`` asks for.
 """
 
 from __future__ import annotations
@@ -175,13 +183,44 @@ def stored_file(dest_dir: Path, relpath: str | None) -> Path | None:
     return path if stat.S_ISREG(info.st_mode) else None
 
 
-def finalize(files: PartFiles, dest_dir: Path, sha256: str, ext: str, size: int) -> str:
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A finished file: where it lives and its modification time (ns) once in place."""
+
+    relpath: str
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """What a read of a whole file found: its sha256, and the size and modification
+    time (ns) it had when the read began."""
+
+    sha256: str
+    size: int
+    mtime_ns: int
+
+
+def same_stamp(path: Path, size: int | None, mtime_ns: int | None) -> bool:
+    """True when ``path`` still has the size and modification time recorded when its
+    hash was verified (so its bytes are trusted without being read)."""
+    if size is None or mtime_ns is None:
+        return False
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and (info.st_size, info.st_mtime_ns) == (size, mtime_ns)
+
+
+def finalize(files: PartFiles, dest_dir: Path, sha256: str, ext: str, size: int) -> Stored:
     """Move a complete, fsynced ``.part`` (``size`` bytes hashing to ``sha256`` as they
     were written) into its content-addressed place.
 
     A file already there is kept only when its own bytes hash to its name;
     otherwise (damaged on disk, or written by something else) the verified
-    ``.part`` replaces it.
+    ``.part`` replaces it.  The returned modification time is that of bytes
+    known to hash to ``sha256``.
     """
     relpath = stored_name(sha256, ext)
     subdir = dest_dir / relpath.split("/", 1)[0]
@@ -192,23 +231,36 @@ def finalize(files: PartFiles, dest_dir: Path, sha256: str, ext: str, size: int)
         raise DownloadError(f"{files.part} changed while it was written: {files.size()} "
                             f"bytes, {size} hashed", files.url, code="io_error")
     target = dest_dir / relpath
-    try:
-        info = os.lstat(target)
-    except FileNotFoundError:
-        os.replace(files.part, target)
-    else:
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafePath(f"refusing to replace {target}: not a regular file", files.url)
-        if verified_sha256(target, files.url) == sha256:
-            files.part.unlink()  # same hash, same bytes: already stored once
-        else:
-            log.warning("%s did not hash to its name; replaced with the bytes of %s",
-                        target, files.url)
-            os.replace(files.part, target)
+    mtime_ns = _move_into_place(files, target, sha256)
     with contextlib.suppress(FileNotFoundError):
         files.sidecar.unlink()
     _fsync_dir(subdir)
-    return relpath
+    return Stored(relpath, mtime_ns)
+
+
+def _move_into_place(files: PartFiles, target: Path, sha256: str) -> int:
+    """Rename the ``.part`` to ``target`` unless verified bytes are already there; the
+    modification time of the bytes that stay."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return _replace(files, target)
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafePath(f"refusing to replace {target}: not a regular file", files.url)
+    there = verified_file(target, files.url)
+    if there.sha256 == sha256:
+        files.part.unlink()  # same hash, same bytes: already stored once
+        return there.mtime_ns
+    log.warning("%s did not hash to its name; replaced with the bytes of %s",
+                target, files.url)
+    return _replace(files, target)
+
+
+def _replace(files: PartFiles, target: Path) -> int:
+    """Rename the ``.part`` over ``target``; its modification time (a rename keeps it)."""
+    mtime_ns = os.lstat(files.part).st_mtime_ns
+    os.replace(files.part, target)
+    return mtime_ns
 
 
 # (device, inode, size, mtime in ns) -> sha256 of a file this process has read whole.
@@ -217,26 +269,27 @@ _VERIFIED_LOCK = threading.Lock()
 _VERIFIED_MAX = 65536
 
 
-def verified_sha256(path: Path, url: str) -> str:
-    """The sha256 of a stored file's bytes, read once per process for a given size and
-    modification time (a file rewritten or damaged since is read again)."""
+def verified_file(path: Path, url: str, *, reread: bool = False) -> Verified:
+    """The sha256 of a stored file's bytes, with the size and modification time it had
+    when the read began (a write during the read changes the time, so the next
+    check reads again).  Read once per process for a given size and time (a file
+    rewritten or damaged since is read again), or every time with ``reread``."""
     fd = open_regular(path, os.O_RDONLY, url)
     with os.fdopen(fd, "rb") as fh:
         info = os.fstat(fh.fileno())
         key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
         with _VERIFIED_LOCK:
-            known = _VERIFIED.get(key)
-        if known is not None:
-            return known
-        digest = hashlib.sha256()
-        while chunk := fh.read(READ_CHUNK):
-            digest.update(chunk)
-    sha = digest.hexdigest()
+            known = None if reread else _VERIFIED.get(key)
+        if known is None:
+            digest = hashlib.sha256()
+            while chunk := fh.read(READ_CHUNK):
+                digest.update(chunk)
+            known = digest.hexdigest()
     with _VERIFIED_LOCK:
-        _VERIFIED[key] = sha
+        _VERIFIED[key] = known
         while len(_VERIFIED) > _VERIFIED_MAX:
             _VERIFIED.popitem(last=False)
-    return sha
+    return Verified(known, info.st_size, info.st_mtime_ns)
 
 
 def _fsync_dir(path: Path) -> None:

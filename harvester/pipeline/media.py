@@ -161,6 +161,7 @@ class Fetcher:
         try:
             return download(url, self.session, dest_dir=self.dest,
                             max_bytes=self.config.max_bytes, kind=kind, previous=previous,
+                            verify=self.config.verify,
                             progress=_byte_reporter(url, self.progress),
                             on_size=_size_reporter(url, self.progress))
         except IsStream as found:
