@@ -264,3 +264,36 @@ def test_rerun_trusts_unchanged_files_unread_and_verify_reads_them(
     assert [r.path for r in site.server.log if r.path.startswith("/media/")] == [
         urlsplit(video["url"]).path]
     assert hashlib.sha256(path.read_bytes()).hexdigest() == video["sha256"]
+
+
+def test_files_are_probed_while_other_downloads_go_on(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harvester.pipeline import media as media_stage
+
+    stall = threading.Event()
+    site.add_media("slow", stall=stall)
+    site.add_media("quick")
+    site.set_page("/news/p.html", ["slow", "quick"])
+    probed = threading.Event()
+    real = media_stage._probe_file
+
+    def watched(path: Path, result: Any, cfg: Config, available: bool) -> Any:
+        measured = real(path, result, cfg, available)
+        if result.url.endswith("/quick.mp4"):
+            probed.set()
+        return measured
+
+    monkeypatch.setattr(media_stage, "_probe_file", watched)
+    seen: list[bool] = []
+
+    def release() -> None:  # the slow video finishes once quick's probe is done (or 20 s)
+        seen.append(probed.wait(20))
+        stall.set()
+
+    helper = threading.Thread(target=release)
+    helper.start()
+    doc = run(site, tmp_path, "p")
+    helper.join()
+    assert seen == [True]  # measured while the slow download was still waiting
+    for video in doc["videos"]:
+        assert video["media"]["video"]["probe"]["width"] == 160
