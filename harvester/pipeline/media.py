@@ -11,6 +11,12 @@ on a pool of its own, while other downloads go on (ffprobe works the CPU,
 downloads mostly wait on the network); the same content is probed once.  Only
 ``harvester.pipeline.run`` calls this.
 
+Finished files are recorded (in the state, or the directory's index) in
+batches, each once its new directory entries are durable: one fsync per
+directory for the batch, not one per file (:class:`Recorder`).  A crash
+never leaves a record of a file that is not on disk; it may lose the records
+of the last batch, whose files the next run finds and checks again.
+
 Shard workers run this stage side by side over one download directory, and
 two shards may name the same URL: with ``lock_dir`` each URL is fetched by
 one of them at a time, so two never write the same ``.part`` file at once.
@@ -20,15 +26,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from harvester.config import Config
-from harvester.download import download, result_from_error
+from harvester.download import DirSync, download, result_from_error
 from harvester.errors import HarvesterError, IsStream
 from harvester.files import waiting_lock
 from harvester.measure.checks import check
@@ -96,8 +103,9 @@ def run_media(
     index = DirIndex(dest) if state is None else None
     # A stopped run starts no new probe: measuring would only delay it.
     probes = Probes(config, dest, net.cancel) if config.probe else None
+    recorder = Recorder([m for m in (state, index) if m is not None])
     fetcher = Fetcher(config, net, dest, state, progress, lock_dir, declared_sizes(videos),
-                      index, probes)
+                      index, probes, recorder)
     try:
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
             jobs = media_urls(videos)
@@ -105,10 +113,12 @@ def run_media(
                 jobs = [(url, kind) for url, kind in jobs if kind == "video"]
             fetched = dict(zip([u for u, _ in jobs], pool.map(
                 lambda job: fetcher.fetch(*job), jobs), strict=True))
+        recorder.flush()  # before the probes' own records, which come after
         measured = measure_all(fetched, config, dest, state, probes)
     finally:
         if own:
             net.close()
+        recorder.flush()
         if index is not None:
             index.flush()
         if probes is not None:
@@ -130,6 +140,7 @@ class Fetcher:
     sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     index: DirIndex | None = None
     probes: Probes | None = None
+    recorder: Recorder | None = None
 
     def fetch(self, url: str, kind: str) -> MediaResult:
         """One download; every failure becomes a MediaResult with a stable code.
@@ -143,9 +154,12 @@ class Fetcher:
         with self._only_fetcher_of(url):
             result = self._download(url, kind)
         if result.status in _HAVE_FILE:
-            for memory in (self.state, self.index):
-                if memory is not None:
-                    memory.save_media(result)
+            if self.recorder is not None:
+                self.recorder.add(result)
+            else:  # no recorder, no DirSync: the file's name was durable on return
+                for memory in (self.state, self.index):
+                    if memory is not None:
+                        memory.save_media(result)
             if self.probes is not None:
                 self.probes.start(url, result)
         if self.progress is not None:
@@ -170,6 +184,7 @@ class Fetcher:
             return download(url, self.session, dest_dir=self.dest,
                             max_bytes=self.config.max_bytes, kind=kind, previous=previous,
                             verify=self.config.verify,
+                            dirsync=self.recorder.dirsync if self.recorder else None,
                             progress=_byte_reporter(url, self.progress),
                             on_size=_size_reporter(url, self.progress))
         except IsStream as found:
@@ -198,6 +213,53 @@ class Fetcher:
         key = hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()
         with waiting_lock(self.lock_dir / f"{key}.lock"):
             yield
+
+
+class _Memory(Protocol):
+    def save_media(self, result: MediaResult) -> None: ...
+
+
+class Recorder:
+    """Records files on disk in the state and the directory index, in batches: a
+    batch is saved once the directory entries of its files are durable (one
+    fsync per directory, :class:`DirSync`).  A batch is due at ``batch`` files or
+    when its oldest has waited ``wait`` seconds; :meth:`flush` saves the rest."""
+
+    def __init__(self, memories: list[_Memory], *, batch: int = 256,
+                 wait: float = 2.0) -> None:
+        self.dirsync = DirSync()
+        self._memories = memories
+        self._batch = batch
+        self._wait = wait
+        self._lock = threading.Lock()
+        self._pending: list[MediaResult] = []
+        self._since = 0.0
+
+    def add(self, result: MediaResult) -> None:
+        """Record ``result`` with its batch (saving the batch now when it is due)."""
+        with self._lock:
+            if not self._pending:
+                self._since = time.monotonic()
+            self._pending.append(result)
+            due = (len(self._pending) >= self._batch
+                   or time.monotonic() - self._since >= self._wait)
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Make every pending file's name durable, then save the pending records."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        _durable_then_saved(batch, self._memories, self.dirsync)
+
+
+def _durable_then_saved(results: list[MediaResult], memories: list[_Memory],
+                        dirsync: DirSync | None) -> None:
+    if dirsync is not None:
+        dirsync.flush()  # also when the batch is empty: another thread's files may wait
+    for result in results:
+        for memory in memories:
+            memory.save_media(result)
 
 
 def _size_reporter(url: str, progress: Progress | None) -> Callable[[int], None] | None:
