@@ -117,3 +117,25 @@ def test_recorder_saves_a_file_only_once_its_directory_is_durable(tmp_path: Path
     recorder.flush()
     assert problems == [] and sorted(saved) == sorted(f"u{i}" for i in range(48))
     assert recorder.dirsync.fsyncs < 48  # several files per directory fsync
+
+
+def test_recorder_records_nothing_it_could_not_make_durable(tmp_path: Path) -> None:
+    from harvester.pipeline.media import Recorder
+    from harvester.records import MediaResult, MediaStatus
+
+    saved: list[str] = []
+
+    class Memory:
+        def save_media(self, result: MediaResult) -> None:
+            saved.append(result.url)
+
+    recorder = Recorder([Memory()])
+    gone = tmp_path / "ab"  # a directory that vanished before its fsync
+    recorder.dirsync.add(gone)
+    recorder.add(MediaResult(url="u", status=MediaStatus.DOWNLOADED, path="ab/x.mp4",
+                             sha256="0" * 64))
+    recorder.flush()  # a warning, not an exception
+    assert saved == [] and recorder.dirsync.waiting() == {gone}
+    gone.mkdir()
+    recorder.flush()
+    assert recorder.dirsync.waiting() == frozenset() and saved == []

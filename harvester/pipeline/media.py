@@ -25,6 +25,7 @@ one of them at a time, so two never write the same ``.part`` file at once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -56,6 +57,8 @@ from harvester.stream import StreamOptions, download_stream, found_playlist, mea
 
 if TYPE_CHECKING:
     from harvester.store.view import StateView
+
+log = logging.getLogger(__name__)
 
 _HAVE_FILE = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
 
@@ -256,7 +259,13 @@ class Recorder:
 def _durable_then_saved(results: list[MediaResult], memories: list[_Memory],
                         dirsync: DirSync | None) -> None:
     if dirsync is not None:
-        dirsync.flush()  # also when the batch is empty: another thread's files may wait
+        try:
+            dirsync.flush()  # also when the batch is empty: another thread's files may wait
+        except OSError as exc:
+            # Not durable, so not recorded: the next run finds these files and checks them.
+            log.warning("cannot fsync the download directory (%s); %d files not recorded",
+                        exc, len(results))
+            return
     for result in results:
         for memory in memories:
             memory.save_media(result)
