@@ -308,16 +308,19 @@ class Probes:
                 self._started[key] = self._pool.submit(self._run, result)
 
     def result(self, url: str, result: MediaResult) -> Probe | None:
-        """The probe of ``result``'s file (waiting for it); None when the run stopped
-        before it began."""
+        """The probe of ``result``'s file (waiting for it); None when the run was
+        stopped before it ended (a stopped run waits for no probe)."""
         self.start(url, result)
         with self._lock:
             started = self._started[result.sha256 or url]
+        if self._cancel.is_set() and not started.done():
+            return None
         return started.result()
 
     def close(self) -> None:
-        """Drop probes not yet begun and wait for those running."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Drop probes not yet begun; wait for those running unless the run was stopped
+        (each ends by itself within its timeout)."""
+        self._pool.shutdown(wait=not self._cancel.is_set(), cancel_futures=True)
 
     def _run(self, result: MediaResult) -> Probe | None:
         if self._cancel.is_set():
