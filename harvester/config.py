@@ -73,6 +73,10 @@ class Config:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     probe: bool = True
+    # Read every file already in the download directory again before reusing it, e.g.
+    # `harvester harvest ... --download --state s.sqlite --verify` after a disk scare;
+    # by default a file whose size and modification time are unchanged is trusted.
+    verify: bool = False
     probe_timeout: float = 30.0
     user_agent: str = USER_AGENT
     log_file: str | None = None

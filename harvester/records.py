@@ -291,6 +291,9 @@ class MediaResult:
     probe: Probe | None = None
     stream: StreamKind | None = None
     variants: tuple[Variant, ...] = ()
+    #: The file's modification time (ns) when its bytes last hashed to ``sha256``: with
+    #: ``bytes``, what lets a later run trust the file without reading it (state only).
+    mtime_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -230,3 +231,69 @@ def _check_complete(tmp_path: Path, site: Site) -> None:
     conn.close()
     assert stored == {v["media"][k]["path"]: v["media"][k]["sha256"]
                       for v in doc["videos"] for k in ("video", "thumbnail")}
+
+
+def _damage_keeping_stamp(path: Path) -> None:
+    """Flip one byte, then put the size and modification time back as they were."""
+    info = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+@pytest.mark.parametrize("with_state", [True, False], ids=["state", "dir-index"])
+def test_rerun_trusts_unchanged_files_unread_and_verify_reads_them(
+        site: Site, tmp_path: Path, with_state: bool) -> None:
+    build(site)
+    extra: dict[str, Any] = {"probe": False} if with_state else {"probe": False, "state": None}
+    first = run(site, tmp_path, "v1", **extra)
+    assert first["run"]["counts"]["media"]["downloaded"] == 8
+    video = first["videos"][0]["media"]["video"]
+    path = tmp_path / "dl" / video["path"]
+    _damage_keeping_stamp(path)
+    # Same size, same time: trusted without a read, so the damage goes unseen.
+    second = run(site, tmp_path, "v2", **extra)
+    assert second["run"]["counts"]["media"]["cached"] == 8
+    assert not [r for r in site.server.log if r.path.startswith("/media/")]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() != video["sha256"]
+    # verify reads every file: the damaged one is fetched again, the others stay cached.
+    third = run(site, tmp_path, "v3", verify=True, **extra)
+    assert third["run"]["counts"]["media"] == {**third["run"]["counts"]["media"],
+                                               "cached": 7, "downloaded": 1}
+    assert [r.path for r in site.server.log if r.path.startswith("/media/")] == [
+        urlsplit(video["url"]).path]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == video["sha256"]
+
+
+def test_files_are_probed_while_other_downloads_go_on(
+        site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harvester.pipeline import media as media_stage
+
+    stall = threading.Event()
+    site.add_media("slow", stall=stall)
+    site.add_media("quick")
+    site.set_page("/news/p.html", ["slow", "quick"])
+    probed = threading.Event()
+    real = media_stage._probe_file
+
+    def watched(path: Path, result: Any, cfg: Config, available: bool) -> Any:
+        measured = real(path, result, cfg, available)
+        if result.url.endswith("/quick.mp4"):
+            probed.set()
+        return measured
+
+    monkeypatch.setattr(media_stage, "_probe_file", watched)
+    seen: list[bool] = []
+
+    def release() -> None:  # the slow video finishes once quick's probe is done (or 20 s)
+        seen.append(probed.wait(20))
+        stall.set()
+
+    helper = threading.Thread(target=release)
+    helper.start()
+    doc = run(site, tmp_path, "p")
+    helper.join()
+    assert seen == [True]  # measured while the slow download was still waiting
+    for video in doc["videos"]:
+        assert video["media"]["video"]["probe"]["width"] == 160

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ import httpx
 import pytest
 
 from harvester.config import Config
-from harvester.download import download, result_from_error
+from harvester.download import DirSync, download, result_from_error
 from harvester.download.names import PartFiles, stored_name
 from harvester.errors import DownloadError, NotMedia, TooLarge
 from harvester.net import body as stream
@@ -200,6 +202,18 @@ def test_r35_crash_leftovers_resume_from_stored_validators(srv: FaultServer, des
     assert_stored(result, dest)
     assert srv.log[0].headers["range"] == "bytes=100000-"
     assert srv.log[0].headers["if-range"] == ETAG and result.attempts == 1
+
+
+def test_torn_sidecar_reads_as_absent_and_the_part_is_not_resumed(
+        srv: FaultServer, dest: Path) -> None:
+    url = srv.script("/torn.mp4", Reply(body=BODY, etag=ETAG))
+    files = plant_part(dest, url, BODY[:100_000])
+    whole = files.sidecar.read_bytes()
+    for cut in (0, 1, len(whole) // 2, len(whole) - 1):  # what a crash mid-write may leave
+        files.sidecar.write_bytes(whole[:cut])
+        assert files.read_sidecar() == {}
+    assert_stored(fetch(url, dest), dest)
+    assert "range" not in srv.log[0].headers
 
 
 def test_part_without_validator_is_not_resumed(srv: FaultServer, dest: Path) -> None:
@@ -404,6 +418,84 @@ def test_previous_result_is_cached_after_hashing(srv: FaultServer, dest: Path) -
     assert redone.status is MediaStatus.DOWNLOADED and len(srv.log) == 2
     forged = replace(first, path="../../etc/passwd")
     assert fetch(url, dest, previous=forged).status is MediaStatus.DOWNLOADED
+
+
+def _damage_keeping_stamp(path: Path) -> None:
+    """Flip one byte, then put the size and modification time back as they were."""
+    info = path.stat()
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def test_unchanged_size_and_mtime_are_trusted_unread_and_verify_reads(
+        srv: FaultServer, dest: Path) -> None:
+    url = srv.script("/t.mp4", Reply(body=BODY))
+    first = fetch(url, dest)
+    path = dest / str(first.path)
+    assert first.mtime_ns == path.stat().st_mtime_ns and first.bytes == len(BODY)
+    _damage_keeping_stamp(path)
+    # Trusted without a read: the damage goes unseen (which is what proves no read).
+    trusted = fetch(url, dest, previous=first)
+    assert trusted.status is MediaStatus.CACHED and len(srv.log) == 1
+    assert hashlib.sha256(path.read_bytes()).hexdigest() != SHA
+    # --verify reads it, finds the damage and downloads the file again.
+    verified = fetch(url, dest, previous=first, verify=True)
+    assert verified.status is MediaStatus.DOWNLOADED and len(srv.log) == 2
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
+    assert verified.mtime_ns == path.stat().st_mtime_ns
+
+
+def test_a_new_mtime_is_read_again_and_recorded(srv: FaultServer, dest: Path) -> None:
+    url = srv.script("/u.mp4", Reply(body=BODY))
+    first = fetch(url, dest)
+    path = dest / str(first.path)
+    assert first.mtime_ns is not None
+    later = first.mtime_ns + 10**9
+    os.utime(path, ns=(later, later))  # touched: same bytes, so cached after a read
+    again = fetch(url, dest, previous=first)
+    assert again.status is MediaStatus.CACHED and again.mtime_ns == later
+    assert len(srv.log) == 1
+    _damage_keeping_stamp(path)
+    path.touch()  # damaged and written: a new time, so read and downloaded again
+    assert fetch(url, dest, previous=again).status is MediaStatus.DOWNLOADED
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == SHA
+
+
+def test_with_dirsync_the_name_waits_for_one_flush(srv: FaultServer, dest: Path) -> None:
+    dirsync = DirSync()
+    results = [fetch(srv.script(f"/d{i}.mp4", Reply(body=mp4_body(4096, seed=i))), dest,
+                     dirsync=dirsync) for i in range(6)]
+    subdirs = {dest / str(r.path).split("/")[0] for r in results}
+    assert dirsync.waiting() == subdirs and dirsync.fsyncs == 0
+    dirsync.flush()
+    assert dirsync.waiting() == frozenset() and dirsync.fsyncs == len(subdirs)
+    dirsync.flush()  # nothing new: no fsync
+    assert dirsync.fsyncs == len(subdirs)
+
+
+def test_dirsync_flush_returns_only_once_its_directories_are_synced(tmp_path: Path) -> None:
+    dirsync = DirSync()
+    dirs = [tmp_path / f"d{i}" for i in range(40)]
+    for directory in dirs:
+        directory.mkdir()
+    problems: list[str] = []
+
+    def worker(mine: list[Path]) -> None:
+        for directory in mine:
+            dirsync.add(directory)
+            dirsync.flush()
+            if directory in dirsync.waiting():
+                problems.append(f"{directory} not durable after flush")
+
+    threads = [threading.Thread(target=worker, args=(dirs[i::4],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == [] and dirsync.waiting() == frozenset()
+    assert dirsync.fsyncs <= len(dirs)
 
 
 def test_every_known_format_is_sniffed(srv: FaultServer, dest: Path) -> None:

@@ -80,3 +80,62 @@ def test_failed_rerun_keeps_last_good_videos(http_server: LoopbackServer,
     assert [v.id for v in second.videos] == [v.id for v in first.videos]
     assert second.changes == {"new": [], "changed": [], "gone": []}
     assert second.failed
+
+
+def test_recorder_saves_a_file_only_once_its_directory_is_durable(tmp_path: Path) -> None:
+    import threading
+
+    from harvester.pipeline.media import Recorder
+    from harvester.records import MediaResult, MediaStatus
+
+    saved: list[str] = []
+    problems: list[str] = []
+    tickets: dict[str, int] = {}
+
+    class Memory:
+        def save_media(self, result: MediaResult) -> None:
+            if not recorder.dirsync.durable(tickets[result.url]):
+                problems.append(f"{result.url} saved before its directory was fsynced")
+            saved.append(result.url)
+
+    recorder = Recorder([Memory()], batch=3, wait=60.0)
+
+    def worker(n: int) -> None:
+        for i in range(n, 48, 4):
+            sub = f"{i % 7:02x}"
+            (tmp_path / sub).mkdir(exist_ok=True)
+            tickets[f"u{i}"] = recorder.dirsync.add(tmp_path / sub)  # as finalize does
+            recorder.add(MediaResult(url=f"u{i}", status=MediaStatus.DOWNLOADED,
+                                     path=f"{sub}/{i}.mp4", sha256="0" * 64))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert saved  # batches of 3 were saved while the work went on
+    recorder.flush()
+    assert problems == [] and sorted(saved) == sorted(f"u{i}" for i in range(48))
+    assert recorder.dirsync.fsyncs < 48  # several files per directory fsync
+
+
+def test_recorder_records_nothing_it_could_not_make_durable(tmp_path: Path) -> None:
+    from harvester.pipeline.media import Recorder
+    from harvester.records import MediaResult, MediaStatus
+
+    saved: list[str] = []
+
+    class Memory:
+        def save_media(self, result: MediaResult) -> None:
+            saved.append(result.url)
+
+    recorder = Recorder([Memory()])
+    gone = tmp_path / "ab"  # a directory that vanished before its fsync
+    recorder.dirsync.add(gone)
+    recorder.add(MediaResult(url="u", status=MediaStatus.DOWNLOADED, path="ab/x.mp4",
+                             sha256="0" * 64))
+    recorder.flush()  # a warning, not an exception
+    assert saved == [] and recorder.dirsync.waiting() == {gone}
+    gone.mkdir()
+    recorder.flush()
+    assert recorder.dirsync.waiting() == frozenset() and saved == []

@@ -357,3 +357,33 @@ def test_a_write_the_database_cannot_take_is_one_clear_error(state: State) -> No
         state._conn.execute("PRAGMA query_only = OFF")
     kept = state.page(p.ref)
     assert kept is not None and len(kept.videos()) == 1  # the old row, untouched
+
+
+def test_media_row_keeps_the_verified_size_and_mtime(state: State) -> None:
+    state.save_media(media_result(mtime_ns=1_764_000_000_123_456_789))
+    got = state.media("https://x/v.mp4")
+    assert got is not None and (got.bytes, got.mtime_ns) == (10, 1_764_000_000_123_456_789)
+
+
+def test_schema_1_file_is_upgraded_and_its_media_rows_kept(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE media (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT,"
+                 " sha256 TEXT, path TEXT, bytes INTEGER, content_type TEXT, probe_json TEXT,"
+                 " updated_at TEXT NOT NULL)")
+    for table in ("pages (ref TEXT)", "videos (id TEXT)", "runs (id INTEGER)"):
+        conn.execute(f"CREATE TABLE {table}")
+    conn.execute("INSERT INTO media VALUES ('https://x/v.mp4', NULL, NULL, 'ab', 'ab/ab.mp4',"
+                 " 10, 'video/mp4', NULL, '2026-11-01T00:00:00Z')")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with State.open(path) as st:
+        old = st.media("https://x/v.mp4")
+        assert old is not None and old.sha256 == "ab" and old.mtime_ns is None  # read again
+        st.save_media(media_result(mtime_ns=5))
+        fresh = st.media("https://x/v.mp4")
+        assert fresh is not None and fresh.mtime_ns == 5
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()

@@ -156,6 +156,10 @@ def harvest_options(f: F) -> F:
                      help="Download directory."),
         click.option("--state", default=None, metavar="FILE",
                      help="SQLite state for incremental (cron) runs."),
+        click.option("--verify", is_flag=True, default=None, **shown("verify"),
+                     help="Re-hash every file already downloaded before reusing it, not "
+                          "only those whose size or modification time changed "
+                          "(e.g. --download --state s.sqlite --verify)."),
         click.option("--config", "config_path", default=None, metavar="FILE",
                      help="harvester.toml with any of these options; flags win."),
         click.option("--allow-private-hosts", is_flag=True, default=None,

@@ -31,7 +31,14 @@ from typing import Any, TypeGuard
 
 import httpx
 
-from harvester.download.names import PartFiles, UnsafePath, finalize, hash_file, read_head
+from harvester.download.names import (
+    DirSync,
+    PartFiles,
+    UnsafePath,
+    finalize,
+    hash_file,
+    read_head,
+)
 from harvester.download.sniff import (
     MAX_PLAYLIST_BYTES,
     SNIFF_BYTES,
@@ -65,6 +72,7 @@ class Job:
     files: PartFiles
     progress: Callable[[int], None] | None = None
     on_size: Callable[[int], None] | None = None
+    dirsync: DirSync | None = None
     reported: int = 0
     resumable: bool = False
     offset: int = 0
@@ -115,6 +123,7 @@ class Done:
     mime: str
     etag: str | None
     last_modified: str | None
+    mtime_ns: int
 
 
 def _forget_unless_resumable(job: Job, exc: RemoteError) -> RemoteError:
@@ -172,8 +181,8 @@ def _receive(job: Job, response: httpx.Response, offset: int, stored: dict[str, 
                        job.url)
     etag, modified = _remember(job, response, stored, encoding, content_type, expected)
     media, sha, size = _stream(job, response, offset, expected)
-    relpath = finalize(job.files, job.dest_dir, sha, media.ext, size)
-    return Done(relpath, sha, size, media.mime, etag, modified)
+    kept = finalize(job.files, job.dest_dir, sha, media.ext, size, job.dirsync)
+    return Done(kept.relpath, sha, size, media.mime, etag, modified, kept.mtime_ns)
 
 
 def _encoding(job: Job, response: httpx.Response) -> str | None:
@@ -264,8 +273,9 @@ def _on_416(job: Job, response: httpx.Response, offset: int, stored: dict[str, A
     media = _accept(job, read_head(job.files.part, job.url, SNIFF_BYTES))
     sha = hash_file(job.files.part, job.url).hexdigest()
     job.report(offset)
-    relpath = finalize(job.files, job.dest_dir, sha, media.ext, offset)
-    return Done(relpath, sha, offset, media.mime, stored.get("etag"), stored.get("last_modified"))
+    done = finalize(job.files, job.dest_dir, sha, media.ext, offset, job.dirsync)
+    return Done(done.relpath, sha, offset, media.mime, stored.get("etag"),
+                stored.get("last_modified"), done.mtime_ns)
 
 
 def _refuse_document(job: Job, response: httpx.Response, content_type: str | None) -> None:

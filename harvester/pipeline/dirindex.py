@@ -3,9 +3,11 @@
 Like wget's ``-nc``: a second run into the same ``--dir`` reuses the files an
 earlier run downloaded instead of asking the server again.  The index is one
 JSON file in the directory (``.harvester-index.json``: URL → path, sha256,
-size, validators).  A file is reused only when its bytes still hash to the
-recorded sha256 (``download`` checks that before it answers ``cached``), so a
-file corrupted on disk is downloaded again, never trusted.
+size, validators, and the file's modification time when its sha256 was
+verified).  A file is reused only when it still has that size and time, or
+else its bytes still hash to the recorded sha256 (``download`` checks that
+before it answers ``cached``), so a file rewritten on disk is downloaded
+again, never trusted.
 
 Runs that share the directory merge their entries: the index is rewritten
 under a lock, read again first, and written atomically.
@@ -25,7 +27,7 @@ __all__ = ["INDEX_NAME", "DirIndex"]
 
 INDEX_NAME = ".harvester-index.json"
 _KEPT = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
-_FIELDS = ("path", "sha256", "bytes", "content_type", "etag", "last_modified")
+_FIELDS = ("path", "sha256", "bytes", "content_type", "etag", "last_modified", "mtime_ns")
 
 
 class DirIndex:
@@ -46,7 +48,8 @@ class DirIndex:
         return MediaResult(url=url, status=MediaStatus.CACHED, attempts=0,
                            path=entry.get("path"), sha256=entry.get("sha256"),
                            bytes=entry.get("bytes"), content_type=entry.get("content_type"),
-                           etag=entry.get("etag"), last_modified=entry.get("last_modified"))
+                           etag=entry.get("etag"), last_modified=entry.get("last_modified"),
+                           mtime_ns=_int_or_none(entry.get("mtime_ns")))
 
     def save_media(self, result: MediaResult) -> None:
         """Remember a file on disk; other outcomes are not kept."""
@@ -64,6 +67,11 @@ class DirIndex:
         with waiting_lock(self.path.with_name(INDEX_NAME + ".lock")):
             merged = {**_read(self.path), **new}
             write_atomic(self.path, json.dumps(merged, sort_keys=True, ensure_ascii=False))
+
+
+def _int_or_none(value: Any) -> int | None:
+    """An integer from the file, or None (a hand-edited entry is read again, not trusted)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _read(path: Path) -> dict[str, dict[str, Any]]:

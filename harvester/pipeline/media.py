@@ -6,8 +6,16 @@ to MP4, or with ``measure`` alone measured from its playlists.
 
 Downloads run on a thread pool of ``config.concurrency`` workers with a
 per-host cap; each distinct URL is fetched once even when several videos (or
-several pages) point at it.  Probes are cached by content hash.  Only
+several pages) point at it.  Each file is probed as soon as its download ends,
+on a pool of its own, while other downloads go on (ffprobe works the CPU,
+downloads mostly wait on the network); the same content is probed once.  Only
 ``harvester.pipeline.run`` calls this.
+
+Finished files are recorded (in the state, or the directory's index) in
+batches, each once its new directory entries are durable: one fsync per
+directory for the batch, not one per file (:class:`Recorder`).  A crash
+never leaves a record of a file that is not on disk; it may lose the records
+of the last batch, whose files the next run finds and checks again.
 
 Shard workers run this stage side by side over one download directory, and
 two shards may name the same URL: with ``lock_dir`` each URL is fetched by
@@ -17,15 +25,18 @@ one of them at a time, so two never write the same ``.part`` file at once.
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from harvester.config import Config
-from harvester.download import download, result_from_error
+from harvester.download import DirSync, download, result_from_error
 from harvester.errors import HarvesterError, IsStream
 from harvester.files import waiting_lock
 from harvester.measure.checks import check
@@ -46,6 +57,8 @@ from harvester.stream import StreamOptions, download_stream, found_playlist, mea
 
 if TYPE_CHECKING:
     from harvester.store.view import StateView
+
+log = logging.getLogger(__name__)
 
 _HAVE_FILE = (MediaStatus.DOWNLOADED, MediaStatus.CACHED)
 
@@ -91,8 +104,11 @@ def run_media(
     net = session or open_session(config)
     # Without a state, the directory's own index says which files are already there.
     index = DirIndex(dest) if state is None else None
+    # A stopped run starts no new probe: measuring would only delay it.
+    probes = Probes(config, dest, net.cancel) if config.probe else None
+    recorder = Recorder([m for m in (state, index) if m is not None])
     fetcher = Fetcher(config, net, dest, state, progress, lock_dir, declared_sizes(videos),
-                      index)
+                      index, probes, recorder)
     try:
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
             jobs = media_urls(videos)
@@ -100,14 +116,16 @@ def run_media(
                 jobs = [(url, kind) for url, kind in jobs if kind == "video"]
             fetched = dict(zip([u for u, _ in jobs], pool.map(
                 lambda job: fetcher.fetch(*job), jobs), strict=True))
+        recorder.flush()  # before the probes' own records, which come after
+        measured = measure_all(fetched, config, dest, state, probes)
     finally:
         if own:
             net.close()
+        recorder.flush()
         if index is not None:
             index.flush()
-    if net.cancel.is_set():  # measuring would only delay a stopped run
-        config = replace(config, probe=False)
-    measured = measure_all(fetched, config, dest, state)
+        if probes is not None:
+            probes.close()
     return {v.id: media_for(v, measured) for v in videos
             if v.declared.content_url or v.declared.thumbnail_urls}
 
@@ -124,6 +142,8 @@ class Fetcher:
     lock_dir: Path | None = None
     sizes: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     index: DirIndex | None = None
+    probes: Probes | None = None
+    recorder: Recorder | None = None
 
     def fetch(self, url: str, kind: str) -> MediaResult:
         """One download; every failure becomes a MediaResult with a stable code.
@@ -137,9 +157,14 @@ class Fetcher:
         with self._only_fetcher_of(url):
             result = self._download(url, kind)
         if result.status in _HAVE_FILE:
-            for memory in (self.state, self.index):
-                if memory is not None:
-                    memory.save_media(result)
+            if self.recorder is not None:
+                self.recorder.add(result)
+            else:  # no recorder, no DirSync: the file's name was durable on return
+                for memory in (self.state, self.index):
+                    if memory is not None:
+                        memory.save_media(result)
+            if self.probes is not None:
+                self.probes.start(url, result)
         if self.progress is not None:
             self.progress(Event("media-done", url, result.bytes or 0, media=result))
         return result
@@ -161,6 +186,8 @@ class Fetcher:
         try:
             return download(url, self.session, dest_dir=self.dest,
                             max_bytes=self.config.max_bytes, kind=kind, previous=previous,
+                            verify=self.config.verify,
+                            dirsync=self.recorder.dirsync if self.recorder else None,
                             progress=_byte_reporter(url, self.progress),
                             on_size=_size_reporter(url, self.progress))
         except IsStream as found:
@@ -191,6 +218,59 @@ class Fetcher:
             yield
 
 
+class _Memory(Protocol):
+    def save_media(self, result: MediaResult) -> None: ...
+
+
+class Recorder:
+    """Records files on disk in the state and the directory index, in batches: a
+    batch is saved once the directory entries of its files are durable (one
+    fsync per directory, :class:`DirSync`).  A batch is due at ``batch`` files or
+    when its oldest has waited ``wait`` seconds; :meth:`flush` saves the rest."""
+
+    def __init__(self, memories: list[_Memory], *, batch: int = 256,
+                 wait: float = 2.0) -> None:
+        self.dirsync = DirSync()
+        self._memories = memories
+        self._batch = batch
+        self._wait = wait
+        self._lock = threading.Lock()
+        self._pending: list[MediaResult] = []
+        self._since = 0.0
+
+    def add(self, result: MediaResult) -> None:
+        """Record ``result`` with its batch (saving the batch now when it is due)."""
+        with self._lock:
+            if not self._pending:
+                self._since = time.monotonic()
+            self._pending.append(result)
+            due = (len(self._pending) >= self._batch
+                   or time.monotonic() - self._since >= self._wait)
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Make every pending file's name durable, then save the pending records."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        _durable_then_saved(batch, self._memories, self.dirsync)
+
+
+def _durable_then_saved(results: list[MediaResult], memories: list[_Memory],
+                        dirsync: DirSync | None) -> None:
+    if dirsync is not None:
+        try:
+            dirsync.flush()  # also when the batch is empty: another thread's files may wait
+        except OSError as exc:
+            # Not durable, so not recorded: the next run finds these files and checks them.
+            log.warning("cannot fsync the download directory (%s); %d files not recorded",
+                        exc, len(results))
+            return
+    for result in results:
+        for memory in memories:
+            memory.save_media(result)
+
+
 def _size_reporter(url: str, progress: Progress | None) -> Callable[[int], None] | None:
     if progress is None:
         return None
@@ -203,34 +283,88 @@ def _byte_reporter(url: str, progress: Progress | None) -> Callable[[int], None]
     return lambda n: progress(Event("media-bytes", url, n))
 
 
+class Probes:
+    """ffprobe runs started as files arrive, ``config.concurrency`` at a time, each
+    content (by sha256) once.  Once ``cancel`` is set no new one starts."""
+
+    def __init__(self, config: Config, dest: Path, cancel: threading.Event) -> None:
+        self._config = config
+        self._dest = dest
+        self._cancel = cancel
+        self._available = probe_available()
+        self._pool = ThreadPoolExecutor(max_workers=config.concurrency,
+                                        thread_name_prefix="probe")
+        self._lock = threading.Lock()
+        self._started: dict[str, Future[Probe | None]] = {}
+
+    def start(self, url: str, result: MediaResult) -> None:
+        """Probe ``result``'s file in the background, unless it needs none or its
+        content is already being probed."""
+        if not _needs_probe(result):
+            return
+        key = result.sha256 or url
+        with self._lock:
+            if key not in self._started:
+                self._started[key] = self._pool.submit(self._run, result)
+
+    def result(self, url: str, result: MediaResult) -> Probe | None:
+        """The probe of ``result``'s file (waiting for it); None when the run was
+        stopped before it ended (a stopped run waits for no probe)."""
+        self.start(url, result)
+        with self._lock:
+            started = self._started[result.sha256 or url]
+        if self._cancel.is_set() and not started.done():
+            return None
+        return started.result()
+
+    def close(self) -> None:
+        """Drop probes not yet begun; wait for those running unless the run was stopped
+        (each ends by itself within its timeout)."""
+        self._pool.shutdown(wait=not self._cancel.is_set(), cancel_futures=True)
+
+    def _run(self, result: MediaResult) -> Probe | None:
+        if self._cancel.is_set():
+            return None
+        return _probe_file(self._dest / str(result.path), result, self._config,
+                           self._available)
+
+
 def measure_all(
     fetched: dict[str, MediaResult], config: Config, dest: Path, state: StateView | None,
+    probes: Probes | None = None,
 ) -> dict[str, MediaResult]:
     """Attach a probe to every file on disk; the same content is probed once.
 
-    Probes run ``config.concurrency`` at a time: each is an ffprobe process
-    that mostly waits for the disk and its own start-up.
+    ``probes`` may already be running some of them (started as downloads
+    finished); the rest start here, all at once, ``config.concurrency`` at a
+    time: each is an ffprobe process, mostly its own start-up.
     """
     if not config.probe:
         return fetched
-    available = probe_available()
-    wanted = {url: r for url, r in fetched.items() if _needs_probe(r)}
-    files = {r.sha256 or url: r for url, r in wanted.items()}
-    with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
-        probes = dict(zip(files, pool.map(
-            lambda r: _probe_file(dest / str(r.path), r, config, available), files.values()),
-            strict=True))
-    out: dict[str, MediaResult] = {}
-    for url, result in fetched.items():
-        if url not in wanted:
-            out[url] = result
-            continue
-        measured = probes[result.sha256 or url]
-        if measured.error is not None and _from_playlist(result):
-            measured = result.probe or measured  # the playlist's word beats nothing
-        out[url] = replace(result, probe=measured)
-        if state is not None:
-            state.save_media(out[url])
+    own = probes is None
+    running = probes if probes is not None else Probes(config, dest, threading.Event())
+    try:
+        for url, result in fetched.items():
+            running.start(url, result)
+        return {url: _measured(url, result, running, state) for url, result in fetched.items()}
+    finally:
+        if own:
+            running.close()
+
+
+def _measured(url: str, result: MediaResult, probes: Probes,
+              state: StateView | None) -> MediaResult:
+    """``result`` with its probe attached (and remembered), when it needed one."""
+    if not _needs_probe(result):
+        return result
+    measured = probes.result(url, result)
+    if measured is None:  # the run stopped first
+        return result
+    if measured.error is not None and _from_playlist(result):
+        measured = result.probe or measured  # the playlist's word beats nothing
+    out = replace(result, probe=measured)
+    if state is not None:
+        state.save_media(out)
     return out
 
 

@@ -9,7 +9,8 @@ rewritten.  Tables::
 
     pages   ref → validators (ETag, Last-Modified), content hash, outcome and the
             stored extraction (the page's videos, serialised by harvester.store.serial)
-    media   url → validators, sha256, path, size, content type, probe
+    media   url → validators, sha256, path, size, content type, probe, and the file's
+            modification time when its sha256 was verified (schema 2)
     videos  id → page, first_seen, last_seen, fingerprint, present
     runs    started, finished, counts of every completed run
 
@@ -56,7 +57,7 @@ from harvester.store.view import (
 if TYPE_CHECKING:
     from harvester.store.manifest import Manifest
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE pages (
@@ -65,7 +66,8 @@ CREATE TABLE pages (
     videos_json TEXT NOT NULL);
 CREATE TABLE media (
     url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, sha256 TEXT, path TEXT,
-    bytes INTEGER, content_type TEXT, probe_json TEXT, updated_at TEXT NOT NULL);
+    bytes INTEGER, content_type TEXT, probe_json TEXT, updated_at TEXT NOT NULL,
+    mtime_ns INTEGER);
 CREATE TABLE videos (
     id TEXT PRIMARY KEY, page TEXT NOT NULL, first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL, fingerprint TEXT NOT NULL, present INTEGER NOT NULL);
@@ -73,6 +75,10 @@ CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL, finished TEXT NOT NULL,
     counts_json TEXT NOT NULL);
 """
+
+#: From each older schema version to SCHEMA_VERSION.  Media rows of schema 1 have no
+#: modification time: their files are read once more, and the time recorded then.
+_MIGRATIONS = {0: _SCHEMA, 1: "ALTER TABLE media ADD COLUMN mtime_ns INTEGER"}
 
 #: Stored extractions are offered back only to the version that wrote them.
 GENERATOR = __version__
@@ -221,14 +227,14 @@ class State:
         """
         row = self._one(
             "SELECT url, etag, last_modified, sha256, path, bytes, content_type, probe_json,"
-            " updated_at FROM media WHERE url = ?", (url,))
+            " mtime_ns FROM media WHERE url = ?", (url,))
         if row is None:
             return None
-        url_, etag, last_modified, sha256, path, size, ctype, probe_json, _updated = row
+        url_, etag, last_modified, sha256, path, size, ctype, probe_json, mtime_ns = row
         probe = probe_from_dict(json.loads(probe_json)) if probe_json else None
         return MediaResult(url=url_, status=MediaStatus.CACHED, path=path, bytes=size,
                            sha256=sha256, attempts=0, content_type=ctype, etag=etag,
-                           last_modified=last_modified, probe=probe)
+                           last_modified=last_modified, probe=probe, mtime_ns=mtime_ns)
 
     def save_media(self, result: MediaResult) -> None:
         """Remember a file on disk (downloaded or cached); other outcomes are not stored."""
@@ -338,9 +344,11 @@ def _put_media(db: sqlite3.Connection, result: MediaResult) -> None:
     if result.probe is not None and result.probe.error is not None:
         probe = None  # a failed probe is retried next run, not remembered
     probe_json = None if probe is None else json.dumps(probe, sort_keys=True)
-    db.execute("INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    db.execute("INSERT OR REPLACE INTO media (url, etag, last_modified, sha256, path, bytes,"
+               " content_type, probe_json, updated_at, mtime_ns)"
+               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (result.url, result.etag, result.last_modified, result.sha256, result.path,
-                result.bytes, result.content_type, probe_json, utc_now()))
+                result.bytes, result.content_type, probe_json, utc_now(), result.mtime_ns))
 
 
 def _diff(
@@ -385,9 +393,9 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
         if version > SCHEMA_VERSION:
             raise ConfigError(f"state file {path} was written by a newer harvester "
                               f"(schema {version}); upgrade harvester or use another file")
-        if version == 0:
+        if version < SCHEMA_VERSION:
             conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
+            for statement in _MIGRATIONS[version].split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

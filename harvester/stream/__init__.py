@@ -149,9 +149,9 @@ def _stored(url: str, plan: Plan, files: PartFiles, dest_dir: Path, workdir: Pat
         raise DownloadError("ffmpeg wrote no MP4", url, code="remux_failed")
     sha = hash_file(files.part, url).hexdigest()
     size = files.part.stat().st_size
-    relpath = finalize(files, dest_dir, sha, media.ext, size)
+    stored = finalize(files, dest_dir, sha, media.ext, size)
     shutil.rmtree(workdir, ignore_errors=True)
-    return MediaResult(url=url, status=MediaStatus.DOWNLOADED, path=relpath, bytes=size,
+    return MediaResult(url=url, status=MediaStatus.DOWNLOADED, path=stored.relpath, bytes=size,
                        sha256=sha, attempts=attempts, content_type=media.mime,
                        probe=plan.measured(), stream=StreamKind(plan.kind),
-                       variants=plan.variants)
+                       variants=plan.variants, mtime_ns=stored.mtime_ns)
