@@ -186,7 +186,7 @@ def harvest_options(f: F) -> F:
                      help="Stream the manifest as JSON lines while the run works "
                           "(the same as --output-format jsonl)."),
         click.option("--output-format", type=click.Choice(["json", "jsonl", "parts"]),
-                     default=None, show_default="json",
+                     default=None, cls=_ConfigDefault, show_default="json",
                      help="json: one document; jsonl: JSON lines as the run goes; parts: a "
                           "summary at -o plus JSONL.gz files per shard in MANIFEST.parts/ "
                           "(a json run over --parts-over-pages pages writes parts too)."),
