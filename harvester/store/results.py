@@ -61,8 +61,8 @@ def is_listed(result: PageResult) -> bool:
 class RunResults:
     """Page results and media of one run, in arrival order, on disk (thread-safe).
 
-    ``on_listed`` hears each page the first time it is kept (not a repeat), as
-    it is added: the JSON-lines manifest writes its lines from it.
+    Each of ``listeners`` hears of a page the first time it is kept (not a
+    repeat), as it is added: the JSON-lines manifest writes its lines from it.
     """
 
     def __init__(self, *, list_all: bool = True) -> None:
@@ -89,8 +89,8 @@ class RunResults:
         """Keep (or count) one page result; True when it is kept.
 
         A page already kept is replaced only when it had failed and this
-        result did not (it keeps its place); ``on_listed`` listeners hear only
-        of pages kept for the first time.  ``part`` names the shard (or chunk
+        result did not (it keeps its place); ``listeners`` hear only of pages
+        kept for the first time.  ``part`` names the shard (or chunk
         of the input) the page came from; partitioned outputs are cut along it.
         """
         if not (self.list_all or is_listed(result)):
