@@ -149,3 +149,19 @@ def test_merge_refuses_a_part_that_changed(warcs: list[str], tmp_path: Path) -> 
 def test_parts_need_a_file_for_the_summary(warcs: list[str], tmp_path: Path) -> None:
     done = run_cli("harvest", warcs[0], "--output-format", "parts", "-o", "-", cwd=tmp_path)
     assert done.returncode == 2 and "needs -o FILE" in done.stderr
+
+
+def test_a_run_over_the_page_threshold_is_written_in_parts_and_says_so(
+        warcs: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "big.json"
+    done = run_cli("harvest", warcs[0], "-o", str(out), "--parts-over-pages", "10",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(out.read_text())
+    assert manifest_problems(summary) == [] and summary["run"]["counts"]["pages"] == 40
+    assert [p["files"]["videos"]["path"] for p in summary["parts"]] == [
+        "big.parts/videos-00000.jsonl.gz"]
+    assert "written in parts" in done.stderr and "big.parts/" in done.stderr
+    small = run_cli("harvest", warcs[0], "-o", str(tmp_path / "small.json"),
+                    "--parts-over-pages", "40", "-q", cwd=tmp_path)
+    assert small.returncode == 0 and "videos" in json.loads((tmp_path / "small.json").read_text())

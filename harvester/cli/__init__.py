@@ -260,7 +260,9 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
       harvester harvest crawl/*.warc.gz --executor local --output-format parts -o run.json
       harvester harvest -i warc.paths.gz --url-prefix s3://commoncrawl/ --executor dask
     """
+    from harvester.scale.outputs import in_parts
     from harvester.scale.runner import run_harvest
+    from harvester.store.parts import parts_dir
 
     cfg = build_config(params)
     if not (pages or cfg.inputs or cfg.sitemaps or cfg.sitemaps_from_robots):
@@ -276,6 +278,11 @@ def harvest(pages: tuple[str, ...], **params: Any) -> None:
         for line in bars.hints(manifest):
             click.echo(line, err=True)
         click.echo(summary_line(manifest), err=True)
+        if in_parts(cfg, manifest.counts()["pages"]) and not (cfg.parts or cfg.parquet):
+            click.echo(f"harvester: more than {cfg.parts_over_pages} pages: the manifest is "
+                       f"written in parts, a summary in {cfg.output} and the pages and videos "
+                       f"in {parts_dir(cfg.output or '')}/ (harvester merge joins them)",
+                       err=True)
     if manifest.interrupted:
         raise SystemExit(ExitCode.INTERRUPTED)
     raise SystemExit(ExitCode.FAILURES if manifest.failed else ExitCode.OK)

@@ -26,9 +26,17 @@ from harvester.store.jsonl import JsonlManifest
 from harvester.store.logjson import JsonLinesHandler, JsonLinesLog, media_problem, run_records
 from harvester.store.manifest import Manifest
 
-__all__ = ["RunOutputs", "check_outputs"]
+__all__ = ["RunOutputs", "check_outputs", "in_parts"]
 
 log = logging.getLogger("harvester.run")
+
+
+def in_parts(config: Config, pages: int) -> bool:
+    """Whether a run's JSON manifest is written in parts: when asked, or when the run
+    read more than ``parts_over_pages`` pages (never to stdout or as JSON lines)."""
+    if config.jsonl or not config.output or config.output == "-":
+        return False
+    return config.parts or config.parquet or pages > config.parts_over_pages
 
 
 def check_outputs(config: Config) -> None:
@@ -165,8 +173,7 @@ class RunOutputs:
             self.jsonl.finish(manifest)
         elif config.output == "-":
             sys.stdout.writelines(manifest.pieces())
-        elif config.output and (config.parts or config.parquet
-                                or manifest.counts()["pages"] > config.parts_over_pages):
+        elif config.output and in_parts(config, manifest.counts()["pages"]):
             from harvester.store.parts import write_parts
 
             write_parts(manifest, config.output, parquet=config.parquet)
