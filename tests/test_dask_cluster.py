@@ -399,6 +399,7 @@ def test_workers_that_join_mid_run_get_shards(
         _wait_until(lambda: client.run_on_scheduler(_figures)["processing"] >= 1,
                     "the run has started")
         grown.scale(WORKERS)
+        client.wait_for_workers(WORKERS, timeout=30)
         runner.join(RUN_TIMEOUT)
         assert not runner.is_alive() and not errors, errors
         figures = client.run_on_scheduler(_figures)

@@ -329,3 +329,19 @@ def test_shards_lost_with_a_killed_worker_run_again_on_a_fresh_pool(tmp_path: Pa
     pages = result[0].pages
     assert sorted(p.ref for p in pages) == sorted(urls)  # every page, once
     assert all(p.error is None for p in pages)  # the lost shards ran again
+
+
+def test_a_rerun_with_every_shard_done_starts_no_pool(
+        warcs: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harvester.scale.shards as shards_module
+
+    config = _config(tmp_path)
+    with CountingExecutor() as pool:
+        first = harvest_sharded(warcs, config, executor=pool)
+
+    def no_pool(config: Config) -> Any:
+        raise AssertionError("a pool was started with nothing to run")
+
+    monkeypatch.setattr(shards_module, "open_executor", no_pool)
+    again = harvest_sharded(warcs, config)  # the configured executor: never opened
+    assert _document(again) == _document(first)

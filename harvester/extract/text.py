@@ -47,6 +47,8 @@ _INLINE_TAG = re.compile(r"</?(?:br|wbr|a|span|em|strong|b|i|code)\b", re.IGNORE
 _PARAGRAPH_TAG = re.compile(r"</?p\b", re.IGNORECASE)
 # After a paragraph break or blank line the blob goes on only if JSON follows.
 _CONTINUES = re.compile(_GAP + r"(?:" + QUOTE + r"|[{}\[\],\d])")
+# The gap itself: what a break that JSON follows is passed over with.
+_GAP_RUN = re.compile(_GAP)
 
 
 def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
@@ -109,11 +111,18 @@ def _blobs_before(text: str, page: str, pos: int, at: int, visibility: _Visibili
 
 
 def _blob_end(text: str, start: int) -> int:
-    """Where the object opened at ``start`` ends (its ``}``), or where text stops being JSON."""
+    """Where the object opened at ``start`` ends (its ``}``), or where text stops being JSON.
+
+    A paragraph break or blank line that JSON follows is passed over with the
+    whole gap after it, so a gap of any length is read once (stepping through
+    it break by break would read its rest again at each one).
+    """
     depth = 0
     in_string = False
     limit = min(len(text), start + MAX_SCAN_CHARS)
-    for token in _TOKEN.finditer(text, start, limit):
+    pos = start
+    while (token := _TOKEN.search(text, pos, limit)) is not None:
+        pos = token.end()
         kind = token.lastgroup
         if kind == "quote":
             in_string = not in_string
@@ -124,9 +133,17 @@ def _blob_end(text: str, start: int) -> int:
             if depth <= 0:
                 return token.end()
         elif kind == "tag" and not _INLINE_TAG.match(token.group()):
-            is_break = _PARAGRAPH_TAG.match(token.group())
-            if not (is_break and _CONTINUES.match(text, token.end())):
+            if not (_PARAGRAPH_TAG.match(token.group()) and _CONTINUES.match(text, pos)):
                 return token.start()
-        elif kind == "blank" and not _CONTINUES.match(text, token.end()):
-            return token.start()
+            pos = _gap_end(text, pos)
+        elif kind == "blank":
+            if not _CONTINUES.match(text, pos):
+                return token.start()
+            pos = _gap_end(text, pos)
     return limit
+
+
+def _gap_end(text: str, pos: int) -> int:
+    """The end of the run of blanks, line breaks and paragraph tags at ``pos``."""
+    gap = _GAP_RUN.match(text, pos)
+    return pos if gap is None else gap.end()

@@ -34,8 +34,9 @@ CONNECT_TIMEOUT = 20.0
 #: The module of the function pool workers run (imported once by the fork server).
 WORKER_MODULE = "harvester.scale.shards"
 
-#: Seconds between two questions to a cluster about its size during a run.
-RESIZE_EVERY = 2.0
+#: Seconds between two questions to a cluster about its size during a run (one round
+#: trip to the scheduler: cheap next to a shard, and new workers get work soon).
+RESIZE_EVERY = 0.5
 
 
 def executor_slots(executor: Executor, config: Config) -> int:

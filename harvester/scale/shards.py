@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from contextlib import nullcontext
 from dataclasses import replace
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -154,8 +155,13 @@ def _run_pending(
     When a worker of the pool this run made dies, the pool breaks and every
     shard it held or had not started fails with it: those run once more on a
     fresh pool, so one lost worker costs no shard.  A pool the caller handed
-    in is the caller's to replace.
+    in is the caller's to replace.  With nothing to run no pool is started (a
+    cluster takes seconds to start; a re-run of finished shards should not).
     """
+    first = next(pending, None)
+    if first is None:
+        return {}
+    pending = chain((first,), pending)
     lost: list[Shard] = []
     opened = open_executor(config) if executor is None else nullcontext(executor)
     with opened as pool:

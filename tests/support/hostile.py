@@ -89,6 +89,10 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "salvage_repeated_damage": lambda n: _repeat(
         '"a":[1},', n, head='<script type="application/ld+json">{"@type":"VideoObject",',
         tail='"contentUrl":"https://e.org/v.mp4"}</script>'),
+    "long_gap_in_text_blob": lambda n: _repeat(
+        "\n", n, head='<p>{"@type":"VideoObject","name":"v",', tail='"width":1}</p>'),
+    "long_paragraph_gap_in_text_blob": lambda n: _repeat(
+        "</p><p>", n, head='<p>{"@type":"VideoObject","name":"v",', tail='"width":1}</p>'),
     "salvage_nested_damage": lambda n: _nested(
         '{"@type":"VideoObject","x":[1},"v":', "}", n,
         head='<script type="application/ld+json">', tail="</script>"),
