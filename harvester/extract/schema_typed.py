@@ -14,6 +14,7 @@ the general check's answer for every value of its type.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,7 +35,7 @@ from harvester.extract.schema_predicates import (
 __all__ = ["TypedChecks"]
 
 
-class TypedChecks:
+class TypedChecks(ABC):
     """The typed checks of a build (:class:`~harvester.extract.schema_compile.Build`
     mixes this in): it gives :meth:`schema`, :meth:`keyword` and :meth:`resolve`."""
 
@@ -50,17 +51,17 @@ class TypedChecks:
         self._keys_only: set[Check] = set()
         self._typing: set[tuple[int, type]] = set()
 
+    @abstractmethod
     def schema(self, schema: Any) -> Check:
         """The general check of ``schema`` (the build's)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def keyword(self, schema: Mapping[str, Any], name: str) -> Check | None:
         """The general check of one keyword of ``schema`` (the build's)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def resolve(self, ref: str) -> Any:
         """The subschema a ``$ref`` names (the build's)."""
-        raise NotImplementedError
 
     def typed(self, schema: Any, kind: type) -> Spec:
         """What ``schema`` asks of an instance whose ``type()`` is ``kind`` (one of

@@ -66,14 +66,17 @@ def _write_part(manifest: Manifest, directory: Path, part: int,
     """One part's files; its entry in the summary (paths relative to the summary)."""
     name = f"{part:05d}"
     entry: dict[str, Any] = {"part": part, "pages": 0, "videos": 0, "files": {}}
-    for kind, rows in (("pages", manifest.results.page_entries(part)),
-                       ("videos", manifest.video_entries(part))):
+    # A Parquet table is built whole, so the part's videos are read once, for both files.
+    videos: Iterable[dict[str, Any]] = manifest.video_entries(part)
+    if parquet:
+        videos = list(videos)
+    for kind, rows in (("pages", manifest.results.page_entries(part)), ("videos", videos)):
         path = directory / f"{kind}-{name}.jsonl.gz"
         sha256, entry[kind] = _write_jsonl_gz(path, rows)
         entry["files"][kind] = _file_entry(directory, path, sha256)
     if parquet:
         path = directory / f"videos-{name}.parquet"
-        _write_parquet(path, list(manifest.video_entries(part)))
+        _write_parquet(path, list(videos))
         entry["files"]["parquet"] = _file_entry(directory, path, _sha256_of(path))
     return entry
 
