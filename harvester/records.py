@@ -116,11 +116,15 @@ class Source:
     or a sitemap (``SITEMAP``), or a site whose robots.txt names sitemaps (``ROBOTS``).
 
     ``hint`` is set on sources a sitemap listed; it is not part of their identity.
+    ``trusted`` is False for a URL that a list read from the network names on a
+    host other than the list's own or ``--url-prefix``'s: its first hop goes
+    through the address guard too, as a link found in a page would.
     """
 
     ref: str
     kind: SourceKind
     hint: SitemapHint | None = field(default=None, compare=False)
+    trusted: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -452,3 +452,80 @@ def test_remote_reads_a_list_at_an_http_url_as_sent(tmp_path: Path) -> None:
         assert Remote(Config()).read_bytes(server.url("/l.gz")) == listing
         got = list(iter_sources([], [server.url("/l.gz")], url_prefix="s3://b"))
     assert [(s.ref, s.kind) for s in got] == [("s3://b/a/x.warc.gz", SourceKind.WARC)]
+
+
+def test_the_shard_directory_in_s3_takes_the_storage_options(
+        crawl: Crawl, s3: S3, reference: dict[str, Any], tmp_path: Path) -> None:
+    import boto3
+
+    args = ["-i", f"s3://{BUCKET}/warc.paths.gz", "--url-prefix", f"s3://{BUCKET}/",
+            "--executor", "local", "--workers", "2", "--shard-dir", f"s3://{BUCKET}/run-1",
+            "--storage-option", f"endpoint_url={s3.endpoint}"]
+    run = run_cli(args, tmp_path, tmp_path / "m.json")  # no AWS_ENDPOINT_URL: options only
+    assert run.code == 0, run.stderr
+    assert run.outside == []
+    assert same_run(run.document) == reference
+    client = boto3.client("s3", endpoint_url=s3.endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix="run-1/")["Contents"]]
+    assert len([k for k in keys if k.endswith(".done")]) == len(crawl.paths)
+
+
+_VIDEO_PAGE = (b'<html><script type="application/ld+json">{"@context": "https://schema.org", '
+               b'"@type": "VideoObject", "name": "Clip", "uploadDate": "2024-01-01", '
+               b'"thumbnailUrl": "https://example.org/t.jpg", '
+               b'"contentUrl": "https://example.org/v.mp4"}</script></html>')
+
+
+def _listed(named: LoopbackServer, internal: LoopbackServer, crawl: Crawl) -> str:
+    """A list on ``named`` naming a page on its own host, and a page and a WARC on
+    ``internal``; its URL."""
+    rel = crawl.paths[0]
+    for server in (named, internal):
+        server.route("/page.html", body=_VIDEO_PAGE)
+    RangeFiles({"/x.warc.gz": crawl.bytes_of(rel)}).serve(internal)
+    lines = [named.url("/page.html"), internal.url("/page.html"), internal.url("/x.warc.gz")]
+    named.route("/list.txt", body="\n".join(lines).encode(), content_type="text/plain")
+    return named.url("/list.txt")
+
+
+def test_a_list_from_the_network_cannot_send_the_run_to_an_internal_host(
+        crawl: Crawl, tmp_path: Path) -> None:
+    with LoopbackServer() as named, LoopbackServer("127.0.0.2") as internal:
+        listing = _listed(named, internal, crawl)
+        refused = run_cli(["-i", listing], tmp_path, tmp_path / "refused.json")
+        asked_inside = list(internal.log)
+        allowed = run_cli(["-i", listing, "--allow-host", "127.0.0.2"], tmp_path,
+                          tmp_path / "allowed.json")
+    assert refused.code == 1 and refused.document is not None
+    errors = {p["page"]: (p.get("error") or {}).get("code") for p in refused.document["pages"]}
+    assert errors == {named.url("/page.html"): None,
+                      internal.url("/page.html"): "private_address",
+                      internal.url("/x.warc.gz"): "private_address"}
+    assert asked_inside == []
+    assert allowed.code == 0, allowed.stderr
+    assert allowed.document is not None
+    assert allowed.document["run"]["counts"]["pages"] == 2 + PAGES_PER_WARC
+
+
+def test_a_list_from_the_network_may_not_name_local_files(tmp_path: Path) -> None:
+    with LoopbackServer() as server:
+        server.route("/list.txt", body=b"/etc/hostname\n", content_type="text/plain")
+        run = run_cli(["-i", server.url("/list.txt")], tmp_path, tmp_path / "m.json")
+    assert run.code == 2 and run.document is None
+    assert run.stderr.strip() == (
+        f"harvester: list file {server.url('/list.txt')} names '/etc/hostname', which is "
+        "not a URL: a list read from the network may name only URLs (relative lines need "
+        "--url-prefix)")
+
+
+def test_urls_of_a_remote_list_are_trusted_on_the_hosts_the_user_named() -> None:
+    with LoopbackServer() as server:
+        lines = ["a.html", server.url("/b.html"), "http://127.0.0.2:1/c.html",
+                 "http://127.0.0.3:1/d.html", "s3://bucket/e.warc.gz"]
+        server.route("/l.txt", body="\n".join(lines).encode(), content_type="text/plain")
+        got = list(iter_sources([], [server.url("/l.txt")], url_prefix="http://127.0.0.3:1/"))
+    assert [(s.ref, s.trusted) for s in got] == [
+        ("http://127.0.0.3:1/a.html", True), (server.url("/b.html"), True),
+        ("http://127.0.0.2:1/c.html", False), ("http://127.0.0.3:1/d.html", True),
+        ("s3://bucket/e.warc.gz", True)]

@@ -96,15 +96,16 @@ class Remote:
         return bytes(data)
 
     @contextmanager
-    def open_warc(self, ref: str) -> Iterator[IO[bytes]]:
+    def open_warc(self, ref: str, *, trusted: bool = True) -> Iterator[IO[bytes]]:
         """A seekable binary stream on the WARC file ``ref`` (URL or local path).
 
         Failing to open a URL is a FetchError; a missing local file raises
-        FileNotFoundError, as :func:`open` does.
+        FileNotFoundError, as :func:`open` does.  An http(s) ``ref`` that is not
+        ``trusted`` goes through the address guard from its first hop.
         """
         if is_http(ref):
-            with self._session() as session, \
-                    io.BufferedReader(HttpFile(ref, session), buffer_size=1 << 16) as stream:
+            with self._session() as session, io.BufferedReader(
+                    HttpFile(ref, session, trusted=trusted), buffer_size=1 << 16) as stream:
                 yield stream
         elif is_remote(ref):
             with self._fsspec(ref) as stream:
@@ -189,9 +190,11 @@ class HttpFile(io.RawIOBase):
     layer's codes; ``changed`` when the file changed between two blocks.
     """
 
-    def __init__(self, url: str, session: Session, *, block: int = BLOCK) -> None:
+    def __init__(self, url: str, session: Session, *, block: int = BLOCK,
+                 trusted: bool = True) -> None:
         super().__init__()
         self.url, self._session, self._block = url, session, block
+        self._trusted_host = host_of(url) if trusted else None
         self.requests = 0
         self._pos = 0
         self._size = 0
@@ -259,7 +262,7 @@ class HttpFile(io.RawIOBase):
 
         request = Request(self.url, handle=lambda r, final: self._take(r, final, start),
                           headers=headers, accept=lambda s: s in (200, 206, 416),
-                          trusted_host=host_of(self.url))
+                          trusted_host=self._trusted_host)
         self.requests += 1
         _exchanged(self._session, request)
 

@@ -31,7 +31,9 @@ is joined to the prefix with one ``/``: ``crawl-data/x.warc.gz`` under
 ``s3://commoncrawl/`` is ``s3://commoncrawl/crawl-data/x.warc.gz``.  Sources
 are yielded in argument order, then the list files in order, with duplicates
 (same URL, or the same normalised path) dropped so a page is never processed
-twice.
+twice.  A list read from the network speaks for someone else: it may name only
+URLs, and those on a host the user did not name (the list's own, or the
+prefix's) are fetched through the address guard from their first hop.
 
 Bad input is reported at the smallest useful scale.  A missing or unreadable
 list file (local or remote), or ``-`` without a ``stdin``, raises
@@ -52,13 +54,15 @@ import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
 from harvester.config import Config
 from harvester.errors import ConfigError, FetchError
-from harvester.inputs.remote import Remote, is_remote
+from harvester.inputs.remote import Remote, is_http, is_remote
+from harvester.net.exchange import host_of
 from harvester.records import Source, SourceKind
 
 __all__ = ["PAGE_SUFFIXES", "WARC_SUFFIXES", "iter_sources", "source_for"]
@@ -180,8 +184,21 @@ def _prefixed(line: str, prefix: str | None) -> str:
     return prefix + line if prefix.endswith("/") else f"{prefix}/{line}"
 
 
-def _read_list(path: str, prefix: str | None, remote: Remote | None) -> list[str]:
-    """The PAGE lines of a list file; any problem with the file is a ConfigError."""
+def _read_list(path: str, prefix: str | None,
+               remote: Remote | None) -> list[tuple[str, bool]]:
+    """The PAGE lines of a list file, each with whether it is trusted as typed.
+
+    Any problem with the file is a ConfigError.  The lines of a local list are
+    the user's own; those of a list read from the network are someone else's:
+    :func:`_remote_line` decides what they may name.
+    """
+    lines = _list_file_lines(path, prefix, remote)
+    if not is_remote(path):
+        return [(line, True) for line in lines]
+    return [_remote_line(line, path, prefix) for line in lines]
+
+
+def _list_file_lines(path: str, prefix: str | None, remote: Remote | None) -> list[str]:
     data = _list_bytes(path, remote) if is_remote(path) else _local_list_bytes(path)
     if data[:2] == b"\x1f\x8b":
         try:
@@ -194,6 +211,24 @@ def _read_list(path: str, prefix: str | None, remote: Remote | None) -> list[str
         raise ConfigError(f"list file {path} is not UTF-8 text ({exc.reason} at byte "
                           f"{exc.start})") from None
     return list(_list_lines(text.splitlines(), prefix))
+
+
+def _remote_line(line: str, list_url: str, prefix: str | None) -> tuple[str, bool]:
+    """One line of a list read from ``list_url``, with whether it is trusted as typed.
+
+    A list from the network may not name files on this machine (ConfigError).
+    Its http(s) URLs are trusted on the list's own host and on ``prefix``'s, the
+    hosts the user named; on any other host they are fetched through the
+    address guard, so a list cannot send the run to an internal address.
+    """
+    if not is_remote(line):
+        raise ConfigError(f"list file {list_url} names {line!r}, which is not a URL: a list "
+                          "read from the network may name only URLs (relative lines "
+                          "need --url-prefix)")
+    if not is_http(line):
+        return line, True
+    named = {host_of(url) for url in (list_url, prefix or "") if is_http(url)}
+    return line, host_of(line) in named
 
 
 def _local_list_bytes(path: str) -> bytes:
@@ -232,28 +267,30 @@ def iter_sources(
     is put before their relative lines and those of ``-``.
     """
     refs = list(refs)
-    expanded: list[str] = []
+    expanded: list[tuple[str, bool]] = []
     stdin_used = False
     for ref in refs:
         if ref.strip() != "-":
-            expanded.append(ref)
+            expanded.append((ref, True))
             continue
         if stdin is None:
             raise ConfigError("'-' reads PAGEs from standard input, but none was given")
         if not stdin_used:  # a second '-' would find stdin already at its end
-            expanded.extend(_list_lines(stdin, url_prefix))
+            expanded.extend((line, True) for line in _list_lines(stdin, url_prefix))
             stdin_used = True
     for list_file in list_files:
         expanded.extend(_read_list(list_file, url_prefix, remote))
     return _dedupe(expanded, globs)
 
 
-def _dedupe(refs: list[str], globs: tuple[str, ...]) -> Iterator[Source]:
+def _dedupe(refs: list[tuple[str, bool]], globs: tuple[str, ...]) -> Iterator[Source]:
     seen: set[Source] = set()
-    for ref in refs:
+    for ref, trusted in refs:
         if not ref.strip():
             continue
         for source in source_for(ref, globs):
+            if not trusted:
+                source = replace(source, trusted=False)
             if source not in seen:
                 seen.add(source)
                 yield source

@@ -18,11 +18,11 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from io import BytesIO
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 from harvester.config import Config
 from harvester.errors import HarvesterError
@@ -259,7 +259,11 @@ def _warc_results(source: Source, config: Config,
                   session: Session | None) -> Iterator[PageResult]:
     """The results of a WARC file's pages, one by one, then its damage if any."""
     # A WARC at an http(s) URL is read through the run's session, as pages are.
-    opener = Remote(config, session).open_warc
+    remote = Remote(config, session)
+
+    def opener(ref: str) -> AbstractContextManager[IO[bytes]]:
+        return remote.open_warc(ref, trusted=source.trusted)
+
     read = 0
     try:
         for page in iter_warc_pages(source, config, opener):
@@ -316,7 +320,7 @@ def _load(source: Source, config: Config, session: Session | None,
         return read_file(source, config.max_page_bytes)
     if session is None:
         raise HarvesterError("no network session for a URL source")
-    trusted = source.hint is None or source.hint.trusted
+    trusted = source.trusted and (source.hint is None or source.hint.trusted)
     return fetch(source, session, max_bytes=config.max_page_bytes, robots=robots,
                  etag=previous.etag if previous else None,
                  last_modified=previous.last_modified if previous else None, trusted=trusted)

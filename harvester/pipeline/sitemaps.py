@@ -85,7 +85,7 @@ def sitemap_sources(config: Config) -> Iterator[Source]:
 def expand_sitemap(source: Source, config: Config, session: Session,
                    robots: RobotsCache | None) -> Expansion:
     """Fetch a sitemap source (spooled to a temporary file) and expand it lazily."""
-    hint = source.hint or SitemapHint(sitemap=source.ref, trusted=True)
+    hint = source.hint or SitemapHint(sitemap=source.ref, trusted=source.trusted)
     try:
         body = fetch_sitemap(source.ref, session, robots=robots, trusted=hint.trusted,
                              max_bytes=MAX_SITEMAP_BYTES)
@@ -116,8 +116,8 @@ def expand_robots(source: Source, session: Session, robots: RobotsCache | None) 
 def expand_body(source: Source, body: BinaryIO, config: Config, *,
                 text_allowed: bool = False) -> Expansion:
     """Expand a sitemap whose bytes are in ``body`` (closed once read)."""
-    hint = source.hint or SitemapHint(sitemap=source.ref, trusted=source.kind is not
-                                      SourceKind.FILE)
+    hint = source.hint or SitemapHint(sitemap=source.ref, trusted=source.trusted and
+                                      source.kind is not SourceKind.FILE)
     expansion = Expansion(source)
     if hint.depth > MAX_DEPTH:
         body.close()

@@ -33,7 +33,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from harvester.config import Config
+from harvester.config import Config, parse_storage_options
 from harvester.net.client import open_session
 from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.run import manifest_of_run, run_inputs, run_sources
@@ -77,7 +77,7 @@ def process_shard(shard: Shard, config: Config, state: StateSnapshot | None = No
         summary = ShardResult(
             shard_id=shard.id, pages=counts["pages"], videos=counts["videos"],
             failed_pages=counts["pages_failed"], seconds=round(time.perf_counter() - started, 3))
-        ShardStore(_root(config)).write(shard, results, summary)
+        _store(config).write(shard, results, summary)
     finally:
         results.close()
     return replace(summary, writes=None if state is None else state.writes())
@@ -85,6 +85,11 @@ def process_shard(shard: Shard, config: Config, state: StateSnapshot | None = No
 
 def _root(config: Config) -> str:
     return (config.shard_dir or DEFAULT_ROOT).rstrip("/")
+
+
+def _store(config: Config) -> ShardStore:
+    """The run's shard directory, with ``--storage-option`` as for remote inputs."""
+    return ShardStore(_root(config), parse_storage_options(config.storage_options))
 
 
 def harvest_sharded(
@@ -102,7 +107,7 @@ def harvest_sharded(
     so its memory does not grow with the input.
     """
     config = replace(config, shard_dir=_root(config))
-    store = ShardStore(_root(config))
+    store = _store(config)
     with manifest_of_run(config, state, progress, cancel) as manifest:
         plan = _Plan(plan_shards(run_inputs(pages, config, stdin), config), store.completed(),
                      progress)

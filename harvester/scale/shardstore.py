@@ -57,11 +57,11 @@ DEFAULT_ROOT = "harvester-shards"
 class ShardStore:
     """Parts and markers under one root URL."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, storage_options: dict[str, Any] | None = None) -> None:
         from fsspec.core import url_to_fs
 
         try:
-            self.fs, self.path = url_to_fs(root)
+            self.fs, self.path = url_to_fs(root, **(storage_options or {}))
         except (ImportError, ValueError) as exc:
             raise ConfigError(f"cannot use shard directory {root}: {exc}") from None
         self.local = "file" in _protocols(self.fs)
