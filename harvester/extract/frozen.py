@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = ["maker"]
 
+T = TypeVar("T")
 
-def maker(cls: type[Any]) -> Callable[..., Any]:
+
+def maker(cls: type[T]) -> Callable[..., T]:
     """``make(*values)``, equal to ``cls(*values)`` with every field given in order."""
-    fields = dataclasses.fields(cls)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # checked below
     params = getattr(cls, "__dataclass_params__", None)
     if (params is None or not params.frozen or "__slots__" not in cls.__dict__
             or hasattr(cls, "__post_init__") or not all(f.init for f in fields)):
@@ -35,5 +37,5 @@ def maker(cls: type[Any]) -> Callable[..., Any]:
         lines.append(f"    s{i}(o, v{i})")
     lines.append("    return o")
     exec("\n".join(lines), scope)  # generated from field names only, as dataclasses does
-    made: Callable[..., Any] = scope["make"]
+    made: Callable[..., T] = scope["make"]
     return made

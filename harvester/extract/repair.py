@@ -52,6 +52,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from harvester.extract.frozen import maker
 from harvester.extract.requote import requote, salvage
 from harvester.records import Blob, Parsed, Syntax
 
@@ -114,6 +115,9 @@ class _Decoder:
 
 
 _DECODER = _Decoder()
+# Parsed(*fields) without the frozen dataclass's per-field setattr calls: a page may
+# hold thousands of scripts.
+_PARSED = maker(Parsed)
 
 
 def repair(blob: Blob) -> Parsed:
@@ -127,7 +131,7 @@ def repair(blob: Blob) -> Parsed:
     if not text:
         return Parsed(blob, None, error="empty blob")
     try:
-        return Parsed(blob, _DECODER.decode(text))
+        return _PARSED(blob, _DECODER.decode(text), (), False, None, ())
     except RecursionError:
         return Parsed(blob, None, error="JSON nested too deeply to parse")
     except json.JSONDecodeError as exc:
