@@ -51,8 +51,13 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
             yield _CANDIDATE(parsed.blob, parsed.value, parsed.repairs, False, "",
                              parsed.notes)
         return
-    cut = _right_spine(parsed.value) if parsed.partial else _NONE_CUT
     blob, repairs, notes = parsed.blob, parsed.repairs, parsed.notes
+    if type(parsed.value) is dict and not parsed.partial and _flat(parsed.value):
+        # One object of texts and numbers (a script per video): nothing to walk into.
+        if _is_video(parsed.value):
+            yield _CANDIDATE(blob, parsed.value, repairs, False, "", notes)
+        return
+    cut = _right_spine(parsed.value) if parsed.partial else _NONE_CUT
     # Each entry: (value, depth, where): ``where`` is (parent's where, key), turned
     # into a JSON pointer only for the nodes that are videos.
     stack: list[tuple[Any, int, _Where]] = [(parsed.value, 0, None)]
@@ -74,6 +79,14 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
                         if type(v) not in _SCALARS and isinstance(v, Mapping | list)]
             if children:
                 stack.extend(reversed(children))
+
+
+def _flat(node: dict[Any, Any]) -> bool:
+    """Whether every value of ``node`` is a scalar (no container to walk into)."""
+    for value in node.values():  # noqa: SIM110 - a plain loop: no generator frame
+        if type(value) not in _SCALARS:
+            return False
+    return True
 
 
 _Where = tuple[Any, Any] | None

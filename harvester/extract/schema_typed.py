@@ -21,9 +21,11 @@ from typing import Any
 from harvester.extract.schema_predicates import (
     ANNOTATIONS,
     KEPT_ANSWERS,
+    KEPT_CHARS,
     TYPES,
     Answers,
     Check,
+    Kept,
     Memo,
     Spec,
     all_of,
@@ -50,6 +52,9 @@ class TypedChecks(ABC):
         self._text_searches: dict[Check, Callable[[str], Any]] = {}
         self._keys_only: set[Check] = set()
         self._typing: set[tuple[int, type]] = set()
+        #: The ``properties`` checks made: their (name, check, checks by type) and table
+        #: of answers for texts (:func:`_shaped` reads them).
+        self.property_lists: dict[Check, tuple[list[Property], Answers]] = {}
 
     @abstractmethod
     def schema(self, schema: Any) -> Check:
@@ -208,7 +213,10 @@ class TypedChecks(ABC):
             return self._keys_only_if(all_of(parts), parts)
         if not shape:
             return all_of(parts)
-        return all_of([_by_keys(all_of(shape)), *[part for part in parts if part not in shape]])
+        others = [part for part in parts if part not in shape]
+        if len(others) == 1 and others[0] in self.property_lists:
+            return _shaped(all_of(shape), *self.property_lists[others[0]])
+        return all_of([_by_keys(all_of(shape)), *others])
 
 
 # Keywords that only concern arrays, objects, numbers, or strings.
@@ -242,6 +250,61 @@ def _by_keys(check: Check) -> Check:
         return found
 
     return by_keys
+
+
+def _shaped(shape: Check, props: list[Property], answers: Answers) -> Check:
+    """``shape`` (which reads only an object's keys) and one ``properties`` check
+    (``props``, ``answers``), with what depends on the keys alone worked out once per
+    tuple of keys: ``shape``'s answer and which of ``props`` the object holds.  The
+    records of a page share a few shapes, so a record then costs a lookup and the
+    checks of the values it holds."""
+    plans = Kept()
+
+    def plan_of(v: dict[Any, Any], keys: tuple[Any, ...], memo: Memo) -> _Plan:
+        plan = (shape(v, memo), [(name, check, by_type, by_type[str] is always)
+                                 for name, check, by_type in props if name in v])
+        if len(plans) >= KEPT_ANSWERS:
+            plans.clear()
+        plans[keys] = plan
+        return plan
+
+    def shaped(v: Any, memo: Memo) -> bool:
+        keys = tuple(v)
+        plan = plans.get(keys)
+        if plan is None:
+            plan = plan_of(v, keys, memo)
+        if not plan[0]:
+            return False
+        for name, prop_check, by_type, any_text in plan[1]:
+            item = v[name]
+            if type(item) is str:
+                if any_text:
+                    continue  # every text passes it (a description: type string)
+                if len(item) <= KEPT_CHARS:
+                    # As the properties check does: a text's answer kept for a while.
+                    key = (name, item)
+                    found = answers.get(key)
+                    if found is None:
+                        found = by_type[str](item, memo)
+                        if len(answers) >= KEPT_ANSWERS:
+                            answers.clear()
+                        answers[key] = found
+                    if not found:
+                        return False
+                elif not by_type[str](item, memo):
+                    return False
+            elif not by_type.get(type(item), prop_check)(item, memo):
+                return False
+        return True
+
+    return shaped
+
+
+#: One property of a ``properties`` check: its name, its check, its checks by type.
+Property = tuple[str, Check, dict[type, Check]]
+#: What :func:`_shaped` works out for one tuple of keys: the shape's answer, and the
+#: properties held, each with whether every text passes it.
+_Plan = tuple[bool, list[tuple[str, Check, dict[type, Check], bool]]]
 
 
 def _typed_type(value: Any, kind: type) -> Spec | None:
