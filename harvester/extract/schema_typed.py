@@ -52,9 +52,8 @@ class TypedChecks(ABC):
         self._text_searches: dict[Check, Callable[[str], Any]] = {}
         self._keys_only: set[Check] = set()
         self._typing: set[tuple[int, type]] = set()
-        #: The ``properties`` checks made: their (name, check, checks by type) and table
-        #: of answers for texts (:func:`_shaped` reads them).
-        self.property_lists: dict[Check, tuple[list[Property], Answers]] = {}
+        #: The ``properties`` checks made: their (name, check, checks by type).
+        self.property_lists: dict[Check, list[Property]] = {}
 
     @abstractmethod
     def schema(self, schema: Any) -> Check:
@@ -215,7 +214,7 @@ class TypedChecks(ABC):
             return all_of(parts)
         others = [part for part in parts if part not in shape]
         if len(others) == 1 and others[0] in self.property_lists:
-            return _shaped(all_of(shape), *self.property_lists[others[0]])
+            return _shaped(all_of(shape), self.property_lists[others[0]])
         return all_of([_by_keys(all_of(shape)), *others])
 
 
@@ -252,17 +251,22 @@ def _by_keys(check: Check) -> Check:
     return by_keys
 
 
-def _shaped(shape: Check, props: list[Property], answers: Answers) -> Check:
+def _shaped(shape: Check, props: list[Property]) -> Check:
     """``shape`` (which reads only an object's keys) and one ``properties`` check
-    (``props``, ``answers``), with what depends on the keys alone worked out once per
-    tuple of keys: ``shape``'s answer and which of ``props`` the object holds.  The
-    records of a page share a few shapes, so a record then costs a lookup and the
-    checks of the values it holds."""
+    (``props``), with what depends on the keys alone worked out once per tuple of
+    keys: ``shape``'s answer and which of ``props`` the object holds.  The records of
+    a page share a few shapes, so a record then costs a lookup and the checks of the
+    values it holds."""
     plans = Kept()
+    # Per property, the answers for short texts, kept across documents as the
+    # properties check keeps them (a text's answer depends on it alone).
+    tables: dict[str, Answers] = {}
 
     def plan_of(v: dict[Any, Any], keys: tuple[Any, ...], memo: Memo) -> _Plan:
-        plan = (shape(v, memo), [(name, check, by_type, by_type[str] is always)
-                                 for name, check, by_type in props if name in v])
+        plan = (shape(v, memo), [
+            (name, check, by_type, None if by_type[str] is always else by_type[str],
+             tables.setdefault(name, Answers()))
+            for name, check, by_type in props if name in v])
         if len(plans) >= KEPT_ANSWERS:
             plans.clear()
         plans[keys] = plan
@@ -275,23 +279,21 @@ def _shaped(shape: Check, props: list[Property], answers: Answers) -> Check:
             plan = plan_of(v, keys, memo)
         if not plan[0]:
             return False
-        for name, prop_check, by_type, any_text in plan[1]:
+        for name, prop_check, by_type, text_check, answers in plan[1]:
             item = v[name]
             if type(item) is str:
-                if any_text:
+                if text_check is None:
                     continue  # every text passes it (a description: type string)
                 if len(item) <= KEPT_CHARS:
-                    # As the properties check does: a text's answer kept for a while.
-                    key = (name, item)
-                    found = answers.get(key)
+                    found = answers.get(item)
                     if found is None:
-                        found = by_type[str](item, memo)
+                        found = text_check(item, memo)
                         if len(answers) >= KEPT_ANSWERS:
                             answers.clear()
-                        answers[key] = found
+                        answers[item] = found
                     if not found:
                         return False
-                elif not by_type[str](item, memo):
+                elif not text_check(item, memo):
                     return False
             elif not by_type.get(type(item), prop_check)(item, memo):
                 return False
@@ -303,8 +305,9 @@ def _shaped(shape: Check, props: list[Property], answers: Answers) -> Check:
 #: One property of a ``properties`` check: its name, its check, its checks by type.
 Property = tuple[str, Check, dict[type, Check]]
 #: What :func:`_shaped` works out for one tuple of keys: the shape's answer, and the
-#: properties held, each with whether every text passes it.
-_Plan = tuple[bool, list[tuple[str, Check, dict[type, Check], bool]]]
+#: properties held, each with its check of a text (``None``: every text passes) and
+#: its table of answers for texts.
+_Plan = tuple[bool, list[tuple[str, Check, dict[type, Check], Check | None, Answers]]]
 
 
 def _typed_type(value: Any, kind: type) -> Spec | None:
