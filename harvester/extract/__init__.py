@@ -151,13 +151,15 @@ def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str, *,
     budget = PageBudget(page_chars)
     digests = _BlobDigests()
     for cand in cands:
-        if budget.full():
+        if budget.videos >= budget.max_videos:  # budget.full(), without the call
             videos[-1] = replace(videos[-1], validation=too_many(videos[-1].validation))
             break
         cand, raw, cut = budget.take(cand)
         declared = normalize(cand, url)
         syntax = cand.blob.syntax
-        identity = (_SYNTAX_TEXT.get(syntax) or f"{syntax}|") + _identity(cand, declared, digests)
+        identity = (_SYNTAX_TEXT.get(syntax) or f"{syntax}|") + (
+            "url:" + declared.content_url if declared.content_url
+            else _identity(cand, declared, digests))
         occurrence = seen.get(identity, 0)
         seen[identity] = occurrence + 1
         validation = validate(cand)
