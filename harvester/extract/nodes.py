@@ -64,7 +64,9 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
     while stack:
         value, depth, where = stack.pop()
         if type(value) is dict or isinstance(value, Mapping):
-            if _is_video(value):
+            kind = value.get("@type")
+            # _is_video(value), without the calls for the common "@type": "..." text.
+            if "videoobject" in kind.lower() if type(kind) is str else _is_video(value):
                 yield _CANDIDATE(blob, value, repairs, id(value) in cut, _pointer(where),
                                  notes)
             items: Iterable[tuple[Any, Any]] = value.items()

@@ -317,6 +317,8 @@ _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
 def parse_duration(value: Any) -> float | None:
     """Seconds in ``value`` (ISO 8601 or one of the common lenient forms), or ``None``."""
+    if type(value) is str and len(value) <= _MAX_CACHED_DURATION:
+        return _cached_duration_text(value)  # most durations
     value = _literal(value)
     if isinstance(value, bool) or value is None:
         return None
