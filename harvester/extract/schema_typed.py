@@ -52,6 +52,7 @@ class TypedChecks(ABC):
         self._text_searches: dict[Check, Callable[[str], Any]] = {}
         self._keys_only: set[Check] = set()
         self._typing: set[tuple[int, type]] = set()
+        self._non_ascii_only: set[Check] = set()  # text patterns no ASCII text matches
         #: The ``properties`` checks made: their (name, check, checks by type).
         self.property_lists: dict[Check, list[Property]] = {}
 
@@ -160,8 +161,12 @@ class TypedChecks(ABC):
             if not callable(spec):
                 return not spec
             search = self._text_searches.get(spec)
-            if search is not None:
-                return lambda v, _: search(v) is None  # not {"pattern": ...}, for a text
+            if search is not None:  # not {"pattern": ...}, for a text
+                if spec in self._non_ascii_only:
+                    # It finds only characters beyond ASCII: an ASCII text (most URLs)
+                    # passes without a search (isascii() reads a flag of the string).
+                    return lambda v, _: v.isascii() or search(v) is None
+                return lambda v, _: search(v) is None
             return self._keys_only_if(lambda v, memo: not spec(v, memo), [spec])
         if kind is str and name == "pattern" and isinstance(value, str):
             return self.text_pattern(value)
@@ -180,6 +185,8 @@ class TypedChecks(ABC):
             search = re.compile(pattern).search
             found = self._text_patterns[pattern] = lambda v, _: search(v) is not None
             self._text_searches[found] = search
+            if _NON_ASCII_CLASS.fullmatch(pattern):
+                self._non_ascii_only.add(found)
         return found
 
     def _typed_if(self, schema: Mapping[str, Any], kind: type, required: list[Check]) -> Spec:
@@ -216,6 +223,12 @@ class TypedChecks(ABC):
         if len(others) == 1 and others[0] in self.property_lists:
             return _shaped(all_of(shape), self.property_lists[others[0]])
         return all_of([_by_keys(all_of(shape)), *others])
+
+
+# A pattern that is one character, or a class of characters, all beyond ASCII (written
+# as themselves: no range, escape or negation, which would take an ASCII character):
+# each of its matches is one of those characters, so an ASCII text has none.
+_NON_ASCII_CLASS = re.compile(r"[^\x00-\x7f]|\[[^\x00-\x7f]+\]")
 
 
 # Keywords that only concern arrays, objects, numbers, or strings.
