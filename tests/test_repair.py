@@ -167,3 +167,19 @@ def test_module_imports_on_its_own(module: str) -> None:
 def test_long_number_behind_other_damage_is_named() -> None:
     parsed = _parse('{"a": 1,, "b": ' + "9" * 5000 + "}")
     assert parsed.value is None and parsed.error is not None and "number longer" in parsed.error
+
+
+@pytest.mark.parametrize("text", ["", " ", "{}", " {}", "{} ", "\n[1, 2]\t", "{}x", "{} x",
+                                  "nul", '"a"', "1 2"])
+def test_the_decoder_answers_as_json_loads(text: str) -> None:
+    from harvester.extract.repair import _DECODER
+
+    try:
+        expected: Any = ("value", json.loads(text))
+    except json.JSONDecodeError as exc:
+        expected = ("error", str(exc))
+    try:
+        got: Any = ("value", _DECODER.decode(text))
+    except json.JSONDecodeError as exc:
+        got = ("error", str(exc))
+    assert got == expected

@@ -405,3 +405,29 @@ def test_values_learnt_on_one_page_are_forgotten_on_request_and_change_no_record
     forget_values()
     assert sum(len(table) for table in _TABLES.values()) == 0
     assert [video_to_dict(v) for v in extract(page, "https://example.org/list")] == first
+
+
+_FLAT_VALUES = st.sampled_from([
+    "", " ", "x", "x &amp; y", "PT1M30S", "T1M30S", "PT0S", "P1Y", "2024-05-01",
+    "2024-05-01T10:00:00+00:00", "2024-05-01T10:00:00", "2024-02-30", "VideoObject",
+    "https://a.example/v.mp4", "https://a.example/“v”.mp4", "//a.example/v.mp4", "/v.mp4",
+    "https://a.example/a%zz", None, 0, 480, 2.5, -1, True,
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(sorted(GOOD)), unique=True),
+       st.lists(st.lists(_FLAT_VALUES, min_size=len(GOOD), max_size=len(GOOD)),
+                min_size=2, max_size=6))
+def test_records_of_one_shape_get_the_plain_validators_answers(
+        keys: list[str], rows: list[list[Any]]) -> None:
+    # Records sharing their keys (as on a page of many videos), so that what is worked
+    # out once per tuple of keys is put to the test with other values each time.
+    schema = videoobject_schema()
+    errors = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    warnings = errors.evolve(schema={**schema["$defs"]["recommended"], "$defs": schema["$defs"]})
+    for row in [[GOOD[key] for key in keys], *rows]:
+        data = dict(zip(keys, row, strict=False))
+        result = check(data)
+        assert result.valid == errors.is_valid(data), data
+        assert (not result.warnings) == warnings.is_valid(data), data

@@ -25,6 +25,7 @@ from dataclasses import replace
 from harvester.extract import jsonld, microdata, opengraph, rdfa, text
 from harvester.extract.budget import PageBudget, too_many, truncated
 from harvester.extract.charset import ascii_compatible, decode_html
+from harvester.extract.frozen import maker
 from harvester.extract.markers import scan, scan_bytes
 from harvester.extract.nodes import video_nodes
 from harvester.extract.normalize import forget_values as forget_read_values
@@ -32,7 +33,7 @@ from harvester.extract.normalize import normalize
 from harvester.extract.repair import repair
 from harvester.extract.schema_predicates import forget_answers
 from harvester.extract.validate import validate
-from harvester.records import Blob, Candidate, Declared, Video
+from harvester.records import Blob, Candidate, Declared, Syntax, Video
 
 __all__ = [
     "build_records", "candidates", "extract", "find_all_blobs", "forget_values",
@@ -150,33 +151,31 @@ def build_records(cands: Iterable[Candidate], url: str | None, page_ref: str, *,
     budget = PageBudget(page_chars)
     digests = _BlobDigests()
     for cand in cands:
-        if budget.full():
+        if budget.videos >= budget.max_videos:  # budget.full(), without the call
             videos[-1] = replace(videos[-1], validation=too_many(videos[-1].validation))
             break
         cand, raw, cut = budget.take(cand)
         declared = normalize(cand, url)
-        identity = f"{cand.blob.syntax}|{_identity(cand, declared, digests)}"
+        syntax = cand.blob.syntax
+        identity = (_SYNTAX_TEXT.get(syntax) or f"{syntax}|") + (
+            "url:" + declared.content_url if declared.content_url
+            else _identity(cand, declared, digests))
         occurrence = seen.get(identity, 0)
         seen[identity] = occurrence + 1
         validation = validate(cand)
         video_id = _video_id(page_ref, identity, occurrence)
-        videos.append(
-            Video(
-                id=video_id,
-                page=page_ref,
-                syntax=cand.blob.syntax,
-                raw=raw,
-                data=cand.data,
-                declared=declared,
-                validation=truncated(validation) if cut else validation,
-                repairs=cand.repairs,
-                partial=cand.partial,
-                pointer=cand.pointer,
-                offset=cand.blob.offset,
-                duplicate_of=_first_of(first, declared, video_id),
-            )
-        )
+        videos.append(_VIDEO(
+            video_id, page_ref, syntax, raw, cand.data, declared,
+            truncated(validation) if cut else validation, cand.repairs, cand.partial,
+            cand.pointer, cand.blob.offset, _first_of(first, declared, video_id), None))
     return videos
+
+
+# What a record's identity starts with, per syntax ("json-ld|").
+_SYNTAX_TEXT = {syntax: f"{syntax}|" for syntax in Syntax}
+# Video(*fields), in field order, without the frozen dataclass's per-field setattr calls:
+# a page may hold thousands of records.
+_VIDEO = maker(Video)
 
 
 class _BlobDigests:
@@ -228,6 +227,13 @@ def link_duplicates(videos: list[Video]) -> list[Video]:
 def _first_of(first: dict[str, str], declared: Declared, video_id: str) -> str | None:
     """The id of the first record ``first`` knows under one of ``declared``'s keys (or
     ``None``), remembering this record's keys for those that follow."""
+    if declared.content_url and not declared.embed_url:
+        # One key (most records): the same answer without building the list.
+        key = "url:" + declared.content_url
+        owner = first.get(key)
+        if owner is None:
+            first[key] = video_id
+        return owner
     keys = _dedupe_keys(declared)
     owner = None
     for k in keys:

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from harvester.extract.frozen import maker
 from harvester.records import Candidate, Parsed
 
 __all__ = ["MAX_WALK_DEPTH", "is_video_type", "video_nodes"]
@@ -47,20 +48,27 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
         # on the page, nested or not, is a blob of its own, so only the root counts
         # here; its nested video items are the blobs that follow it.
         if isinstance(parsed.value, Mapping) and _is_video(parsed.value):
-            yield Candidate(blob=parsed.blob, data=parsed.value, repairs=parsed.repairs,
-                            notes=parsed.notes)
+            yield _CANDIDATE(parsed.blob, parsed.value, parsed.repairs, False, "",
+                             parsed.notes)
         return
-    cut = _right_spine(parsed.value) if parsed.partial else set()
+    blob, repairs, notes = parsed.blob, parsed.repairs, parsed.notes
+    if type(parsed.value) is dict and not parsed.partial and _flat(parsed.value):
+        # One object of texts and numbers (a script per video): nothing to walk into.
+        if _is_video(parsed.value):
+            yield _CANDIDATE(blob, parsed.value, repairs, False, "", notes)
+        return
+    cut = _right_spine(parsed.value) if parsed.partial else _NONE_CUT
     # Each entry: (value, depth, where): ``where`` is (parent's where, key), turned
     # into a JSON pointer only for the nodes that are videos.
     stack: list[tuple[Any, int, _Where]] = [(parsed.value, 0, None)]
     while stack:
         value, depth, where = stack.pop()
         if type(value) is dict or isinstance(value, Mapping):
-            if _is_video(value):
-                yield Candidate(blob=parsed.blob, data=value, repairs=parsed.repairs,
-                                partial=id(value) in cut, pointer=_pointer(where),
-                                notes=parsed.notes)
+            kind = value.get("@type")
+            # _is_video(value), without the calls for the common "@type": "..." text.
+            if "videoobject" in kind.lower() if type(kind) is str else _is_video(value):
+                yield _CANDIDATE(blob, value, repairs, id(value) in cut, _pointer(where),
+                                 notes)
             items: Iterable[tuple[Any, Any]] = value.items()
         elif isinstance(value, list):
             items = enumerate(value)
@@ -75,7 +83,18 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
                 stack.extend(reversed(children))
 
 
+def _flat(node: dict[Any, Any]) -> bool:
+    """Whether every value of ``node`` is a scalar (no container to walk into)."""
+    for value in node.values():  # noqa: SIM110 - a plain loop: no generator frame
+        if type(value) not in _SCALARS:
+            return False
+    return True
+
+
 _Where = tuple[Any, Any] | None
+# Candidate(*fields) without the frozen dataclass's per-field setattr calls.
+_CANDIDATE = maker(Candidate)
+_NONE_CUT: frozenset[int] = frozenset()
 
 
 def _pointer(where: _Where) -> str:
@@ -83,7 +102,10 @@ def _pointer(where: _Where) -> str:
     keys: list[str] = []
     while where is not None:
         where, key = where
-        keys.append(_escape(key if type(key) is str else str(key)))
+        if type(key) is str:
+            keys.append(_escape(key) if "~" in key or "/" in key else key)
+        else:
+            keys.append(str(key) if type(key) is int else _escape(str(key)))
     keys.append("")
     return "/".join(reversed(keys))
 

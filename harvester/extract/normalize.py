@@ -32,13 +32,14 @@ import html
 import math
 import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import isodate
 from dateutil import parser as dateparser
 
+from harvester.extract.frozen import maker
 from harvester.records import Candidate, Declared
 
 __all__ = [
@@ -65,20 +66,38 @@ _URL_PLACEHOLDERS = {"/", "#", "about:blank", "null", "none", "undefined"}
 def normalize(candidate: Candidate, base_url: str | None) -> Declared:
     """What ``candidate.data`` declares, read leniently; ``None`` where unreadable."""
     data = candidate.data
-    if not isinstance(data, Mapping):
+    prop: Callable[[str], Any]
+    if type(data) is dict and data.keys() <= _PLAIN_KEYS:
+        # Keys all spelled as schema.org spells them (most records): no variant
+        # spelling can answer for a missing property, so plain lookups do.
+        prop = data.get
+    elif isinstance(data, Mapping):
+        prop = _Properties(data).get
+    else:
         return Declared()
     base = base_url if _is_http_url(base_url) else None
-    prop = _Properties(data).get
-    return Declared(
-        name=_text(prop("name")),
-        content_url=first_url(prop("contentUrl"), base),
-        embed_url=first_url(prop("embedUrl"), base),
-        thumbnail_urls=_thumbnails((prop("thumbnailUrl"), prop("thumbnail")), base),
-        duration_s=parse_duration(prop("duration")),
-        width=parse_dimension(prop("width")),
-        height=parse_dimension(prop("height")),
-        upload_date=parse_date(prop("uploadDate")),
+    name = prop("name")
+    content_url = prop("contentUrl")
+    thumbnail = prop("thumbnail")
+    thumbnail_url = prop("thumbnailUrl")
+    width = prop("width")
+    height = prop("height")
+    declared: Declared = _DECLARED(
+        _text(name),
+        None if content_url is None else first_url(content_url, base),
+        first_url(prop("embedUrl"), base),
+        _thumbnails((thumbnail_url, thumbnail), base) if thumbnail is not None
+        or type(thumbnail_url) is not str else _one_thumbnail(thumbnail_url, base),
+        parse_duration(prop("duration")),
+        None if width is None else parse_dimension(width),
+        None if height is None else parse_dimension(height),
+        parse_date(prop("uploadDate")),
     )
+    return declared
+
+
+# Declared(*fields) without the frozen dataclass's per-field setattr calls.
+_DECLARED = maker(Declared)
 
 
 # -- properties -------------------------------------------------------------
@@ -167,6 +186,8 @@ def decode_entities(text: str) -> str:
 
 
 def _text(value: Any) -> str | None:
+    if type(value) is str:  # most names: nothing to unwrap
+        return " ".join(decode_entities(value).split()) or None
     value = _literal(value)
     if isinstance(value, list):
         value = next((v for v in value[:MAX_LIST] if isinstance(v, str) and v.strip()), None)
@@ -266,6 +287,12 @@ def _absolute_url(text: str, base: str | None) -> str | None:
     return final._replace(scheme=final.scheme.lower()).geturl()
 
 
+def _one_thumbnail(text: str, base: str | None) -> tuple[str, ...]:
+    """:func:`_thumbnails` of one text (most records)."""
+    url = absolute_url(text, base)
+    return () if url is None else (url,)
+
+
 def _thumbnails(values: tuple[Any, ...], base: str | None) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for value in values:
@@ -290,6 +317,8 @@ _UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 
 def parse_duration(value: Any) -> float | None:
     """Seconds in ``value`` (ISO 8601 or one of the common lenient forms), or ``None``."""
+    if type(value) is str and len(value) <= _MAX_CACHED_DURATION:
+        return _cached_duration_text(value)  # most durations
     value = _literal(value)
     if isinstance(value, bool) or value is None:
         return None

@@ -52,6 +52,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from harvester.extract.frozen import maker
 from harvester.extract.requote import requote, salvage
 from harvester.records import Blob, Parsed, Syntax
 
@@ -98,7 +99,13 @@ class _Decoder:
 
     def decode(self, text: str) -> Any:
         try:
-            return self._fast.decode(text)
+            if text[:1] in _JSON_SPACE:
+                return self._fast.decode(text)
+            # decode() without its look for white space before the value (a blob's
+            # text is stripped); a value followed by more is read again by decode(),
+            # whose error says what follows.
+            value, end = self._fast.raw_decode(text, 0)
+            return value if end == len(text) else self._fast.decode(text)
         except json.JSONDecodeError:
             raise
         except ValueError:
@@ -114,6 +121,11 @@ class _Decoder:
 
 
 _DECODER = _Decoder()
+# What JSON counts as white space (and "", so that an empty text goes to decode()).
+_JSON_SPACE = " \t\n\r"
+# Parsed(*fields) without the frozen dataclass's per-field setattr calls: a page may
+# hold thousands of scripts.
+_PARSED = maker(Parsed)
 
 
 def repair(blob: Blob) -> Parsed:
@@ -127,7 +139,7 @@ def repair(blob: Blob) -> Parsed:
     if not text:
         return Parsed(blob, None, error="empty blob")
     try:
-        return Parsed(blob, _DECODER.decode(text))
+        return _PARSED(blob, _DECODER.decode(text), (), False, None, ())
     except RecursionError:
         return Parsed(blob, None, error="JSON nested too deeply to parse")
     except json.JSONDecodeError as exc:

@@ -264,6 +264,7 @@ def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
                     return False
         return True
 
+    b.property_lists[check] = props
     return check
 
 

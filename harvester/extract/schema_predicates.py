@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 __all__ = ["ANNOTATIONS", "KEPT_ANSWERS", "KEPT_CHARS", "SCALAR_TYPES", "TYPES", "Answers",
-           "Check", "Child", "Memo", "Spec", "all_of", "always", "any_of", "forget_answers",
+           "Check", "Child", "Kept", "Memo", "Spec", "all_of", "always", "any_of", "forget_answers",
            "is_number", "never"]
 
 #: Answers one call has worked out, kept for the rest of that call only.
@@ -47,8 +47,17 @@ class Answers(dict[Any, bool]):
         _TABLES[id(self)] = self  # a table is a dict, so not hashable: known by its id
 
 
+class Kept(dict[Any, Any]):
+    """Another table a check keeps across documents (what it worked out for one shape
+    of object), bounded likewise and emptied with the answers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _TABLES[id(self)] = self
+
+
 # Every table alive (one goes with the check that made it).
-_TABLES: weakref.WeakValueDictionary[int, Answers] = weakref.WeakValueDictionary()
+_TABLES: weakref.WeakValueDictionary[int, dict[Any, Any]] = weakref.WeakValueDictionary()
 
 
 def forget_answers() -> None:

@@ -21,9 +21,11 @@ from typing import Any
 from harvester.extract.schema_predicates import (
     ANNOTATIONS,
     KEPT_ANSWERS,
+    KEPT_CHARS,
     TYPES,
     Answers,
     Check,
+    Kept,
     Memo,
     Spec,
     all_of,
@@ -50,6 +52,9 @@ class TypedChecks(ABC):
         self._text_searches: dict[Check, Callable[[str], Any]] = {}
         self._keys_only: set[Check] = set()
         self._typing: set[tuple[int, type]] = set()
+        self._non_ascii_only: set[Check] = set()  # text patterns no ASCII text matches
+        #: The ``properties`` checks made: their (name, check, checks by type).
+        self.property_lists: dict[Check, list[Property]] = {}
 
     @abstractmethod
     def schema(self, schema: Any) -> Check:
@@ -156,8 +161,12 @@ class TypedChecks(ABC):
             if not callable(spec):
                 return not spec
             search = self._text_searches.get(spec)
-            if search is not None:
-                return lambda v, _: search(v) is None  # not {"pattern": ...}, for a text
+            if search is not None:  # not {"pattern": ...}, for a text
+                if spec in self._non_ascii_only:
+                    # It finds only characters beyond ASCII: an ASCII text (most URLs)
+                    # passes without a search (isascii() reads a flag of the string).
+                    return lambda v, _: v.isascii() or search(v) is None
+                return lambda v, _: search(v) is None
             return self._keys_only_if(lambda v, memo: not spec(v, memo), [spec])
         if kind is str and name == "pattern" and isinstance(value, str):
             return self.text_pattern(value)
@@ -176,6 +185,8 @@ class TypedChecks(ABC):
             search = re.compile(pattern).search
             found = self._text_patterns[pattern] = lambda v, _: search(v) is not None
             self._text_searches[found] = search
+            if _NON_ASCII_CLASS.fullmatch(pattern):
+                self._non_ascii_only.add(found)
         return found
 
     def _typed_if(self, schema: Mapping[str, Any], kind: type, required: list[Check]) -> Spec:
@@ -208,7 +219,16 @@ class TypedChecks(ABC):
             return self._keys_only_if(all_of(parts), parts)
         if not shape:
             return all_of(parts)
-        return all_of([_by_keys(all_of(shape)), *[part for part in parts if part not in shape]])
+        others = [part for part in parts if part not in shape]
+        if len(others) == 1 and others[0] in self.property_lists:
+            return _shaped(all_of(shape), self.property_lists[others[0]])
+        return all_of([_by_keys(all_of(shape)), *others])
+
+
+# A pattern that is one character, or a class of characters, all beyond ASCII (written
+# as themselves: no range, escape or negation, which would take an ASCII character):
+# each of its matches is one of those characters, so an ASCII text has none.
+_NON_ASCII_CLASS = re.compile(r"[^\x00-\x7f]|\[[^\x00-\x7f]+\]")
 
 
 # Keywords that only concern arrays, objects, numbers, or strings.
@@ -242,6 +262,65 @@ def _by_keys(check: Check) -> Check:
         return found
 
     return by_keys
+
+
+def _shaped(shape: Check, props: list[Property]) -> Check:
+    """``shape`` (which reads only an object's keys) and one ``properties`` check
+    (``props``), with what depends on the keys alone worked out once per tuple of
+    keys: ``shape``'s answer and which of ``props`` the object holds.  The records of
+    a page share a few shapes, so a record then costs a lookup and the checks of the
+    values it holds."""
+    plans = Kept()
+    # Per property, the answers for short texts, kept across documents as the
+    # properties check keeps them (a text's answer depends on it alone).
+    tables: dict[str, Answers] = {}
+
+    def plan_of(v: dict[Any, Any], keys: tuple[Any, ...], memo: Memo) -> _Plan:
+        plan = (shape(v, memo), [
+            (name, check, by_type, None if by_type[str] is always else by_type[str],
+             tables.setdefault(name, Answers()))
+            for name, check, by_type in props if name in v])
+        if len(plans) >= KEPT_ANSWERS:
+            plans.clear()
+        plans[keys] = plan
+        return plan
+
+    def shaped(v: Any, memo: Memo) -> bool:
+        keys = tuple(v)
+        plan = plans.get(keys)
+        if plan is None:
+            plan = plan_of(v, keys, memo)
+        if not plan[0]:
+            return False
+        for name, prop_check, by_type, text_check, answers in plan[1]:
+            item = v[name]
+            if type(item) is str:
+                if text_check is None:
+                    continue  # every text passes it (a description: type string)
+                if len(item) <= KEPT_CHARS:
+                    found = answers.get(item)
+                    if found is None:
+                        found = text_check(item, memo)
+                        if len(answers) >= KEPT_ANSWERS:
+                            answers.clear()
+                        answers[item] = found
+                    if not found:
+                        return False
+                elif not text_check(item, memo):
+                    return False
+            elif not by_type.get(type(item), prop_check)(item, memo):
+                return False
+        return True
+
+    return shaped
+
+
+#: One property of a ``properties`` check: its name, its check, its checks by type.
+Property = tuple[str, Check, dict[type, Check]]
+#: What :func:`_shaped` works out for one tuple of keys: the shape's answer, and the
+#: properties held, each with its check of a text (``None``: every text passes) and
+#: its table of answers for texts.
+_Plan = tuple[bool, list[tuple[str, Check, dict[type, Check], Check | None, Answers]]]
 
 
 def _typed_type(value: Any, kind: type) -> Spec | None:
