@@ -185,8 +185,16 @@ def _start(args: list[str], tmp_path: Path, name: str) -> tuple[subprocess.Popen
 def _finish(process: subprocess.Popen[str], out: Path) -> dict[str, Any]:
     """Wait for the command; its manifest, without what differs from run to run."""
     output, _ = process.communicate(timeout=RUN_TIMEOUT)
-    assert process.returncode == 0, output
+    assert process.returncode == 0, output + _failures(out)
     return _document(out)
+
+
+def _failures(out: Path) -> str:
+    """The failed pages of the manifest at ``out``, to say why a run failed."""
+    if not out.exists():
+        return "no manifest"
+    pages = json.loads(out.read_text("utf-8")).get("pages", [])
+    return json.dumps([p for p in pages if p.get("error")])[:2000]
 
 
 def _args(urls: list[str], tmp_path: Path, *extra: str) -> list[str]:

@@ -118,6 +118,7 @@ def test_a_failed_shard_is_redone_on_resume(warcs: list[str], tmp_path: Path) ->
     blocked.mkdir(parents=True)  # the part cannot be written: the shard fails
     with CountingExecutor() as pool:
         broken = harvest_sharded(warcs, config, executor=pool)
+        assert pool.submitted == len(shards) + 1  # the failed shard was tried twice
     failed = [p for p in broken.pages if p.error is not None]
     assert [p.error.code for p in failed if p.error] == ["shard_failed"]
     assert broken.failed
@@ -129,6 +130,35 @@ def test_a_failed_shard_is_redone_on_resume(warcs: list[str], tmp_path: Path) ->
     assert not resumed.failed
     fresh = replace(config, shard_dir=str(tmp_path / "fresh"))
     assert _document(resumed) == _document(harvest_sharded(warcs, fresh))
+
+
+class LosesFirstTries(CountingExecutor):
+    """A pool whose first task for each shard is lost, as when a Dask worker holding
+    the result dies: the future fails without the shard having run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost: set[str] = set()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        shard = args[0]
+        if shard.id in self.lost:
+            return super().submit(fn, *args, **kwargs)
+        self.lost.add(shard.id)
+        self.submitted += 1
+        future: Future[Any] = Future()
+        future.set_exception(OSError("the worker holding this result was lost"))
+        return future
+
+
+def test_a_shard_lost_with_its_worker_is_run_again(warcs: list[str], tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    with LosesFirstTries() as pool:
+        manifest = harvest_sharded(warcs, config, executor=pool)
+        assert pool.submitted == 2 * len(pool.lost) == 8
+    assert not manifest.failed
+    fresh = replace(config, shard_dir=str(tmp_path / "fresh"))
+    assert _document(manifest) == _document(harvest_sharded(warcs, fresh))
 
 
 @pytest.mark.parametrize("reader", READERS)

@@ -194,16 +194,21 @@ def run_shards(
     as the run goes), so the driver holds a bounded number of pending results.
     Each shard's snapshot is taken as it is submitted, and its writes are
     applied to ``state`` as it completes, so a shard that fails changes
-    nothing.  Shards lost with a broken pool are also added to ``lost``.
+    nothing.  A shard whose task fails (a Dask worker lost while it held the
+    result, a part that could not be written) runs once more before any new
+    shard starts; only a second failure is reported.  Shards lost with a
+    broken pool are also added to ``lost``.
     """
     window = Window(pool, config)
     queue: Iterator[Shard] = iter(shards)
     running: dict[Future[ShardResult], Shard] = {}
     failures: dict[str, str] = {}
     broken: list[Shard] = [] if lost is None else lost
+    again: list[Shard] = []  # failed once: run a second time before any new shard
+    retried: set[str] = set()
     while True:
         while len(running) < window.size() and (cancel is None or not cancel.is_set()):
-            shard = next(queue, None)
+            shard = again.pop() if again else next(queue, None)
             if shard is None:
                 break
             snapshot = None if state is None else take_snapshot(state, _refs(shard))
@@ -226,9 +231,13 @@ def run_shards(
                 failures[shard.id] = f"{POOL_BROKE} ({exc})"[:300]
                 broken.append(shard)
                 continue
-            except Exception as exc:  # any worker failure costs this shard, once
+            except Exception as exc:  # a worker lost mid-task, a write that failed, a bug
                 failures[shard.id] = f"{type(exc).__name__}: {exc}"[:300]
+                if shard.id not in retried:  # what was lost in passing is redone once
+                    retried.add(shard.id)
+                    again.append(shard)
                 continue
+            failures.pop(shard.id, None)
             if state is not None and result.writes is not None:
                 state.apply(result.writes)
             if progress is not None:
