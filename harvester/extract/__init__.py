@@ -25,7 +25,7 @@ from dataclasses import replace
 from harvester.extract import jsonld, microdata, opengraph, rdfa, text
 from harvester.extract.budget import PageBudget, too_many, truncated
 from harvester.extract.charset import ascii_compatible, decode_html
-from harvester.extract.markers import scan, scan_bytes
+from harvester.extract.markers import Markers, byte_hits, scan, scan_bytes, scan_near
 from harvester.extract.nodes import video_nodes
 from harvester.extract.normalize import forget_values as forget_read_values
 from harvester.extract.normalize import normalize
@@ -40,28 +40,30 @@ __all__ = [
 ]
 
 
-def candidates(text_: str, page: str) -> Iterator[Candidate]:
+def candidates(text_: str, page: str, markers: Markers | None = None) -> Iterator[Candidate]:
     """Every VideoObject node on the page, in document order per syntax.
 
     One scan (:func:`~harvester.extract.markers.scan`) for the words that
     name a video decides what is read at all: a page that never writes
     ``VideoObject`` (or ``videoObject``, ``videoobject``) nor ``og:video``
     costs that scan and nothing else, and on the others only the ld+json
-    scripts that hold such a word are parsed.
+    scripts that hold such a word are parsed.  ``markers``: that scan's answer
+    when the caller has it already.
     """
-    for blob in find_all_blobs(text_, page):
+    for blob in find_all_blobs(text_, page, markers):
         yield from video_nodes(repair(blob))
 
 
-def find_all_blobs(text_: str, page: str) -> Iterator[Blob]:
+def find_all_blobs(text_: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """The blobs that may hold a video: JSON-LD, text, microdata, RDFa, then Open Graph.
 
     The same VideoObjects as running each syntax's ``find_blobs`` on the whole
     page, but each finder runs only where :func:`~harvester.extract.markers.scan`
     found a word it looks for, and ld+json scripts that never mention a
-    VideoObject are skipped.
+    VideoObject are skipped.  ``markers``: the scan's answer when the caller has it.
     """
-    markers = scan(text_)
+    if markers is None:
+        markers = scan(text_)
     if not markers.video and not markers.og_video:
         return
     spans = jsonld.enclosing_script_spans(text_, markers.video)
@@ -100,11 +102,34 @@ def extract(
     records call the page (defaults to ``url``, else ``"-"``).
     """
     page_ref = ref or url or "-"
+    markers = None
     if isinstance(content, bytes):
-        if not may_name_a_video(content, content_type):
+        hits = byte_hits(content)
+        if not hits and ascii_compatible(content, content_type):
             return []  # most pages: no video word at all, so no decoding either
-        content, _ = decode_html(content, content_type)
-    return build_records(candidates(content, page_ref), url, page_ref, page_chars=len(content))
+        body = content
+        content, encoding = decode_html(body, content_type)
+        markers = _markers_from_bytes(body, content, encoding, hits)
+    return build_records(candidates(content, page_ref, markers), url, page_ref,
+                         page_chars=len(content))
+
+
+# Encodings in which every character comes from one byte or more and ASCII characters
+# from their own bytes (invalid bytes become one U+FFFD each, never swallowing ASCII).
+_BYTES_PER_CHAR_AT_LEAST_ONE = frozenset({"utf-8", "cp1252"})
+
+
+def _markers_from_bytes(body: bytes, text: str, encoding: str,
+                        hits: list[tuple[int, int]]) -> Markers | None:
+    """The video words of ``text`` (decoded from ``body``), read only near the places
+    the byte scan ``hits`` found them, when the encoding allows (else ``None``: the
+    caller scans the text).  The page's bytes are read once, not once as bytes and
+    again as text: a text scan costs more than the page's decoding on a page of
+    emoji (four bytes a character)."""
+    slack = len(body) - len(text)
+    if encoding not in _BYTES_PER_CHAR_AT_LEAST_ONE or slack < 0:
+        return None
+    return scan_near(text, hits, slack)
 
 
 def forget_values() -> None:

@@ -18,9 +18,10 @@ microdata and RDFa finders), of which :meth:`Markers.exact` gives those spelled
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Markers", "scan", "scan_bytes"]
+__all__ = ["Markers", "byte_hits", "scan", "scan_bytes", "scan_near"]
 
 # "deo" is the literal prefix the regex engine searches for (og:video also ends in
 # it), rather than "ideo": the engine stops at every place the prefix's first
@@ -51,13 +52,19 @@ def scan(text: str) -> Markers:
     """The video markers of ``text``, from one scan."""
     video: list[int] = []
     og_video: list[int] = []
-    for hit in _MARKER.finditer(text):
+    _collect(text, _MARKER.finditer(text), video, og_video)
+    return Markers(tuple(video), tuple(og_video))
+
+
+def _collect(text: str, hits: Iterator[re.Match[str]], video: list[int],
+             og_video: list[int]) -> None:
+    """Sort the regex's ``hits`` into VideoObject and og:video offsets."""
+    for hit in hits:
         at = hit.start() - 1  # the "i" of ideoObject / video
         if hit.end() - at == 4 or text.startswith("og:v", at - 4):  # og:videoObject is both
             og_video.append(at - 4)
         if hit.end() - at > 4:
             video.append(at)
-    return Markers(tuple(video), tuple(og_video))
 
 
 _BYTE_MARKER = re.compile(rb"deo(?:[oO]bject(?<=ideo[oO]bject)|(?<=og:video))")
@@ -67,3 +74,32 @@ def scan_bytes(body: bytes) -> bool:
     """Whether the raw bytes hold any word :func:`scan` looks for (an ASCII-compatible
     page without one cannot describe a video)."""
     return _BYTE_MARKER.search(body) is not None
+
+
+def byte_hits(body: bytes) -> list[tuple[int, int]]:
+    """``(start, end)`` of every match of :func:`scan`'s word search in the raw bytes."""
+    return [hit.span() for hit in _BYTE_MARKER.finditer(body)]
+
+
+def scan_near(text: str, hits: list[tuple[int, int]], slack: int) -> Markers:
+    """:func:`scan`'s answer for ``text`` decoded from bytes whose word matches are
+    ``hits`` (:func:`byte_hits`), reading only around them.
+
+    The promise holds when each character of ``text`` came from at least one byte,
+    ASCII characters from their own bytes, and ``slack`` is how many more bytes than
+    characters there are (UTF-8, windows-1252): a word at byte ``p`` is then at a
+    character in ``[p - slack, p]``.  The windows are merged, so the text is read
+    at most once whatever the number of hits.
+    """
+    windows: list[list[int]] = []
+    for start, end in hits:
+        low = max(0, start - slack)
+        if windows and low <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([low, end])
+    video: list[int] = []
+    og_video: list[int] = []
+    for low, high in windows:
+        _collect(text, _MARKER.finditer(text, low, high), video, og_video)
+    return Markers(tuple(video), tuple(og_video))
