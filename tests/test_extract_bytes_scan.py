@@ -45,7 +45,8 @@ def test_a_byte_order_mark_is_allowed_for() -> None:
     assert scan_near(text, byte_hits(body), len(body) - len(text)) == scan(text)
 
 
-@pytest.mark.parametrize("content_type", ["text/html; charset=shift_jis", "text/html; charset=utf-16"])
+@pytest.mark.parametrize("content_type", ["text/html; charset=shift_jis",
+                                          "text/html; charset=utf-16"])
 def test_other_encodings_are_scanned_as_text(content_type: str) -> None:
     page = ('<script type="application/ld+json">{"@type": "VideoObject", "name": "動画", '
             '"contentUrl": "https://example.org/v.mp4"}</script>')

@@ -104,12 +104,10 @@ def extract(
     page_ref = ref or url or "-"
     markers = None
     if isinstance(content, bytes):
-        hits = byte_hits(content)
-        if not hits and ascii_compatible(content, content_type):
+        read = _read_bytes(content, content_type)
+        if read is None:
             return []  # most pages: no video word at all, so no decoding either
-        body = content
-        content, encoding = decode_html(body, content_type)
-        markers = _markers_from_bytes(body, content, encoding, hits)
+        content, markers = read
     return build_records(candidates(content, page_ref, markers), url, page_ref,
                          page_chars=len(content))
 
@@ -119,17 +117,23 @@ def extract(
 _BYTES_PER_CHAR_AT_LEAST_ONE = frozenset({"utf-8", "cp1252"})
 
 
-def _markers_from_bytes(body: bytes, text: str, encoding: str,
-                        hits: list[tuple[int, int]]) -> Markers | None:
-    """The video words of ``text`` (decoded from ``body``), read only near the places
-    the byte scan ``hits`` found them, when the encoding allows (else ``None``: the
-    caller scans the text).  The page's bytes are read once, not once as bytes and
-    again as text: a text scan costs more than the page's decoding on a page of
-    emoji (four bytes a character)."""
+def _read_bytes(body: bytes, content_type: str | None) -> tuple[str, Markers | None] | None:
+    """The page's text and its video words, or ``None`` when it cannot name a video.
+
+    The bytes are searched once (:func:`~harvester.extract.markers.byte_hits`); when
+    the encoding writes each character in one byte or more and ASCII as ASCII, the
+    text is then read only near those places (the words' markers are ``None`` for
+    other encodings: the caller scans the text).  A text scan would cost more than
+    the decoding itself on a page with emoji (four bytes a character in memory).
+    """
+    hits = byte_hits(body)
+    if not hits and ascii_compatible(body, content_type):
+        return None
+    text, encoding = decode_html(body, content_type)
     slack = len(body) - len(text)
     if encoding not in _BYTES_PER_CHAR_AT_LEAST_ONE or slack < 0:
-        return None
-    return scan_near(text, hits, slack)
+        return text, None
+    return text, scan_near(text, hits, slack)
 
 
 def forget_values() -> None:

@@ -76,28 +76,32 @@ def scan_bytes(body: bytes) -> bool:
     return _BYTE_MARKER.search(body) is not None
 
 
-def byte_hits(body: bytes) -> list[tuple[int, int]]:
-    """``(start, end)`` of every match of :func:`scan`'s word search in the raw bytes."""
-    return [hit.span() for hit in _BYTE_MARKER.finditer(body)]
+def byte_hits(body: bytes) -> list[int]:
+    """Where each match of :func:`scan`'s word search starts in the raw bytes."""
+    return [hit.start() for hit in _BYTE_MARKER.finditer(body)]
 
 
-def scan_near(text: str, hits: list[tuple[int, int]], slack: int) -> Markers:
-    """:func:`scan`'s answer for ``text`` decoded from bytes whose word matches are
-    ``hits`` (:func:`byte_hits`), reading only around them.
+# The longest match: "deo" and "Object" (og:video's match is the "deo" alone).
+_LONGEST = 9
+
+
+def scan_near(text: str, hits: list[int], slack: int) -> Markers:
+    """:func:`scan`'s answer for ``text`` decoded from bytes whose word matches start
+    at ``hits`` (:func:`byte_hits`), reading only around them.
 
     The promise holds when each character of ``text`` came from at least one byte,
     ASCII characters from their own bytes, and ``slack`` is how many more bytes than
-    characters there are (UTF-8, windows-1252): a word at byte ``p`` is then at a
-    character in ``[p - slack, p]``.  The windows are merged, so the text is read
-    at most once whatever the number of hits.
+    characters there are (UTF-8, windows-1252): a match at byte ``p`` is then at a
+    character in ``[p - slack, p]``, and lies whole in that hit's window.  The
+    windows are merged, so the text is read at most once whatever the number of hits.
     """
     windows: list[list[int]] = []
-    for start, end in hits:
+    for start in hits:
         low = max(0, start - slack)
         if windows and low <= windows[-1][1]:
-            windows[-1][1] = end
+            windows[-1][1] = start + _LONGEST
         else:
-            windows.append([low, end])
+            windows.append([low, start + _LONGEST])
     video: list[int] = []
     og_video: list[int] = []
     for low, high in windows:
