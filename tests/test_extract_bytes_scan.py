@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from harvester.extract import extract, rawtext
 from harvester.extract.charset import decode_html
-from harvester.extract.markers import byte_hits, scan, scan_near
+from harvester.extract.markers import byte_markers, scan, scan_near
 from harvester.extract.opengraph import meta_tags
 
 # Pieces a page is made of: the words scanned for, near-misses, and characters of
@@ -20,7 +20,7 @@ from harvester.extract.opengraph import meta_tags
 # that are not UTF-8 (stray continuation bytes, a lead byte with nothing after).
 _PIECES = [
     "VideoObject", "videoobject", "ideoObject", "og:video", "og:videoObject", "deo",
-    "video", "og:vid", "<script>", "</script>", "<meta property=og:video content=x>",
+    "video", "og:vid", "og:v", "<script>", "</script>", "<meta property=og:video content=x>",
     "é", "€", "😀", " ", "<p>", "x" * 40,
 ]
 _BAD_BYTES = [b"\x80", b"\xbf\xbf", b"\xe2\x82", b"\xf0\x9f", b"\xff", b"\xc3"]
@@ -36,13 +36,20 @@ def test_scan_near_the_byte_hits_is_the_scan_of_the_text(body: bytes, content_ty
                                                          ) -> None:
     text, encoding = decode_html(body, content_type)
     assert encoding in ("utf-8", "cp1252")
-    assert scan_near(text, byte_hits(body), len(body) - len(text)) == scan(text)
+    assert scan_near(text, byte_markers(body), len(body) - len(text)) == scan(text)
+
+
+@pytest.mark.parametrize("body", [b"ideoObject og:v", "ideoObject \u00e9 og:v".encode(),
+                                  b"x" * 5000 + "\u00e9".encode() + b"VideoObject" * 3])
+def test_scan_near_agrees_at_the_edges(body: bytes) -> None:
+    text, _ = decode_html(body, None)
+    assert scan_near(text, byte_markers(body), len(body) - len(text)) == scan(text)
 
 
 def test_a_byte_order_mark_is_allowed_for() -> None:
     body = b"\xef\xbb\xbf" + "é😀 VideoObject og:video".encode()
     text, _ = decode_html(body, None)
-    assert scan_near(text, byte_hits(body), len(body) - len(text)) == scan(text)
+    assert scan_near(text, byte_markers(body), len(body) - len(text)) == scan(text)
 
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=shift_jis",

@@ -25,7 +25,7 @@ from dataclasses import replace
 from harvester.extract import jsonld, microdata, opengraph, rdfa, text
 from harvester.extract.budget import PageBudget, too_many, truncated
 from harvester.extract.charset import ascii_compatible, decode_html
-from harvester.extract.markers import Markers, byte_hits, scan, scan_bytes, scan_near
+from harvester.extract.markers import Markers, byte_markers, scan, scan_bytes, scan_near
 from harvester.extract.nodes import video_nodes
 from harvester.extract.normalize import forget_values as forget_read_values
 from harvester.extract.normalize import normalize
@@ -120,20 +120,20 @@ _BYTES_PER_CHAR_AT_LEAST_ONE = frozenset({"utf-8", "cp1252"})
 def _read_bytes(body: bytes, content_type: str | None) -> tuple[str, Markers | None] | None:
     """The page's text and its video words, or ``None`` when it cannot name a video.
 
-    The bytes are searched once (:func:`~harvester.extract.markers.byte_hits`); when
+    The bytes are searched once (:func:`~harvester.extract.markers.byte_markers`); when
     the encoding writes each character in one byte or more and ASCII as ASCII, the
     text is then read only near those places (the words' markers are ``None`` for
     other encodings: the caller scans the text).  A text scan would cost more than
     the decoding itself on a page with emoji (four bytes a character in memory).
     """
-    hits = byte_hits(body)
-    if not hits and ascii_compatible(body, content_type):
+    near = byte_markers(body)
+    if not near.video and not near.og_video and ascii_compatible(body, content_type):
         return None
     text, encoding = decode_html(body, content_type)
     slack = len(body) - len(text)
     if encoding not in _BYTES_PER_CHAR_AT_LEAST_ONE or slack < 0:
         return text, None
-    return text, scan_near(text, hits, slack)
+    return text, scan_near(text, near, slack)
 
 
 def forget_values() -> None:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import AnyStr
 
-__all__ = ["Markers", "byte_hits", "scan", "scan_bytes", "scan_near"]
+__all__ = ["Markers", "byte_markers", "scan", "scan_bytes", "scan_near"]
 
 # "deo" is the literal prefix the regex engine searches for (og:video also ends in
 # it), rather than "ideo": the engine stops at every place the prefix's first
@@ -52,16 +53,17 @@ def scan(text: str) -> Markers:
     """The video markers of ``text``, from one scan."""
     video: list[int] = []
     og_video: list[int] = []
-    _collect(text, _MARKER.finditer(text), video, og_video)
+    _collect(text, _MARKER.finditer(text), "og:v", video, og_video)
     return Markers(tuple(video), tuple(og_video))
 
 
-def _collect(text: str, hits: Iterator[re.Match[str]], video: list[int],
-             og_video: list[int]) -> None:
-    """Sort the regex's ``hits`` into VideoObject and og:video offsets."""
+def _collect(text: AnyStr, hits: Iterator[re.Match[AnyStr]], og_v: AnyStr,
+             video: list[int], og_video: list[int]) -> None:
+    """Sort the regex's ``hits`` in ``text`` (``og_v``: ``"og:v"`` spelled as ``text``
+    is, text or bytes) into VideoObject and og:video offsets."""
     for hit in hits:
         at = hit.start() - 1  # the "i" of ideoObject / video
-        if hit.end() - at == 4 or text.startswith("og:v", at - 4):  # og:videoObject is both
+        if hit.end() - at == 4 or text.startswith(og_v, at - 4):  # og:videoObject is both
             og_video.append(at - 4)
         if hit.end() - at > 4:
             video.append(at)
@@ -76,34 +78,49 @@ def scan_bytes(body: bytes) -> bool:
     return _BYTE_MARKER.search(body) is not None
 
 
-def byte_hits(body: bytes) -> list[int]:
-    """Where each match of :func:`scan`'s word search starts in the raw bytes."""
-    return [hit.start() for hit in _BYTE_MARKER.finditer(body)]
+def byte_markers(body: bytes) -> Markers:
+    """:func:`scan`'s answer for the raw bytes, offsets in bytes: the page's own when
+    each of its characters is one byte (ASCII, windows-1252), else where to look
+    (:func:`scan_near`)."""
+    video: list[int] = []
+    og_video: list[int] = []
+    _collect(body, _BYTE_MARKER.finditer(body), b"og:v", video, og_video)
+    return Markers(tuple(video), tuple(og_video))
 
 
 # The longest match: "deo" and "Object" (og:video's match is the "deo" alone).
 _LONGEST = 9
+# Windows closer than this are read as one: one regex call instead of two.
+_JOIN_GAP = 4096
 
 
-def scan_near(text: str, hits: list[int], slack: int) -> Markers:
-    """:func:`scan`'s answer for ``text`` decoded from bytes whose word matches start
-    at ``hits`` (:func:`byte_hits`), reading only around them.
+def scan_near(text: str, near: Markers, slack: int) -> Markers:
+    """:func:`scan`'s answer for ``text`` decoded from bytes whose markers are ``near``
+    (:func:`byte_markers`), reading only around them.
 
     The promise holds when each character of ``text`` came from at least one byte,
     ASCII characters from their own bytes, and ``slack`` is how many more bytes than
-    characters there are (UTF-8, windows-1252): a match at byte ``p`` is then at a
-    character in ``[p - slack, p]``, and lies whole in that hit's window.  The
+    characters there are (UTF-8, windows-1252): a match whose "deo" is at byte ``p``
+    is then at a character in ``[p - slack, p]``, and lies whole in that window.
+    With no slack the offsets are the same and ``near`` is the answer; with so many
+    hits that the windows would cover the page, the page is scanned whole.  The
     windows are merged, so the text is read at most once whatever the number of hits.
     """
+    if slack == 0:
+        return near
+    if (len(near.video) + len(near.og_video_at)) * (slack + _JOIN_GAP) > len(text):
+        return scan(text)  # the windows would cover the page: one scan is cheaper
+    # The "d" of each match: one after a VideoObject's offset, five after og:video's.
+    starts = sorted([at + 1 for at in near.video] + [at + 5 for at in near.og_video_at])
     windows: list[list[int]] = []
-    for start in hits:
+    for start in starts:
         low = max(0, start - slack)
-        if windows and low <= windows[-1][1]:
+        if windows and low <= windows[-1][1] + _JOIN_GAP:
             windows[-1][1] = start + _LONGEST
         else:
             windows.append([low, start + _LONGEST])
     video: list[int] = []
     og_video: list[int] = []
     for low, high in windows:
-        _collect(text, _MARKER.finditer(text, low, high), video, og_video)
+        _collect(text, _MARKER.finditer(text, low, high), "og:v", video, og_video)
     return Markers(tuple(video), tuple(og_video))
