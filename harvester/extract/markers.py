@@ -12,7 +12,9 @@ mention, the text before it, the tags that carry it, the meta tags around an
 The promise: the offsets of every ``ideoObject``/``ideoobject`` (the JSON-LD,
 microdata and RDFa finders), of which :meth:`Markers.exact` gives those spelled
 ``ideoObject`` (the text finder), and of every ``og:video`` (Open Graph).
-:func:`scan_bytes` answers the same question, yes or no, for raw bytes.
+:func:`scan_bytes` answers the same question, yes or no, for raw bytes;
+:func:`byte_markers` gives the offsets in the raw bytes, from which :func:`scan_near`
+finds the decoded text's while reading the text only around them.
 """
 
 from __future__ import annotations
