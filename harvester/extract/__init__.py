@@ -26,7 +26,7 @@ from harvester.extract import jsonld, microdata, opengraph, rdfa, text
 from harvester.extract.budget import PageBudget, too_many, truncated
 from harvester.extract.charset import ascii_compatible, decode_html
 from harvester.extract.frozen import maker
-from harvester.extract.markers import scan, scan_bytes
+from harvester.extract.markers import Markers, byte_markers, scan, scan_bytes, scan_near
 from harvester.extract.nodes import video_nodes
 from harvester.extract.normalize import forget_values as forget_read_values
 from harvester.extract.normalize import normalize
@@ -41,28 +41,30 @@ __all__ = [
 ]
 
 
-def candidates(text_: str, page: str) -> Iterator[Candidate]:
+def candidates(text_: str, page: str, markers: Markers | None = None) -> Iterator[Candidate]:
     """Every VideoObject node on the page, in document order per syntax.
 
     One scan (:func:`~harvester.extract.markers.scan`) for the words that
     name a video decides what is read at all: a page that never writes
     ``VideoObject`` (or ``videoObject``, ``videoobject``) nor ``og:video``
     costs that scan and nothing else, and on the others only the ld+json
-    scripts that hold such a word are parsed.
+    scripts that hold such a word are parsed.  ``markers``: that scan's answer
+    when the caller has it already.
     """
-    for blob in find_all_blobs(text_, page):
+    for blob in find_all_blobs(text_, page, markers):
         yield from video_nodes(repair(blob))
 
 
-def find_all_blobs(text_: str, page: str) -> Iterator[Blob]:
+def find_all_blobs(text_: str, page: str, markers: Markers | None = None) -> Iterator[Blob]:
     """The blobs that may hold a video: JSON-LD, text, microdata, RDFa, then Open Graph.
 
     The same VideoObjects as running each syntax's ``find_blobs`` on the whole
     page, but each finder runs only where :func:`~harvester.extract.markers.scan`
     found a word it looks for, and ld+json scripts that never mention a
-    VideoObject are skipped.
+    VideoObject are skipped.  ``markers``: the scan's answer when the caller has it.
     """
-    markers = scan(text_)
+    if markers is None:
+        markers = scan(text_)
     if not markers.video and not markers.og_video:
         return
     spans = jsonld.enclosing_script_spans(text_, markers.video)
@@ -101,11 +103,38 @@ def extract(
     records call the page (defaults to ``url``, else ``"-"``).
     """
     page_ref = ref or url or "-"
+    markers = None
     if isinstance(content, bytes):
-        if not may_name_a_video(content, content_type):
+        read = _read_bytes(content, content_type)
+        if read is None:
             return []  # most pages: no video word at all, so no decoding either
-        content, _ = decode_html(content, content_type)
-    return build_records(candidates(content, page_ref), url, page_ref, page_chars=len(content))
+        content, markers = read
+    return build_records(candidates(content, page_ref, markers), url, page_ref,
+                         page_chars=len(content))
+
+
+# Encodings in which every character comes from one byte or more and ASCII characters
+# from their own bytes (invalid bytes become one U+FFFD each, never swallowing ASCII).
+_BYTES_PER_CHAR_AT_LEAST_ONE = frozenset({"utf-8", "cp1252"})
+
+
+def _read_bytes(body: bytes, content_type: str | None) -> tuple[str, Markers | None] | None:
+    """The page's text and its video words, or ``None`` when it cannot name a video.
+
+    The bytes are searched once (:func:`~harvester.extract.markers.byte_markers`); when
+    the encoding writes each character in one byte or more and ASCII as ASCII, the
+    text is then read only near those places (the words' markers are ``None`` for
+    other encodings: the caller scans the text).  A text scan would cost more than
+    the decoding itself on a page with emoji (four bytes a character in memory).
+    """
+    near = byte_markers(body)
+    if not near.video and not near.og_video and ascii_compatible(body, content_type):
+        return None
+    text, encoding = decode_html(body, content_type)
+    slack = len(body) - len(text)
+    if encoding not in _BYTES_PER_CHAR_AT_LEAST_ONE or slack < 0:
+        return text, None
+    return text, scan_near(text, near, slack)
 
 
 def forget_values() -> None:

@@ -65,7 +65,7 @@ def find_blobs(text: str, page: str, markers: Markers | None = None) -> Iterator
         """The item's blob (when it is a video item) and whether it uses ``itemref``."""
         if el is None:
             return None, False
-        refers = bool(el.xpath("boolean(descendant-or-self::*[@itemref])"))
+        refers = bool(_REFERS(el))
         if refers or not _is_video_item(el):
             return None, refers
         return Blob(page=page, syntax=Syntax.MICRODATA, offset=at, raw=outer_html(el),
@@ -92,6 +92,9 @@ def _whole_page_blobs(text: str, page: str, offsets: list[int]) -> Iterator[Blob
             raw=outer_html(el), data=item_data(el, video=True),
         )
 
+
+# Whether an item or an element in it has itemref (compiled once, not per item).
+_REFERS = etree.XPath("boolean(descendant-or-self::*[@itemref])")
 
 # What a big item keeps while it is read (see parse_element): its properties and items.
 _MEANINGFUL = frozenset({"itemprop", "itemscope", "itemtype", "itemid", "itemref"})

@@ -24,6 +24,7 @@ parse and without reading the rest of the body.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Iterator, Sequence
@@ -154,17 +155,23 @@ def meta_tags(
     strings (in any case) are read: the others' attributes are never parsed.
     ``start``/``end`` limit the search to that part of ``text``.
     """
+    mentions = _mentions(mentioning) if mentioning else None
     for match in _META.finditer(text, start, len(text) if end is None else end):
-        if mentioning:
-            lowered = match.group(0).lower()
-            if not any(word in lowered for word in mentioning):
-                continue
+        if mentions is not None and mentions.search(match.group(0).lower()) is None:
+            continue
         attrs = {m.group(1).lower(): _attr_value(m) for m in _ATTR.finditer(match.group(0), 5)}
         key = attrs.get("property") or attrs.get("name")
         if not key:
             continue
         value = attrs.get("content", attrs.get("value", ""))
         yield match.start(), key.strip().lower(), value, match.group(0)
+
+
+@functools.lru_cache(maxsize=8)
+def _mentions(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A search that finds one of ``words`` in a string where a test per word would:
+    one pass in C over a tag's text instead of a Python loop over the words."""
+    return re.compile("|".join(map(re.escape, words)))
 
 
 def _attr_value(m: re.Match[str]) -> str:

@@ -83,9 +83,16 @@ def tags_before(text: str, at: int, leads: frozenset[str], stop: int = 0) -> Ite
     (div, span, /a ...) are passed over on that.  After :data:`MAX_STEPS_BACK`
     tags of any kind it yields :data:`TOO_FAR` and stops, so the caller can
     turn to a search whose cost does not depend on how many tags there are.
+
+    The nearest :data:`_FIRST_STEPS` tags are stepped over one by one (most walks
+    end there); past them the page is read back in windows that double from
+    :data:`_FIRST_WINDOW` characters: a regex finds the tags that may decide and a
+    count the tags passed, so the tags that cannot decide cost no Python step each,
+    and a walk reads at most twice the stretch its caller consumes (plus a window).
     """
     pos = at
-    for _ in range(MAX_STEPS_BACK):
+    first_steps = _FIRST_STEPS if _FIRST_STEPS < MAX_STEPS_BACK else MAX_STEPS_BACK
+    for _ in range(first_steps):
         start = text.rfind("<", stop, pos)
         if start < 0:
             return
@@ -95,7 +102,64 @@ def tags_before(text: str, at: int, leads: frozenset[str], stop: int = 0) -> Ite
             lead = text[start + 2:start + 4]
         if lead.lower() in leads:
             yield start
-    yield TOO_FAR
+    if first_steps >= MAX_STEPS_BACK:
+        yield TOO_FAR
+        return
+    deciding = _DECIDING.get(leads) or _deciding_tag(leads)
+    yield from _tags_before_by_windows(text, pos, deciding, stop, first_steps)
+
+
+def _tags_before_by_windows(text: str, top: int, deciding: re.Pattern[str], stop: int,
+                            passed: int) -> Iterator[int]:
+    """:func:`tags_before` on from ``top`` (a tag start already passed), ``passed``
+    tags having been stepped over; ``deciding`` finds the tags that may decide."""
+    size = _FIRST_WINDOW
+    while top > stop:
+        low = max(stop, top - size)
+        # A tag's name may run past ``top`` (as it may past ``at``): read 3 more.
+        starts = [m.start() for m in deciding.finditer(text, low, top + 3)]
+        mark, steps = top, passed
+        for start in reversed(starts):
+            if start >= top:
+                continue
+            steps += text.count("<", start, mark)
+            mark = start
+            if steps > MAX_STEPS_BACK:
+                yield TOO_FAR
+                return
+            yield start
+        passed += text.count("<", low, top)
+        if passed >= MAX_STEPS_BACK:
+            yield TOO_FAR
+            return
+        top, size = low, min(size * 2, _MAX_WINDOW)
+
+
+_FIRST_STEPS = 8
+_FIRST_WINDOW = 256
+_MAX_WINDOW = 256 * 1024
+
+
+_DECIDING: dict[frozenset[str], re.Pattern[str]] = {}
+
+
+def _deciding_tag(leads: frozenset[str]) -> re.Pattern[str]:
+    """``<``, an optional ``/``, then one of ``leads`` in any ASCII case.
+
+    The same test as lower-casing the name's first two characters: no other
+    character lower-cases to an ASCII one but the Kelvin sign (to ``k``) and a
+    dotted capital I (to ``i`` and a combining dot), so leads holding ``k`` or
+    ``i`` are refused (and a lead starting with ``/``, which the test skips), by
+    the first walk that reaches past its nearest tags.
+    """
+    if any(len(lead) != 2 or not lead.isascii() or lead != lead.lower() or lead[0] == "/"
+           or "k" in lead or "i" in lead for lead in leads):
+        raise ValueError(f"leads must be two lower-case ASCII characters, not k or i: {leads}")
+    names = "|".join(re.escape(lead) for lead in sorted(leads))
+    if len(_DECIDING) >= 16:  # callers use a few fixed sets: keep the table small anyway
+        _DECIDING.clear()
+    pattern = _DECIDING[leads] = re.compile(f"</?(?:{names})", re.IGNORECASE | re.ASCII)
+    return pattern
 
 
 def tag_holding(text: str, at: int, reach: int = TAG_WINDOW, floor: int = 0) -> int | None:
