@@ -1,0 +1,61 @@
+"""The byte scan answers exactly what the one regular expression answers, by any path."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harvester.extract import markers
+from harvester.extract.markers import scan_bytes
+
+# The reference: the words scan() looks for, as one regular expression.
+REFERENCE = re.compile(rb"ideo[oO]bject|og:video")
+
+PIECES = [b"j", b"J", b"ideo", b"Object", b"object", b"OBJECT", b"og:", b"video", b"v", b"V",
+          b"\x00", b"x", b"bject", b"ideoObjec", b"g:video", b"og:vide", b"\xff", b"\n"]
+
+
+def _expected(body: bytes) -> bool:
+    return REFERENCE.search(body) is not None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60))
+def test_same_answer_as_the_reference(pieces: list[bytes]) -> None:
+    body = b"".join(pieces)
+    assert scan_bytes(body) is _expected(body)
+
+
+@pytest.mark.parametrize("word", [b"VideoObject", b"videoobject", b"Videoobject", b"og:video"])
+@pytest.mark.parametrize("js", [0, 3, markers._J_CHECKS - 1, markers._J_CHECKS,
+                                markers._J_CHECKS + 1, 500])
+@pytest.mark.parametrize("where", ["start", "middle", "end"])
+def test_found_wherever_it_is_and_however_many_js_come_first(word: bytes, js: int,
+                                                            where: str) -> None:
+    filler = b"<p>a jar of jam</p>" * js + b"<div>nothing</div>" * 100
+    body = {"start": word + filler, "middle": filler + word + filler, "end": filler + word}[where]
+    assert scan_bytes(body)
+    assert not scan_bytes(body.replace(word, word[:-1] + b"_"))
+
+
+@pytest.mark.parametrize("body", [b"", b"j", b"jjjjjjjjjjjjjjjjjjjjjjjjjjjjjj", b"ideoObjec",
+                                  b"og:vide", b"IDEOOBJECT og:VIDEO", b"\x00" * 100])
+def test_nothing_found_where_nothing_is(body: bytes) -> None:
+    assert not scan_bytes(body)
+
+
+def test_without_memmem_the_regular_expression_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(markers, "_memmem", None)
+    assert scan_bytes(b"x" * 1000 + b"og:video")
+    assert scan_bytes(b"j" * 1000 + b"videoObject")
+    assert not scan_bytes(b"j" * 1000 + b"video object og:vide")
+
+
+def test_memmem_is_found_on_this_platform() -> None:
+    import sys
+
+    if sys.platform.startswith(("linux", "darwin")):
+        assert markers._memmem is not None
