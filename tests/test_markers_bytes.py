@@ -47,15 +47,28 @@ def test_nothing_found_where_nothing_is(body: bytes) -> None:
     assert not scan_bytes(body)
 
 
-def test_without_memmem_the_regular_expression_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(markers, "_memmem", None)
+def test_without_the_c_library_the_regular_expression_answers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(markers, "_libc", None)
     assert scan_bytes(b"x" * 1000 + b"og:video")
     assert scan_bytes(b"j" * 1000 + b"videoObject")
     assert not scan_bytes(b"j" * 1000 + b"video object og:vide")
 
 
-def test_memmem_is_found_on_this_platform() -> None:
+def test_the_c_library_searches_are_found_on_linux() -> None:
     import sys
 
-    if sys.platform.startswith(("linux", "darwin")):
-        assert markers._memmem is not None
+    if sys.platform.startswith("linux"):
+        assert markers._libc is not None
+
+
+@pytest.mark.parametrize("word", [b"VideoObject", b"videoobject", b"og:video"])
+@pytest.mark.parametrize("nul", ["before", "after"])
+@pytest.mark.parametrize("js", [0, 40])
+def test_a_nul_byte_does_not_end_the_search(word: bytes, nul: str, js: int) -> None:
+    # C string searches stop at a NUL: the word after one is found all the same
+    filler = b"<p>a jar</p>" * js + b"<p>x</p>" * 50
+    body = filler + word + filler + b"\x00" + filler if nul == "after" else (
+        filler + b"\x00" + filler + word + filler)
+    assert scan_bytes(body)
+    assert not scan_bytes(body.replace(word, b"nothing"))
