@@ -1,0 +1,131 @@
+"""A WARC file's pages that may name a video are extracted in batches: the results are
+those of extracting page by page, in the pages' order, however the batches fall."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harvester.config import Config
+from harvester.inputs.warc import WarcReader
+from harvester.net.client import open_session
+from harvester.pipeline import run
+from harvester.pipeline.run import process_page
+from harvester.records import PageResult, Source, SourceKind
+from tests.support.warcgen import GenPage, web_pages, write_warc
+
+
+def _pages(count: int, video_every: int) -> list[GenPage]:
+    return list(web_pages(count, video_every=video_every, min_size=2000, max_size=4000))
+
+
+def _warc(tmp_path: Path, pages: list[GenPage]) -> str:
+    path = tmp_path / "batch.warc.gz"
+    write_warc(path, pages)
+    return str(path)
+
+
+def _results(path: str, config: Config) -> list[PageResult]:
+    return list(run._warc_results(Source(ref=path, kind=SourceKind.WARC), config, None))
+
+
+def _page_by_page(path: str, config: Config) -> list[PageResult]:
+    return [process_page(page, config) for page in WarcReader(path).pages()]
+
+
+@pytest.mark.parametrize(("batch_pages", "batch_bytes", "span"), [
+    (16, 8 << 20, 256),  # as shipped
+    (1, 8 << 20, 256),   # each page alone
+    (3, 8 << 20, 5),     # batches cut by the pages read after the first
+    (50, 9000, 256),     # batches cut by their size
+])
+def test_the_results_are_those_of_page_by_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               batch_pages: int, batch_bytes: int,
+                                               span: int) -> None:
+    monkeypatch.setattr(run, "BATCH_PAGES", batch_pages)
+    monkeypatch.setattr(run, "BATCH_BYTES", batch_bytes)
+    monkeypatch.setattr(run, "BATCH_SPAN", span)
+    pages = _pages(120, video_every=4)
+    path = _warc(tmp_path, pages)
+    config = Config()
+    got = _results(path, config)
+    assert got == _page_by_page(path, config)
+    assert [r.ref for r in got] == [p.url for p in pages]
+    assert sum(len(r.videos) for r in got) == sum(p.videos for p in pages) == 30
+
+
+def test_a_page_with_a_video_waits_no_longer_than_the_span(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # one video page, then many without: its result comes before the file is read through
+    monkeypatch.setattr(run, "BATCH_SPAN", 10)
+    pages = _pages(40, video_every=1000)  # the page with a video is the 500th: none here
+    video = next(web_pages(1, video_every=1, host="https://v.example"))
+    assert video.videos == 1
+    path = _warc(tmp_path, [video, *pages])
+    read: list[int] = []
+    real = run.iter_warc_pages
+
+    def counting(*args: object, **kwargs: object) -> Iterator[object]:
+        for n, page in enumerate(real(*args, **kwargs), 1):  # type: ignore[arg-type]
+            read.append(n)
+            yield page
+
+    monkeypatch.setattr(run, "iter_warc_pages", counting)
+    results = run._warc_results(Source(ref=path, kind=SourceKind.WARC), Config(), None)
+    first = next(results)
+    assert len(first.videos) == 1
+    assert len(read) == 10  # the batch was cut after ten pages, not at the end of the file
+    assert len(list(results)) == 40
+
+
+def test_pages_waiting_are_reported_before_the_damage(tmp_path: Path) -> None:
+    pages = _pages(12, video_every=3)
+    path = tmp_path / "cut.warc.gz"
+    write_warc(path, pages)
+    data = path.read_bytes()
+    path.write_bytes(data[:-100])  # the last record cut short
+    got = _results(str(path), Config())
+    assert [r.ref for r in got[:-1]] == [p.url for p in pages[:-1]]
+    assert sum(len(r.videos) for r in got) == sum(p.videos for p in pages[:-1])
+    assert got[-1].error is not None and got[-1].error.code == "warc_corrupt"
+
+
+def test_a_stopped_run_reports_every_page_it_read(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = _pages(40, video_every=2)
+    path = _warc(tmp_path, pages)
+    cancel = threading.Event()
+    real = run.iter_warc_pages
+
+    def stopping(*args: object, **kwargs: object) -> Iterator[object]:
+        for n, page in enumerate(real(*args, **kwargs), 1):  # type: ignore[arg-type]
+            if n == 7:
+                cancel.set()  # asked to stop while the sixth page is read
+            yield page
+
+    monkeypatch.setattr(run, "iter_warc_pages", stopping)
+    config = Config()
+    session = open_session(config, cancel)
+    try:
+        got = list(run._warc_results(Source(ref=path, kind=SourceKind.WARC), config, session))
+    finally:
+        session.close()
+    assert [r.ref for r in got] == [p.url for p in pages[:6]]
+    assert sum(len(r.videos) for r in got) == 3
+
+
+def test_a_scan_that_fails_costs_only_its_page(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = _pages(6, video_every=2)
+    path = _warc(tmp_path, pages)
+
+    def broken(body: bytes, content_type: str | None = None) -> bool:
+        raise RuntimeError("scan bug")
+
+    monkeypatch.setattr(run, "may_name_a_video", broken)
+    got = _results(path, Config())
+    assert [r.ref for r in got] == [p.url for p in pages]  # every page still has its result
+    assert sum(len(r.videos) for r in got) == 3  # extracted, as pages that may hold one
