@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -72,3 +73,33 @@ def test_a_nul_byte_does_not_end_the_search(word: bytes, nul: str, js: int) -> N
         filler + b"\x00" + filler + word + filler)
     assert scan_bytes(body)
     assert not scan_bytes(body.replace(word, b"nothing"))
+
+
+TEXT_PIECES = [p.decode("latin-1") for p in PIECES] + ["é", "“", "og:videoObject", "\x00"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(TEXT_PIECES), max_size=60))
+def test_markers_of_text_are_those_of_the_regular_expression(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert markers.scan(text) == markers.scan_regex(text)
+
+
+@pytest.mark.parametrize("js", [0, markers._J_LOOKS - 1, markers._J_LOOKS, markers._J_LOOKS + 1])
+def test_markers_of_text_with_many_js(js: int) -> None:
+    text = ("og:video VideoObject " + "<p>jam</p>" * js + " videoobject og:videoObject"
+            + " og:video" * 3)
+    found = markers.scan(text)
+    assert found == markers.scan_regex(text)
+    assert len(found.video) == 3 and len(found.og_video_at) == 5
+
+
+@pytest.mark.shared
+def test_markers_of_corpus_pages(shared_dir: Path) -> None:
+    pages = sorted((shared_dir / "corpus" / "pages").glob("*.htm*"))
+    assert pages
+    for path in pages:
+        text = path.read_bytes().decode("utf-8", "replace")
+        assert markers.scan(text) == markers.scan_regex(text), path.name
+        ascii_text = text.encode("ascii", "replace").decode("ascii")  # the fast way
+        assert markers.scan(ascii_text) == markers.scan_regex(ascii_text), path.name

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Markers", "scan", "scan_bytes"]
+__all__ = ["Markers", "scan", "scan_bytes", "scan_regex"]
 
 # "deo" is the literal prefix the regex engine searches for (og:video also ends in
 # it), rather than "ideo": the engine stops at every place the prefix's first
@@ -52,7 +52,22 @@ class Markers:
 
 
 def scan(text: str) -> Markers:
-    """The video markers of ``text``, from one scan."""
+    """The video markers of ``text``, from one scan.
+
+    An ASCII page (most of the pages that name a video) is searched as bytes
+    with the C library, as :func:`scan_bytes` searches: its "j"s looked at one
+    by one (unless there are many), ``og:video`` with ``memmem``; any other
+    text by the regular expression.  The offsets are the same either way.
+    """
+    if _libc is not None and text.isascii():
+        found = _scan_ascii(text.encode("ascii"), _libc)
+        if found is not None:
+            return found
+    return scan_regex(text)
+
+
+def scan_regex(text: str) -> Markers:
+    """:func:`scan` by the regular expression alone (the reference for the other way)."""
     video: list[int] = []
     og_video: list[int] = []
     for hit in _MARKER.finditer(text):
@@ -61,6 +76,35 @@ def scan(text: str) -> Markers:
             og_video.append(at - 4)
         if hit.end() - at > 4:
             video.append(at)
+    return Markers(tuple(video), tuple(og_video))
+
+
+#: How many "j"s an ASCII page may hold before :func:`scan` leaves it to the regex.
+_J_LOOKS = 256
+
+
+def _scan_ascii(data: bytes, libc: _CLib) -> Markers | None:
+    """The markers of ASCII ``data`` (offsets of bytes are those of characters), or None
+    when it holds more "j"s than :data:`_J_LOOKS`."""
+    video: list[int] = []
+    find = data.find
+    at = find(b"j", _J_AT)
+    for _ in range(_J_LOOKS):
+        if at < 0:
+            break
+        if data.startswith(_OBJECT_WORDS, at - _J_AT):
+            video.append(at - _J_AT)
+        at = find(b"j", at + 1)
+    else:
+        if at >= 0:
+            return None
+    og_video: list[int] = []
+    base, size = libc.address(data), len(data)
+    found = libc.memmem(base, size, b"og:video", 8)
+    while found is not None:
+        og_video.append(found - base)
+        start = found + 1
+        found = libc.memmem(start, size - (start - base), b"og:video", 8)
     return Markers(tuple(video), tuple(og_video))
 
 
@@ -136,8 +180,8 @@ class _CLib:
         self.strstr = _c_function(lib.strstr, address, (address, text))
         """``strstr(at, word)``: the address of the first ``word`` before a NUL, or None."""
         self.memmem = _c_function(lib.memmem, address,
-                                  (text, ctypes.c_size_t, text, ctypes.c_size_t))
-        """``memmem(bytes, size, word, size)``: the address of the first ``word``, or None."""
+                                  (address, ctypes.c_size_t, text, ctypes.c_size_t))
+        """``memmem(at, size, word, size)``: the address of the first ``word``, or None."""
 
     @staticmethod
     def address(body: bytes) -> int:
