@@ -14,7 +14,7 @@ from harvester.inputs.warc import WarcReader
 from harvester.net.client import open_session
 from harvester.pipeline import run
 from harvester.pipeline.run import process_page
-from harvester.records import PageResult, Source, SourceKind
+from harvester.records import Page, PageResult, Source, SourceKind
 from tests.support.warcgen import GenPage, web_pages, write_warc
 
 
@@ -93,28 +93,42 @@ def test_pages_waiting_are_reported_before_the_damage(tmp_path: Path) -> None:
     assert got[-1].error is not None and got[-1].error.code == "warc_corrupt"
 
 
-def test_a_stopped_run_reports_every_page_it_read(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("stop_at", [3, 7, 30])
+def test_a_stopped_run_extracts_no_page_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            stop_at: int) -> None:
+    monkeypatch.setattr(run, "BATCH_PAGES", 4)
     pages = _pages(40, video_every=2)
     path = _warc(tmp_path, pages)
     cancel = threading.Event()
-    real = run.iter_warc_pages
+    real_read, real_process = run.iter_warc_pages, run.process_page
+    extracted: list[str] = []
 
     def stopping(*args: object, **kwargs: object) -> Iterator[object]:
-        for n, page in enumerate(real(*args, **kwargs), 1):  # type: ignore[arg-type]
-            if n == 7:
-                cancel.set()  # asked to stop while the sixth page is read
+        for n, page in enumerate(real_read(*args, **kwargs), 1):  # type: ignore[arg-type]
+            if n == stop_at:
+                cancel.set()  # asked to stop while this page is read
             yield page
 
+    def counting(page: Page, config: Config) -> PageResult:
+        extracted.append(page.ref)
+        return real_process(page, config)
+
     monkeypatch.setattr(run, "iter_warc_pages", stopping)
+    monkeypatch.setattr(run, "process_page", counting)
     config = Config()
     session = open_session(config, cancel)
     try:
         got = list(run._warc_results(Source(ref=path, kind=SourceKind.WARC), config, session))
     finally:
         session.close()
-    assert [r.ref for r in got] == [p.url for p in pages[:6]]
-    assert sum(len(r.videos) for r in got) == 3
+    # the pages before the stop, in order and without a gap, each with its videos
+    assert [r.ref for r in got] == [p.url for p in pages[:len(got)]]
+    assert [len(r.videos) for r in got] == [p.videos for p in pages[:len(got)]]
+    assert len(got) < stop_at
+    # every page extracted was read before the stop, and is reported
+    assert set(extracted) <= {r.ref for r in got}
+    # whole batches of four pages with a video (of eight pages) came out before it
+    assert len(got) >= (stop_at - 1) // 8 * 8
 
 
 def test_a_scan_that_fails_costs_only_its_page(tmp_path: Path,

@@ -271,13 +271,14 @@ def _warc_results(source: Source, config: Config,
 
     A page without any word that names a video (most pages) gets its result
     from the one scan of its bytes; the others wait for a batch (see
-    :data:`BATCH_PAGES`).  Every page read is reported, whether the file
-    ends, is damaged or the run is stopped.
+    :data:`BATCH_PAGES`).  Every page read is reported when the file ends or
+    is damaged; a stopped run extracts no page more, and reports the pages
+    before the first it left.
     """
     # A WARC at an http(s) URL is read through the run's session, as pages are.
     opener = Remote(config, session).open_warc
     cancel = session.cancel if session is not None else None
-    batch = _Batch(config)
+    batch = _Batch(config, cancel)
     read = 0
     try:
         for page in iter_warc_pages(source, config, opener):
@@ -310,8 +311,9 @@ def _warc_results(source: Source, config: Config,
 class _Batch:
     """Pages waiting to be extracted, with the results of the pages read after them."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, cancel: threading.Event | None = None) -> None:
         self.config = config
+        self.cancel = cancel
         self.queue: list[Page | PageResult] = []
         self._pages = 0
         self._bytes = 0
@@ -330,11 +332,17 @@ class _Batch:
         return len(self.queue) >= BATCH_SPAN
 
     def results(self) -> Iterator[PageResult]:
-        """Extract the waiting pages, in a row, then give every result in order."""
+        """Extract the waiting pages, in a row, then give every result in order (once
+        the run is stopped, only those before the first page left unextracted)."""
         queue, self.queue = self.queue, []
         self._pages = self._bytes = 0
-        done = [item if isinstance(item, PageResult) else process_page(item, self.config)
-                for item in queue]
+        done: list[PageResult] = []
+        for item in queue:
+            if isinstance(item, Page):
+                if self.cancel is not None and self.cancel.is_set():
+                    break
+                item = process_page(item, self.config)
+            done.append(item)
         yield from done
 
 
