@@ -12,7 +12,7 @@ import pytest
 from harvester.config import Config
 from harvester.inputs.warc import WarcReader
 from harvester.net.client import open_session
-from harvester.pipeline import run
+from harvester.pipeline import batches, run
 from harvester.pipeline.run import process_page
 from harvester.records import Page, PageResult, Source, SourceKind
 from tests.support.warcgen import GenPage, web_pages, write_warc
@@ -45,9 +45,9 @@ def _page_by_page(path: str, config: Config) -> list[PageResult]:
 def test_the_results_are_those_of_page_by_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                batch_pages: int, batch_bytes: int,
                                                span: int) -> None:
-    monkeypatch.setattr(run, "BATCH_PAGES", batch_pages)
-    monkeypatch.setattr(run, "BATCH_BYTES", batch_bytes)
-    monkeypatch.setattr(run, "BATCH_SPAN", span)
+    monkeypatch.setattr(batches, "BATCH_PAGES", batch_pages)
+    monkeypatch.setattr(batches, "BATCH_BYTES", batch_bytes)
+    monkeypatch.setattr(batches, "BATCH_SPAN", span)
     pages = _pages(120, video_every=4)
     path = _warc(tmp_path, pages)
     config = Config()
@@ -60,7 +60,7 @@ def test_the_results_are_those_of_page_by_page(tmp_path: Path, monkeypatch: pyte
 def test_a_page_with_a_video_waits_no_longer_than_the_span(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # one video page, then many without: its result comes before the file is read through
-    monkeypatch.setattr(run, "BATCH_SPAN", 10)
+    monkeypatch.setattr(batches, "BATCH_SPAN", 10)
     pages = _pages(40, video_every=1000)  # the page with a video is the 500th: none here
     video = next(web_pages(1, video_every=1, host="https://v.example"))
     assert video.videos == 1
@@ -96,7 +96,7 @@ def test_pages_waiting_are_reported_before_the_damage(tmp_path: Path) -> None:
 @pytest.mark.parametrize("stop_at", [3, 7, 30])
 def test_a_stopped_run_extracts_no_page_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             stop_at: int) -> None:
-    monkeypatch.setattr(run, "BATCH_PAGES", 4)
+    monkeypatch.setattr(batches, "BATCH_PAGES", 4)
     pages = _pages(40, video_every=2)
     path = _warc(tmp_path, pages)
     cancel = threading.Event()

@@ -34,6 +34,7 @@ from harvester.inputs.sources import iter_sources
 from harvester.inputs.warc import iter_warc_pages
 from harvester.net.client import Session, open_session
 from harvester.net.robots import RobotsCache
+from harvester.pipeline.batches import Batch, without_videos
 from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.media import run_media
 from harvester.pipeline.sitemaps import (
@@ -255,30 +256,20 @@ def process_source(
     return outcome if isinstance(outcome, Expansion) else [outcome]
 
 
-#: A WARC file's pages that may name a video are extracted a few at a time, in a row:
-#: reading the pages between them (inflating, scanning) evicts the extraction's code
-#: and tables from the CPU's caches, which made each such page cost about half as much
-#: again.  A batch is extracted when it holds this many pages, or this many bytes, or
-#: this many pages have been read since its first.
-BATCH_PAGES = 16
-BATCH_BYTES = 8 * 1024 * 1024
-BATCH_SPAN = 256
-
-
 def _warc_results(source: Source, config: Config,
                   session: Session | None) -> Iterator[PageResult]:
     """The results of a WARC file's pages, in their order, then its damage if any.
 
     A page without any word that names a video (most pages) gets its result
-    from the one scan of its bytes; the others wait for a batch (see
-    :data:`BATCH_PAGES`).  Every page read is reported when the file ends or
-    is damaged; a stopped run extracts no page more, and reports the pages
-    before the first it left.
+    from the one scan of its bytes; the others wait for a batch
+    (:class:`~harvester.pipeline.batches.Batch`).  Every page read is
+    reported when the file ends or is damaged; a stopped run extracts no page
+    more, and reports the pages before the first it left.
     """
     # A WARC at an http(s) URL is read through the run's session, as pages are.
     opener = Remote(config, session).open_warc
     cancel = session.cancel if session is not None else None
-    batch = _Batch(config, cancel)
+    batch = Batch(lambda page: process_page(page, config), cancel)
     read = 0
     try:
         for page in iter_warc_pages(source, config, opener):
@@ -293,10 +284,10 @@ def _warc_results(source: Source, config: Config,
                 if batch.wait(page):
                     yield from batch.results()
             elif batch.queue:
-                if batch.follow(_without_videos(page)):
+                if batch.follow(without_videos(page)):
                     yield from batch.results()
             else:
-                yield _without_videos(page)
+                yield without_videos(page)
     except HarvesterError as exc:  # lost records are reported after the good ones
         yield from batch.results()
         yield PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message))
@@ -306,50 +297,6 @@ def _warc_results(source: Source, config: Config,
         yield PageResult(ref=source.ref, error=ErrorInfo("unreadable", message))
     else:
         yield from batch.results()
-
-
-class _Batch:
-    """Pages waiting to be extracted, with the results of the pages read after them."""
-
-    def __init__(self, config: Config, cancel: threading.Event | None = None) -> None:
-        self.config = config
-        self.cancel = cancel
-        self.queue: list[Page | PageResult] = []
-        self._pages = 0
-        self._bytes = 0
-
-    def wait(self, page: Page) -> bool:
-        """Queue a page to extract; True when the batch is full."""
-        self.queue.append(page)
-        self._pages += 1
-        self._bytes += len(page.body)
-        return (self._pages >= BATCH_PAGES or self._bytes >= BATCH_BYTES
-                or len(self.queue) >= BATCH_SPAN)
-
-    def follow(self, result: PageResult) -> bool:
-        """Queue the result of a page read after a waiting one; True when the batch is full."""
-        self.queue.append(result)
-        return len(self.queue) >= BATCH_SPAN
-
-    def results(self) -> Iterator[PageResult]:
-        """Extract the waiting pages, in a row, then give every result in order (once
-        the run is stopped, only those before the first page left unextracted)."""
-        queue, self.queue = self.queue, []
-        self._pages = self._bytes = 0
-        done: list[PageResult] = []
-        for item in queue:
-            if isinstance(item, Page):
-                if self.cancel is not None and self.cancel.is_set():
-                    break
-                item = process_page(item, self.config)
-            done.append(item)
-        yield from done
-
-
-def _without_videos(page: Page) -> PageResult:
-    """The result of a page that names no video: what :func:`process_page` gives it."""
-    return PageResult(ref=page.ref, status=page.status, etag=page.etag,
-                      last_modified=page.last_modified)
 
 
 def load_and_process(
