@@ -5,9 +5,9 @@ Builds (once, cached) a set of gzip WARC files, then:
 * compares, side by side and taking turns (best of ``--repeat``): FastWARC's bare
   iteration (every response record's HTTP headers and body read), warcio's bare
   iteration, harvester's own reader with each library (pages only, no extraction),
-  and harvester in one process the way ``harvester harvest x.warc.gz -o m.json``
-  runs (the serial pipeline, writing the manifest; no interpreter start), with
-  the ratio of harvester to FastWARC;
+  and harvester in one process: ``harvester harvest x.warc.gz -o m.json`` through
+  the command line's own entry, in this process (no interpreter start), with the
+  ratio of harvester to FastWARC;
 * unless ``--compare-only``: the pipeline on a local process pool and on a Dask
   LocalCluster (``harvest_sharded``), and extruct over a sample of the pages.
 
@@ -29,7 +29,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
+import re
 import shutil
 import sys
 import time
@@ -40,9 +43,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harvester.cli import main as harvester_main  # noqa: E402
 from harvester.config import Config  # noqa: E402
 from harvester.inputs.warc import WarcReader  # noqa: E402
-from harvester.scale.runner import run_harvest  # noqa: E402
 from harvester.scale.shards import harvest_sharded  # noqa: E402
 from tests.support.warcgen import corpus_pages, web_pages, write_warc  # noqa: E402
 
@@ -97,9 +100,20 @@ def read_harvester(paths: list[str], reader: str) -> int:
 
 
 def harvest_one_process(paths: list[str], directory: Path) -> int:
-    """What ``harvester harvest FILES -o m.json`` does after start-up: the serial run."""
-    manifest = run_harvest(paths, Config(output=str(directory / "m.json"), verbosity=-1))
-    return int(manifest.counts()["pages"])
+    """``harvester harvest FILES -o m.json`` run in this process (no interpreter start):
+    the command line's own entry, its progress callback and summary (stderr is not a
+    terminal, as in a cron run: no bars).  The pages read, from its summary line."""
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        try:
+            harvester_main(["harvest", *paths, "-o", str(directory / "m.json")])
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise RuntimeError(f"harvester exited {exc.code}: {stderr.getvalue()}") from None
+    found = re.search(r"harvester: (\d+) pages", stderr.getvalue())
+    if found is None:
+        raise RuntimeError(f"no summary line from harvester: {stderr.getvalue()!r}")
+    return int(found.group(1))
 
 
 def read_fastwarc(paths: list[str]) -> int:

@@ -1,30 +1,34 @@
 """One pass over a page that says which extractors can find anything in it.
 
 Most pages crawled carry no video, and the extractors' own pre-checks would
-each scan the page again.  :func:`scan` runs one literal-prefixed regex (as
-fast as a substring search) for ``ideoObject``/``ideoobject`` and
-``og:video`` and keeps the offsets, so that :func:`harvester.extract.candidates`
-can skip every extractor with nothing to find, and every extractor can go
-straight to the places that name a video: the ld+json scripts that hold a
-mention, the text before it, the tags that carry it, the meta tags around an
-``og:video``.
+each scan the page again.  :func:`scan` looks once for ``ideoObject``/
+``ideoobject`` and ``og:video`` (one literal-prefixed regex, or the C
+library's searches on an ASCII page) and keeps the offsets, so that
+:func:`harvester.extract.candidates` can skip every extractor with nothing
+to find, and every extractor can go straight to the places that name a
+video: the ld+json scripts that hold a mention, the text before it, the tags
+that carry it, the meta tags around an ``og:video``.
 
 The promise: the offsets of every ``ideoObject``/``ideoobject`` (the JSON-LD,
 microdata and RDFa finders), of which :meth:`Markers.exact` gives those spelled
 ``ideoObject`` (the text finder), and of every ``og:video`` (Open Graph).
-:func:`scan_bytes` answers the same question, yes or no, for raw bytes;
-:func:`byte_markers` gives the offsets in the raw bytes, from which :func:`scan_near`
-finds the decoded text's while reading the text only around them.
+:func:`scan_bytes` answers the same question, yes or no, for raw bytes, with
+the C library's string searches (through ctypes) where it has them: it runs
+on every page read, so it is the one scan most of a crawl costs.
+:func:`byte_markers` gives the offsets in the raw bytes, from which
+:func:`scan_near` finds the decoded text's while reading the text only around
+them.
 """
 
 from __future__ import annotations
 
+import ctypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import AnyStr
+from typing import Any, AnyStr
 
-__all__ = ["Markers", "byte_markers", "scan", "scan_bytes", "scan_near"]
+__all__ = ["Markers", "byte_markers", "scan", "scan_bytes", "scan_near", "scan_regex"]
 
 # "deo" is the literal prefix the regex engine searches for (og:video also ends in
 # it), rather than "ideo": the engine stops at every place the prefix's first
@@ -52,7 +56,22 @@ class Markers:
 
 
 def scan(text: str) -> Markers:
-    """The video markers of ``text``, from one scan."""
+    """The video markers of ``text``, from one scan.
+
+    An ASCII page (most of the pages that name a video) is searched as bytes
+    with the C library, as :func:`scan_bytes` searches: its "j"s looked at one
+    by one (unless there are many), ``og:video`` with ``memmem``; any other
+    text by the regular expression.  The offsets are the same either way.
+    """
+    if _libc is not None and text.isascii():
+        found = _scan_ascii(text.encode("ascii"), _libc)
+        if found is not None:
+            return found
+    return scan_regex(text)
+
+
+def scan_regex(text: str) -> Markers:
+    """:func:`scan` by the regular expression alone (the reference for the other way)."""
     video: list[int] = []
     og_video: list[int] = []
     _collect(text, _MARKER.finditer(text), "og:v", video, og_video)
@@ -71,19 +90,102 @@ def _collect(text: AnyStr, hits: Iterator[re.Match[AnyStr]], og_v: AnyStr,
             video.append(at)
 
 
+#: How many "j"s an ASCII page may hold before :func:`scan` leaves it to the regex.
+_J_LOOKS = 256
+
+
+def _scan_ascii(data: bytes, libc: _CLib) -> Markers | None:
+    """The markers of ASCII ``data`` (offsets of bytes are those of characters), or None
+    when it holds more "j"s than :data:`_J_LOOKS`."""
+    video: list[int] = []
+    find = data.find
+    at = find(b"j", _J_AT)
+    for _ in range(_J_LOOKS):
+        if at < 0:
+            break
+        if data.startswith(_OBJECT_WORDS, at - _J_AT):
+            video.append(at - _J_AT)
+        at = find(b"j", at + 1)
+    else:
+        if at >= 0:
+            return None
+    og_video: list[int] = []
+    base, size = libc.address(data), len(data)
+    found = libc.memmem(base, size, b"og:video", 8)
+    while found is not None:
+        og_video.append(found - base)
+        start = found + 1
+        found = libc.memmem(start, size - (start - base), b"og:video", 8)
+    return Markers(tuple(video), tuple(og_video))
+
+
 _BYTE_MARKER = re.compile(rb"deo(?:[oO]bject(?<=ideo[oO]bject)|(?<=og:video))")
+_OBJECT_WORDS = (b"ideoObject", b"ideoobject")
+_WORDS = (*_OBJECT_WORDS, b"og:video")
+_J = ord("j")
+_J_AT = 6  # where the "j" of either spelling is
+#: How many "j"s are looked at one by one before the words are searched for whole.
+_J_CHECKS = 16
 
 
 def scan_bytes(body: bytes) -> bool:
     """Whether the raw bytes hold any word :func:`scan` looks for (an ASCII-compatible
-    page without one cannot describe a video)."""
-    return _BYTE_MARKER.search(body) is not None
+    page without one cannot describe a video).
+
+    The same answer as one regular expression, three times as fast on a page
+    without any such word (most pages: 8 us against 28 on 55 KB of web-like
+    HTML), with the C library's string searches:
+    both spellings of ``ideoObject`` hold a "j", a letter most pages have few
+    of, so each "j" is found (``strchrnul``, many bytes a cycle) and looked
+    at; ``og:video`` is searched for whole (``strstr``, as fast).  C strings
+    end at a NUL byte, and every stop of ``strchrnul`` is a "j" or a NUL:
+    reaching the end of the bytes proves there is none inside.  A page with a
+    NUL inside, or with more "j"s than a few, is searched whole for each word
+    (``memmem``, which does not stop at a NUL, when there is one); where the C
+    library lacks these functions the regular expression answers.
+    """
+    if _libc is None:
+        return _BYTE_MARKER.search(body) is not None
+    base = _libc.address(body)
+    named = _names_object_by_js(body, base, _libc)
+    if named is None:
+        return _names_any_whole(body, base, _libc)
+    return named or _libc.strstr(base, b"og:video") is not None
+
+
+def _names_object_by_js(body: bytes, base: int, libc: _CLib) -> bool | None:
+    """Whether ``ideoObject`` or ``ideoobject`` is in ``body``, from its "j"s; None
+    when that cannot be told this way (a NUL byte, or more "j"s than ``_J_CHECKS``)."""
+    end = base + len(body)
+    at = libc.strchrnul(base, _J)
+    for _ in range(_J_CHECKS):
+        if at == end:
+            return False
+        offset = at - base
+        if not body[offset]:
+            return None
+        if body.startswith(_OBJECT_WORDS, max(offset - _J_AT, 0)):
+            return True
+        at = libc.strchrnul(at + 1, _J)
+    return False if at == end else None
+
+
+def _names_any_whole(body: bytes, base: int, libc: _CLib) -> bool:
+    """Whether any of the words is in ``body``, each searched for whole."""
+    if b"\x00" in body:
+        size = len(body)
+        return any(libc.memmem(body, size, word, len(word)) is not None for word in _WORDS)
+    return any(libc.strstr(base, word) is not None for word in _WORDS)
 
 
 def byte_markers(body: bytes) -> Markers:
     """:func:`scan`'s answer for the raw bytes, offsets in bytes: the page's own when
     each of its characters is one byte (ASCII, windows-1252), else where to look
     (:func:`scan_near`)."""
+    if _libc is not None:  # the words are ASCII: their bytes are found in any encoding
+        found = _scan_ascii(body, _libc)
+        if found is not None:
+            return found
     video: list[int] = []
     og_video: list[int] = []
     _collect(body, _BYTE_MARKER.finditer(body), b"og:v", video, og_video)
@@ -126,3 +228,56 @@ def scan_near(text: str, near: Markers, slack: int) -> Markers:
     for low, high in windows:
         _collect(text, _MARKER.finditer(text, low, high), "og:v", video, og_video)
     return Markers(tuple(video), tuple(og_video))
+
+
+class _CLib:
+    """The C library's searches, called through ctypes; addresses are ints.
+
+    Each takes the address of a ``bytes`` object's buffer (:meth:`address`),
+    which CPython promises ends with a NUL byte after its last one.
+    """
+
+    def __init__(self, lib: ctypes.CDLL) -> None:
+        address, text = ctypes.c_void_p, ctypes.c_char_p
+        self.strchrnul = _c_function(lib.strchrnul, address, (address, ctypes.c_int))
+        """``strchrnul(at, byte)``: the address of the first ``byte`` or NUL from ``at``."""
+        self.strstr = _c_function(lib.strstr, address, (address, text))
+        """``strstr(at, word)``: the address of the first ``word`` before a NUL, or None."""
+        self.memmem = _c_function(lib.memmem, address,
+                                  (address, ctypes.c_size_t, text, ctypes.c_size_t))
+        """``memmem(at, size, word, size)``: the address of the first ``word``, or None."""
+
+    @staticmethod
+    def address(body: bytes) -> int:
+        """Where the buffer of ``body`` is (valid while ``body`` is alive)."""
+        # ctypes takes bytes wherever it takes a pointer; its stubs do not say so
+        return ctypes.cast(body, ctypes.c_void_p).value or 0  # type: ignore[arg-type]
+
+    def works(self) -> bool:
+        """Whether every function answers as it should (a check made once)."""
+        sample = b"a og:video j\x00 og:video"
+        base = self.address(sample)
+        return (self.strchrnul(base, _J) == base + 11
+                and self.strchrnul(base + 12, _J) == base + 12
+                and self.strstr(base, b"og:video") == base + 2
+                and self.strstr(base + 3, b"og:video") is None
+                and self.memmem(sample, len(sample), b"og:video", 8) == base + 2
+                and self.memmem(sample, len(sample), b"\x00 og", 4) == base + 12)
+
+
+def _c_function(function: Any, restype: Any, argtypes: tuple[Any, ...]) -> Any:
+    function.restype = restype
+    function.argtypes = argtypes
+    return function
+
+
+def _load_libc() -> _CLib | None:
+    """The C library's searches, or None where they are missing (Windows, some libcs)."""
+    try:
+        libc = _CLib(ctypes.CDLL(None))
+    except (OSError, AttributeError, TypeError):
+        return None
+    return libc if libc.works() else None
+
+
+_libc = _load_libc()

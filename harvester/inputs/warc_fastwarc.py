@@ -100,13 +100,14 @@ def _page(record: Any, tally: WarcTally) -> tuple[Page | None, bool]:
         # no status line: not a page (a record cut short is counted by the end-of-pass check)
         return None, False
     tally.records += 1
-    uri = record.headers.get("WARC-Target-URI") or f"{tally.path}#{tally.records}"
     content_type, encoded = _http_fields(http)
     if not is_html(content_type):
         return None, False
     declared = record.content_length
     if declared > tally.max_bytes:
         return None, False
+    # looked up only now: each lookup by name costs FastWARC a scan of the headers
+    uri = record.headers.get("WARC-Target-URI") or f"{tally.path}#{tally.records}"
     # read() rather than read(max_bytes + 1): FastWARC allocates the size asked for,
     # and 50 MB per page would cost more than reading the page
     body = record.reader.read()

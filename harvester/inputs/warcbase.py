@@ -10,6 +10,7 @@ library passes over in silence is still counted.
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/
 _PROBLEMS_KEPT = 20
 
 
+@functools.lru_cache(maxsize=256)
 def is_html(content_type: str | None) -> bool:
-    """Response bodies worth extracting; a missing type is sniffed later by extract()."""
+    """Response bodies worth extracting; a missing type is sniffed later by extract().
+    (Cached: a crawl repeats a handful of header values.)"""
     if not content_type:
         return True
     return content_type.split(";", 1)[0].strip().lower() in _HTML_TYPES

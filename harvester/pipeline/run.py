@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, TextIO
 
 from harvester.config import Config
 from harvester.errors import HarvesterError
-from harvester.extract import extract
+from harvester.extract import extract, may_name_a_video
 from harvester.inputs.fetch import fetch, read_file
 from harvester.inputs.remote import Remote
 from harvester.inputs.sitemap import sitemap_kind
@@ -34,6 +34,7 @@ from harvester.inputs.sources import iter_sources
 from harvester.inputs.warc import iter_warc_pages
 from harvester.net.client import Session, open_session
 from harvester.net.robots import RobotsCache
+from harvester.pipeline.batches import Batch, without_videos
 from harvester.pipeline.events import Event, Progress
 from harvester.pipeline.media import run_media
 from harvester.pipeline.sitemaps import (
@@ -257,25 +258,49 @@ def process_source(
 
 def _warc_results(source: Source, config: Config,
                   session: Session | None) -> Iterator[PageResult]:
-    """The results of a WARC file's pages, one by one, then its damage if any."""
+    """The results of a WARC file's pages, in their order, then its damage if any.
+
+    A page without any word that names a video (most pages) gets its result
+    from the one scan of its bytes; the others wait for a batch
+    (:class:`~harvester.pipeline.batches.Batch`).  Every page read is
+    reported when the file ends or is damaged; a stopped run extracts no page
+    more, and reports the pages before the first it left.
+    """
     # A WARC at an http(s) URL is read through the run's session, as pages are.
     remote = Remote(config, session)
 
     def opener(ref: str) -> AbstractContextManager[IO[bytes]]:
         return remote.open_warc(ref, trusted=source.trusted)
 
+    cancel = session.cancel if session is not None else None
+    batch = Batch(lambda page: process_page(page, config), cancel)
     read = 0
     try:
         for page in iter_warc_pages(source, config, opener):
-            if session is not None and session.cancel.is_set():
-                return
-            yield process_page(page, config)
+            if cancel is not None and cancel.is_set():
+                break
             read += 1
+            try:
+                maybe = may_name_a_video(page.body, page.content_type)
+            except Exception:  # a bug must cost one page: process_page() records it
+                maybe = True
+            if maybe:
+                if batch.wait(page):
+                    yield from batch.results()
+            elif batch.queue:
+                if batch.follow(without_videos(page)):
+                    yield from batch.results()
+            else:
+                yield without_videos(page)
     except HarvesterError as exc:  # lost records are reported after the good ones
+        yield from batch.results()
         yield PageResult(ref=source.ref, error=ErrorInfo(exc.code, exc.message))
     except OSError as exc:  # a remote file system gave up mid-file: the pages read stand
+        yield from batch.results()
         message = f"reading stopped after {read} pages: {exc}"
         yield PageResult(ref=source.ref, error=ErrorInfo("unreadable", message))
+    else:
+        yield from batch.results()
 
 
 def load_and_process(

@@ -99,21 +99,24 @@ class RunResults:
             return False
         facts = _page_facts(result)
         with self._lock:
-            old = self._db.execute("SELECT pos, failed FROM pages WHERE ref = ?",
-                                   (result.ref,)).fetchone()
-            if old is not None:
+            # A new page (nearly every one) costs one INSERT; a page kept already is
+            # left as it is, and looked at only then.
+            pos = self._pos + 1
+            old = None
+            if self._db.execute("INSERT OR IGNORE INTO pages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                                (result.ref, pos, part, *facts)).rowcount:
+                self._pos = pos
+            else:
+                old = self._db.execute("SELECT pos, failed FROM pages WHERE ref = ?",
+                                       (result.ref,)).fetchone()
                 self._repeats += 1
                 if not old[1] or result.error is not None:
                     return False
                 # a success replaces a failure, in its place
-                self._db.execute("DELETE FROM pages WHERE ref = ?", (result.ref,))
-                self._db.execute("DELETE FROM videos WHERE pos = ?", (old[0],))
                 pos = old[0]
-            else:
-                self._pos += 1
-                pos = self._pos
-            self._db.execute("INSERT INTO pages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                             (result.ref, pos, part, *facts))
+                self._db.execute("DELETE FROM videos WHERE pos = ?", (pos,))
+                self._db.execute("REPLACE INTO pages VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                                 (result.ref, pos, part, *facts))
             self._db.executemany("INSERT INTO videos VALUES (?,?,?)", (
                 (pos, n, json.dumps(video_to_dict(v), ensure_ascii=False))
                 for n, v in enumerate(result.videos)))
