@@ -25,12 +25,12 @@ parse and without reading the rest of the body.
 from __future__ import annotations
 
 import functools
-import html
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harvester.extract.entities import unescape
 from harvester.extract.markers import Markers, scan
 from harvester.extract.rawtext import tag_holding
 from harvester.records import Blob, Syntax
@@ -177,7 +177,7 @@ def _mentions(words: tuple[str, ...]) -> re.Pattern[str]:
 def _attr_value(m: re.Match[str]) -> str:
     # Groups 2-4 are the three quotings; the one that matched is the last index.
     raw = m.group(m.lastindex or 0) if (m.lastindex or 0) > 1 else ""
-    return html.unescape(raw) if "&" in raw else raw
+    return unescape(raw) if "&" in raw else raw
 
 
 def _groups(tags: list[tuple[int, str, str, str]], roots: tuple[str, ...]) -> list[_Group]:

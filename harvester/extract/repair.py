@@ -44,7 +44,6 @@ rest of the record survives.
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -52,6 +51,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from harvester.extract.entities import unescape
 from harvester.extract.frozen import maker
 from harvester.extract.requote import requote, salvage
 from harvester.records import Blob, Parsed, Syntax
@@ -277,7 +277,7 @@ def unescape_entities(text: str, syntax: Syntax) -> str:
     if "&" not in text:
         return text
     if syntax is Syntax.TEXT or _ENTITY_QUOTE.search(text):
-        return html.unescape(text)
+        return unescape(text)
     return text
 
 
