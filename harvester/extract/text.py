@@ -36,7 +36,9 @@ QUOTE = (
     r"""(?:["“”″„]|&(?:quot|ldquo|rdquo|bdquo|Prime);"""
     r"""|&\#(?:0?34|822[0-2]|8243);|&\#[xX](?:0*22|201[cCdDeE]|2033);)"""
 )
-_GAP = r"(?:\s|&nbsp;|<br\s*/?>|</?p\b[^>]*>)*"
+# Possessive: a gap is taken whole or not at all (giving part of one back could never
+# let a quote or bracket match), so a long gap keeps no state for backtracking.
+_GAP = r"(?:\s++|&nbsp;|<br\s*+/?>|</?p\b[^>]*+>)*+"
 _START = re.compile(r"\{" + _GAP + QUOTE + r"\s*[@\w]")
 _TOKEN = re.compile(
     r"(?P<esc>\\.)|(?P<quote>" + QUOTE + r")|(?P<open>[{\[])|(?P<close>[}\]])"
