@@ -85,7 +85,7 @@ def test_markers_of_text_are_those_of_the_regular_expression(pieces: list[str]) 
     assert markers.scan(text) == markers.scan_regex(text)
 
 
-@pytest.mark.parametrize("js", [0, markers._J_LOOKS - 1, markers._J_LOOKS, markers._J_LOOKS + 1])
+@pytest.mark.parametrize("js", [0, markers._J_CHECKS - 1, markers._J_CHECKS, markers._J_CHECKS + 1])
 def test_markers_of_text_with_many_js(js: int) -> None:
     text = ("og:video VideoObject " + "<p>jam</p>" * js + " videoobject og:videoObject"
             + " og:video" * 3)
@@ -121,7 +121,7 @@ def test_byte_offsets_are_the_regular_expressions(pieces: list[bytes]) -> None:
 
 def test_byte_offsets_with_many_js_and_without_the_c_library(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    body = b"j" * (markers._J_LOOKS + 1) + b"og:videoObject \xc3\xa9 videoobject"
+    body = b"j" * (markers._J_CHECKS + 1) + b"og:videoObject \xc3\xa9 videoobject"
     expected = _regex_byte_markers(body)
     assert expected.video and expected.og_video
     assert markers.byte_markers(body) == expected
