@@ -93,13 +93,14 @@ def _scan_c(data: bytes, libc: _CLib) -> Markers:
 
     A page with few "j"s has each looked at (``find`` of one byte is ``memchr``);
     on one with many, each spelling of ``ideoObject`` is searched for whole, as
-    ``og:video`` always is (``memmem``, which reads past NUL bytes): fewer
-    passes than the regular expression makes, with the same offsets.
+    ``og:video`` always is (``strstr``, or ``memmem`` when a NUL byte would stop
+    ``strstr`` short): faster than the one regular expression, same offsets.
     """
+    every = _every_in_c_string if b"\x00" not in data else _every
     video = _objects_by_js(data)
     if video is None:
-        video = sorted(_every(data, b"ideoObject", libc) + _every(data, b"ideoobject", libc))
-    return Markers(tuple(video), tuple(_every(data, b"og:video", libc)))
+        video = sorted(every(data, b"ideoObject", libc) + every(data, b"ideoobject", libc))
+    return Markers(tuple(video), tuple(every(data, b"og:video", libc)))
 
 
 def _objects_by_js(data: bytes) -> list[int] | None:
@@ -114,6 +115,17 @@ def _objects_by_js(data: bytes) -> list[int] | None:
             video.append(at - _J_AT)
         at = data.find(b"j", at + 1)
     return video if at < 0 else None
+
+
+def _every_in_c_string(data: bytes, word: bytes, libc: _CLib) -> list[int]:
+    """The offset of every ``word`` in ``data``, which holds no NUL byte (``strstr``,
+    about twice as fast as ``memmem``, stops at the first)."""
+    base, found_at = libc.address(data), []
+    found = libc.strstr(base, word)
+    while found is not None:
+        found_at.append(found - base)
+        found = libc.strstr(found + 1, word)
+    return found_at
 
 
 def _every(data: bytes, word: bytes, libc: _CLib) -> list[int]:
