@@ -127,3 +127,11 @@ def test_byte_offsets_with_many_js_and_without_the_c_library(
     assert markers.byte_markers(body) == expected
     monkeypatch.setattr(markers, "_libc", None)
     assert markers.byte_markers(body) == expected
+
+
+@pytest.mark.parametrize("text", ["ideoObject\x80og:v", "VideoObject og:v", "ideoObject og:v"])
+def test_a_word_at_the_start_is_no_og_video_at_the_end(text: str) -> None:
+    expected = markers.Markers(video=(text.index("ideo"),), og_video_at=())
+    assert markers.scan_regex(text) == expected
+    assert markers.scan(text) == expected
+    assert markers.byte_markers(text.encode("utf-8")).og_video_at == ()

@@ -253,7 +253,11 @@ def test_wait_spaces_requests_to_one_host_while_two_hosts_go_in_parallel(
 def test_rate_caps_requests_per_second_to_one_host(srv: FaultServer) -> None:
     manifest = harvest(pages_on(srv, 4), replace(QUIET, rate=5.0, concurrency=4))
     assert all(p.error is None for p in manifest.pages)
-    assert len(srv.log) == 5 and min(gaps(srv.log)) >= 0.17  # 1/5 s, less clock slack
+    assert len(srv.log) == 5
+    # Four intervals of 1/5 s, less what the server's clock adds or takes from each arrival
+    # (under load one arrival can be logged late, making the next gap look short).
+    assert starts(srv.log)[-1] - starts(srv.log)[0] >= 0.75
+    assert min(gaps(srv.log)) >= 0.12
 
 
 # ── bandwidth ──────────────────────────────────────────────────────────────

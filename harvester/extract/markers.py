@@ -82,7 +82,8 @@ def _collect(text: AnyStr, hits: Iterator[re.Match[AnyStr]], og_v: AnyStr,
     is, text or bytes) into VideoObject and og:video offsets."""
     for hit in hits:
         at = hit.start() - 1  # the "i" of ideoObject / video
-        if hit.end() - at == 4 or text.startswith(og_v, at - 4):  # og:videoObject is both
+        # og:videoObject is both; at >= 4: a negative start would read from the end
+        if hit.end() - at == 4 or (at >= 4 and text.startswith(og_v, at - 4)):
             og_video.append(at - 4)
         if hit.end() - at > 4:
             video.append(at)
