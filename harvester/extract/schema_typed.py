@@ -273,12 +273,13 @@ def _shaped(shape: Check, props: list[Property]) -> Check:
     plans = Kept()
     # Per property, the answers for short texts, kept across documents as the
     # properties check keeps them (a text's answer depends on it alone).
-    tables: dict[str, Answers] = {}
+    # Made here, once: a table made per plan would register itself each time.
+    tables: dict[str, Answers] = {name: Answers() for name, _, _ in props}
 
     def plan_of(v: dict[Any, Any], keys: tuple[Any, ...], memo: Memo) -> _Plan:
         plan = (shape(v, memo), [
             (name, check, by_type, None if by_type[str] is always else by_type[str],
-             tables.setdefault(name, Answers()))
+             tables[name])
             for name, check, by_type in props if name in v])
         if len(plans) >= KEPT_ANSWERS:
             plans.clear()

@@ -55,12 +55,18 @@ def validate(candidate: Candidate) -> Validation:
     Open Graph records are held to the Open Graph protocol (``$defs/opengraph``),
     since Google's VideoObject rules were never theirs to follow.
     """
-    syntax = getattr(candidate.blob, "syntax", None)
+    opengraph = getattr(candidate.blob, "syntax", None) == Syntax.OPENGRAPH
     data = candidate.data
-    if type(data) is dict and not candidate.partial and _flat(data) \
-            and _passes_both(data, syntax == Syntax.OPENGRAPH):
-        return _CLEAN  # most records: an object of texts and numbers that passes
-    errors, warnings = validate_data(data, opengraph=syntax == Syntax.OPENGRAPH)
+    if type(data) is dict and not candidate.partial and _flat(data):
+        # Flat (nothing nested, so not too deep to check): the errors check's answer
+        # and what it learnt serve the report too, when there is one to make.
+        memo: Memo = {}
+        failing = _failing(data, opengraph, memo)
+        if failing == _NONE:
+            return _CLEAN  # most records: an object of texts and numbers that passes
+        errors, warnings = _guarded(_object_walks, data, opengraph, memo, failing)
+    else:
+        errors, warnings = validate_data(data, opengraph=opengraph)
     if candidate.partial:
         errors = (Finding("", PARTIAL_MESSAGE), *errors)
     if not errors and not warnings:
@@ -71,16 +77,20 @@ def validate(candidate: Candidate) -> Validation:
 _CLEAN = Validation(valid=True)
 
 
-def _passes_both(data: dict[Any, Any], opengraph: bool) -> bool:
-    """Whether a flat object (nothing nested, so not too deep to check) passes both
-    rule sets; False also when a check cannot answer (:func:`validate_data` then
-    says why)."""
+# What :func:`_failing` found: no rule set fails, the errors' does (the warnings' not
+# asked yet), only the warnings' does, or a check could not answer.
+_NONE, _ERRORS, _WARNINGS, _UNKNOWN = range(4)
+
+
+def _failing(data: dict[Any, Any], opengraph: bool, memo: Memo) -> int:
+    """Which rule set's check an object fails first (``memo``: what the checks learn)."""
     try:
         errors, warnings = _rules().object_checks[opengraph]
-        memo: Memo = {}
-        return errors(data, memo) and warnings(data, memo)
-    except Exception:  # validate_data() reports it
-        return False
+        if not errors(data, memo):
+            return _ERRORS
+        return _NONE if warnings(data, memo) else _WARNINGS
+    except Exception:  # _object_walks() reports it
+        return _UNKNOWN
 
 
 MAX_DEPTH = 100
@@ -126,22 +136,44 @@ def validate_data(
         # Checked before jsonschema sees it: deep recursion inside its compiled
         # helpers can abort the interpreter rather than raise RecursionError.
         return (Finding("", DEEP_MESSAGE),), ()
+    if type(data) is not dict:
+        return _guarded(_other_findings, data, opengraph)
+    return _guarded(_object_walks, data, opengraph, {}, _UNKNOWN)
+
+
+Findings = tuple[tuple[Finding, ...], tuple[Finding, ...]]
+
+
+def _guarded(find: Callable[..., Findings], *args: Any) -> Findings:
+    """``find(*args)``, with what stopped it as the finding instead."""
     try:
-        rules = _rules()
-        memo: Memo = {}  # what the checks learn about this document, for both rule sets
-        validators = rules.validators
-        errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
-        if type(data) is not dict:
-            return (_findings(validators[errors], data, memo),
-                    _findings(validators[warnings], data, memo))
-        # Most records pass both rule sets: nothing to report, no error walk to start.
-        passes = rules.object_checks[opengraph]
-        return (() if passes[0](data, memo) else _walk(validators[errors], data, memo),
-                () if passes[1](data, memo) else _walk(validators[warnings], data, memo))
+        return find(*args)
     except RecursionError:
         return (Finding("", DEEP_MESSAGE),), ()
     except Exception as exc:  # a validator bug or pathological input must not stop a harvest
         return (Finding("", f"the data could not be checked ({type(exc).__name__})"),), ()
+
+
+def _other_findings(data: Any, opengraph: bool) -> Findings:
+    """The findings for data that is not an object (a list, a text ...)."""
+    memo: Memo = {}  # what the checks learn about this document, for both rule sets
+    validators = _rules().validators
+    errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
+    return (_findings(validators[errors], data, memo),
+            _findings(validators[warnings], data, memo))
+
+
+def _object_walks(data: dict[Any, Any], opengraph: bool, memo: Memo, failing: int) -> Findings:
+    """The findings for an object: each rule set walked only when its check fails.
+    ``failing``: what :func:`_failing` found (``memo``: what it learnt), or ``_UNKNOWN``."""
+    rules = _rules()
+    validators = rules.validators
+    errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
+    checks = rules.object_checks[opengraph]
+    # Most records pass both rule sets: nothing to report, no error walk to start.
+    errors_pass = failing == _WARNINGS or (failing != _ERRORS and checks[0](data, memo))
+    return (() if errors_pass else _walk(validators[errors], data, memo),
+            () if checks[1](data, memo) else _walk(validators[warnings], data, memo))
 
 
 class _Rules(NamedTuple):
