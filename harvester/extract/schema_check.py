@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -41,13 +41,60 @@ from harvester.extract.schema_compile import (
     never,
     property_names_in,
 )
+from harvester.extract.schema_predicates import KEPT_ANSWERS, Answers
 
-__all__ = ["Check", "Memo", "SchemaCompiler"]
+__all__ = ["Check", "KeyRule", "Memo", "SchemaCompiler", "Step"]
 
 # One keyword of the error walk: (name, value, walk, keyword function, passes).
 _Step = tuple[str, Any, Any, Any, Check]
 Errors = Iterator[ValidationError]
 Path = tuple[Any, ...]
+
+
+class KeyRule(NamedTuple):
+    """What the errors of a keyword depend on, for an object, when that is its keys
+    alone: whether it holds each of ``names``, and which of its keys fail one of
+    ``key_checks`` (the ``propertyNames`` rules reached), in their order."""
+
+    names: tuple[str, ...]
+    key_checks: tuple[Check, ...]
+    #: Whether a key passes every one of ``key_checks`` (its answer depends on it alone).
+    good: Answers
+
+    def signature(self, instance: dict[Any, Any], memo: Memo) -> tuple[Any, ...]:
+        """Equal for two objects exactly when the keyword's errors for them are made
+        from the same keys (the same ones missing, the same ones failing)."""
+        present = tuple([name in instance for name in self.names])
+        if not self.key_checks:
+            return present
+        good = self.good
+        bad = []
+        for key in instance:
+            passes = good.get(key)
+            if passes is None:
+                passes = self._passes(key, memo)
+                if len(good) >= KEPT_ANSWERS:
+                    good.clear()
+                good[key] = passes
+            if not passes:
+                bad.append(key)
+        return present, tuple(bad)
+
+    def _passes(self, key: Any, memo: Memo) -> bool:
+        for check in self.key_checks:  # a plain loop: any() over a generator costs a frame
+            if not check(key, memo):
+                return False
+        return True
+
+
+class Step(NamedTuple):
+    """One keyword of the error walk of an object, from :meth:`SchemaCompiler.steps`:
+    the schema it is in, the keyword, and its :class:`KeyRule` (``None``: its errors
+    may depend on the object's values)."""
+
+    schema: Mapping[str, Any]
+    step: _Step
+    keys: KeyRule | None
 
 
 class SchemaCompiler:
@@ -75,6 +122,13 @@ class SchemaCompiler:
             build.object_check(schema)  # what is checked first: the record, an object
         plans = {id(schema): _plan(build, self._keywords, schema) for schema in build.compiled
                  if _walked(schema, root)}
+        # Per properties object: each property's checks by the type of its value, so
+        # that the walk asks a text only what concerns texts.
+        typed = {id(schema["properties"]): _by_type(build, schema) for schema in build.compiled
+                 if isinstance(schema, Mapping) and isinstance(schema.get("properties"), Mapping)
+                 and _walked(schema, root)}
+        self._typed_properties: Mapping[int, dict[str, dict[type, Check]]] = \
+            MappingProxyType(typed)
         self._known = build.made()
         self._plans: Mapping[int, list[_Step]] = MappingProxyType(plans)
         # Every object a table is keyed by stays alive with the compiler, so no
@@ -150,6 +204,72 @@ class SchemaCompiler:
                 yield from _keyword_errors(validator, name, value, keyword, instance, schema,
                                            path, schema_path)
 
+    def steps(self, validator: Validator) -> list[Step] | None:
+        """The keywords the error walk of an object failing ``validator``'s schema goes
+        through, in order (past a schema that is only a ``$ref`` inside the root):
+        their errors, from :meth:`step_errors`, are :meth:`iter_errors`'s.  ``None``
+        when that walk is jsonschema's own."""
+        schema = validator.schema
+        if not _walked(schema, self._root):
+            return None
+        plan = self._plan(validator, schema)
+        while len(plan) == 1 and plan[0][0] == "$ref" and isinstance(plan[0][1], str):
+            # The walk goes on into the target, which fails as the reference does.
+            target = self.resolve(plan[0][1])
+            if not _walked(target, self._root):
+                break
+            schema = target
+            plan = self._plan(validator, schema)
+        return [Step(schema, step, self._key_rule(schema, step[0], step[1], set()))
+                for step in plan]
+
+    def step_errors(self, validator: Validator, step: Step, instance: Any,
+                    memo: Memo) -> Errors:
+        """The errors of one of :meth:`steps` for ``instance``, as :meth:`iter_errors`
+        yields them."""
+        name, value, walk, keyword, passes = step.step
+        if walk is not None:
+            yield from walk(self, validator, value, instance, step.schema, (), (), memo)
+        elif not passes(instance, memo):
+            yield from _keyword_errors(validator, name, value, keyword, instance, step.schema,
+                                       (), ())
+
+    def _key_rule(self, schema: Any, name: str, value: Any, seen: set[int]) -> KeyRule | None:
+        """The :class:`KeyRule` of keyword ``name`` (``value``) of ``schema``, for an
+        object; ``None`` when its errors may depend on more than the keys."""
+        if name == "required":
+            if isinstance(value, list) and all(isinstance(n, str) for n in value):
+                return _key_rule(tuple(value), ())
+            return None
+        if name == "propertyNames":
+            return _key_rule((), (self.schema(value),))
+        if name == "type":
+            return _key_rule((), ())  # an object's type is known
+        if name in ("allOf", "anyOf") and isinstance(value, list):
+            return _joined([self._schema_key_rule(sub, seen) for sub in value])
+        if name == "not":
+            return self._schema_key_rule(value, seen)
+        if name == "if":
+            return _joined([self._schema_key_rule(schema.get(part, True), seen)
+                            for part in ("if", "then", "else")])
+        if name == "$ref" and isinstance(value, str):
+            return self._schema_key_rule(self.resolve(value), seen)
+        return None
+
+    def _schema_key_rule(self, schema: Any, seen: set[int]) -> KeyRule | None:
+        """:meth:`_key_rule` for every keyword of a whole subschema."""
+        if schema is True:
+            return _key_rule((), ())
+        if not _walked(schema, self._root) or id(schema) in seen:
+            return None  # jsonschema's walk, or a schema that reaches itself
+        seen.add(id(schema))
+        try:
+            return _joined([self._key_rule(schema, name, value, seen)
+                            for name, value in schema.items()
+                            if name in self._keywords and name not in ("then", "else")])
+        finally:
+            seen.discard(id(schema))
+
     def children(self, value: Any) -> list[Child]:
         """``(name or index, subschema, its check)`` for a ``properties`` object or an
         ``allOf`` list."""
@@ -173,6 +293,30 @@ class SchemaCompiler:
     def _more(self) -> Build:
         """A compile of what the tables lack, for one caller: its results are not kept."""
         return Build(self._root, self._fallback, self._names, self._known)
+
+
+def _by_type(build: Build, schema: Mapping[str, Any]) -> dict[str, dict[type, Check]]:
+    """Per property of ``schema``, its checks for values of each scalar type (those of
+    its ``properties`` check: the same answers as the property's check)."""
+    check = build.keyword(schema, "properties")
+    props = build.property_lists.get(check) if check is not None else None
+    return {name: by_type for name, _, by_type in props or ()}
+
+
+def _joined(rules: list[KeyRule | None]) -> KeyRule | None:
+    """One :class:`KeyRule` for keywords together; ``None`` when one of them has none."""
+    names: list[str] = []
+    checks: list[Check] = []
+    for rule in rules:
+        if rule is None:
+            return None
+        names += [name for name in rule.names if name not in names]
+        checks += [check for check in rule.key_checks if check not in checks]
+    return _key_rule(tuple(names), tuple(checks))
+
+
+def _key_rule(names: tuple[str, ...], key_checks: tuple[Check, ...]) -> KeyRule:
+    return KeyRule(names, key_checks, Answers())
 
 
 def _walked(schema: Any, root: Mapping[str, Any]) -> bool:
@@ -226,8 +370,15 @@ def _keyword_errors(validator: Any, name: str, value: Any, keyword: Any, instanc
 def _walk_properties(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
                      _: Any, path: Path, schema_path: Path, memo: Memo) -> Errors:
     if isinstance(instance, dict):
+        typed = c._typed_properties.get(id(value))
         for name, subschema, check in c.children(value):
-            if name in instance and not check(instance[name], memo):
+            if name not in instance:
+                continue
+            item = instance[name]
+            by_type = typed.get(name) if typed is not None else None
+            if by_type is not None:
+                check = by_type.get(type(item), check)
+            if not check(item, memo):
                 yield from c._errors(validator, subschema, instance[name], (*path, name),
                                      (*schema_path, "properties", name), memo, failing=True)
 

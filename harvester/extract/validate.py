@@ -20,7 +20,7 @@ import copy
 import json
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import resources
 from typing import Any, NamedTuple
 
@@ -30,7 +30,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from harvester.extract.normalize import absolute_url, parse_date, parse_duration
-from harvester.extract.schema_check import Check, Memo, SchemaCompiler
+from harvester.extract.schema_check import Check, Memo, SchemaCompiler, Step
+from harvester.extract.schema_predicates import KEPT_ANSWERS, Kept
 from harvester.records import Candidate, Finding, Syntax, Validation
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
@@ -184,6 +185,8 @@ class _Rules(NamedTuple):
     compiler: SchemaCompiler
     #: By ``opengraph``: the (errors, warnings) rule sets' checks for an object.
     object_checks: dict[bool, tuple[Check, Check]]
+    #: By ``id()`` of a validator: the steps of its error walk for an object.
+    steps: dict[int, list[Step] | None]
 
 
 _built: _Rules | None = None
@@ -245,7 +248,8 @@ def _build_rules() -> _Rules:
                     compiler.object_check(validators[warnings].schema))
         for opengraph, (errors, warnings) in ((False, _VIDEOOBJECT_RULES),
                                               (True, _OPENGRAPH_RULES))}
-    return _Rules(schema, validators, compiler, object_checks)
+    steps = {id(validator): compiler.steps(validator) for validator in validators.values()}
+    return _Rules(schema, validators, compiler, object_checks, steps)
 
 
 def _findings(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
@@ -260,13 +264,9 @@ def _walk(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Findi
     found: dict[Finding, None] = {}
     places: set[str] = set()
     extra = 0
-    # jsonschema's errors, found by walking only into what the compiled checks fail.
-    for error in _compiler().iter_errors(validator, data, memo, failing=True):
-        path = _error_path(error)
-        where = pointer(path)
-        if where in places:
+    for finding in _all_findings(validator, data, memo):
+        if finding.pointer in places:
             continue  # "empty" already said it; "not a URL" would only repeat it
-        finding = _finding(error, path, where)
         if finding in found:
             continue
         if len(found) >= MAX_FINDINGS:
@@ -278,6 +278,63 @@ def _walk(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Findi
     if extra:
         found.setdefault(Finding("", f"... and {extra} more findings like these"))
     return tuple(found)
+
+
+def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Iterator[Finding]:
+    """A finding for each of jsonschema's errors, in its order (some may repeat others)."""
+    compiler = _compiler()
+    steps = _rules().steps.get(id(validator)) if type(data) is dict else None
+    if steps is None:
+        # jsonschema's errors, found by walking only into what the compiled checks fail.
+        yield from _made(compiler.iter_errors(validator, data, memo, failing=True))
+        return
+    for index, step in enumerate(steps):
+        if step.keys is None:
+            yield from _made(compiler.step_errors(validator, step, data, memo))
+            continue
+        # What depends on the keys alone (a property missing, a key misspelt): the
+        # records of a page share a few shapes, so their findings are made once.
+        seen = (id(validator), index, step.keys.signature(data, memo))
+        made = _BY_KEYS.get(seen)
+        if made is None:
+            made, same = _key_findings(compiler.step_errors(validator, step, data, memo), data)
+            if same:
+                if len(_BY_KEYS) >= KEPT_ANSWERS:
+                    _BY_KEYS.clear()
+                _BY_KEYS[seen] = made
+        yield from made
+
+
+# The findings of the steps that read only an object's keys, by step and signature.
+_BY_KEYS = Kept()
+
+
+def _made(errors: Iterable[ValidationError]) -> Iterator[Finding]:
+    """The finding for each error."""
+    for error in errors:
+        path = _error_path(error)
+        yield _finding(error, path, pointer(path))
+
+
+def _key_findings(errors: Iterable[ValidationError], data: dict[Any, Any]
+                  ) -> tuple[tuple[Finding, ...], bool]:
+    """The findings for the errors of a step that reads only the keys of ``data``, and
+    whether they would be the same for every object with the same signature: each
+    is about a key, or about the object with a message that does not show it."""
+    made = []
+    same = True
+    for error in errors:
+        path = _error_path(error)
+        made.append(_finding(error, path, pointer(path)))
+        if error.instance is data:
+            schema = error.schema if isinstance(error.schema, Mapping) else {}
+            messages = schema.get("x-messages", {})
+            template = messages.get(error.validator) if isinstance(messages, Mapping) else None
+            same = same and isinstance(template, str) and "{value}" not in template \
+                and "x-hint" not in schema
+        elif not (type(error.instance) is str and error.instance in data):
+            same = False
+    return tuple(made), same
 
 
 def _error_path(error: ValidationError) -> list[str | int]:
