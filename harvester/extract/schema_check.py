@@ -80,6 +80,15 @@ class KeyRule(NamedTuple):
                 bad.append(key)
         return present, tuple(bad)
 
+    def member_signature(self, instance: dict[Any, Any], bad: tuple[Any, ...],
+                         memo: Memo) -> tuple[Any, ...]:
+        """:meth:`signature` for a member of a step, given the step's keys that fail
+        (those failing the member's own checks are among them)."""
+        present = tuple([name in instance for name in self.names])
+        if not self.key_checks or not bad:
+            return present
+        return present, tuple([key for key in bad if not self._passes(key, memo)])
+
     def _passes(self, key: Any, memo: Memo) -> bool:
         for check in self.key_checks:  # a plain loop: any() over a generator costs a frame
             if not check(key, memo):
@@ -95,6 +104,9 @@ class Step(NamedTuple):
     schema: Mapping[str, Any]
     step: _Step
     keys: KeyRule | None
+    #: For an ``allOf`` of members that each read only keys: each member's
+    #: :class:`KeyRule` (its errors are :meth:`SchemaCompiler.member_errors`).
+    members: tuple[KeyRule, ...] = ()
 
 
 class SchemaCompiler:
@@ -220,8 +232,23 @@ class SchemaCompiler:
                 break
             schema = target
             plan = self._plan(validator, schema)
-        return [Step(schema, step, self._key_rule(schema, step[0], step[1], set()))
-                for step in plan]
+        return [self._step(schema, step) for step in plan]
+
+    def _step(self, schema: Mapping[str, Any], step: _Step) -> Step:
+        name, value = step[0], step[1]
+        keys = self._key_rule(schema, name, value, set())
+        if keys is None or name != "allOf":
+            return Step(schema, step, keys)
+        members = [self._schema_key_rule(sub, set()) for _, sub, _ in self.children(value)]
+        return Step(schema, step, keys, tuple(rule for rule in members if rule is not None))
+
+    def member_errors(self, validator: Validator, step: Step, index: int, instance: Any,
+                      memo: Memo) -> Errors:
+        """The errors of member ``index`` of an ``allOf`` step, as the step yields them."""
+        _, subschema, check = self.children(step.step[1])[index]
+        if not check(instance, memo):
+            yield from self._errors(validator, subschema, instance, (), ("allOf", index), memo,
+                                    failing=True)
 
     def step_errors(self, validator: Validator, step: Step, instance: Any,
                     memo: Memo) -> Errors:

@@ -294,15 +294,50 @@ def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Ite
             continue
         # What depends on the keys alone (a property missing, a key misspelt): the
         # records of a page share a few shapes, so their findings are made once.
-        seen = (id(validator), index, step.keys.signature(data, memo))
+        signature = step.keys.signature(data, memo)
+        seen = (id(validator), index, signature)
         made = _BY_KEYS.get(seen)
-        if made is None:
+        if made is not None:
+            yield from made
+            continue
+        if not step.members:
             made, same = _key_findings(compiler.step_errors(validator, step, data, memo), data)
-            if same:
-                if len(_BY_KEYS) >= KEPT_ANSWERS:
-                    _BY_KEYS.clear()
-                _BY_KEYS[seen] = made
+        else:
+            # A shape not met yet: each member of the allOf on its own (one reads only
+            # a name or two, so objects of other shapes have made its findings already).
+            bad = signature[1] if step.keys.key_checks else ()
+            made, same = (), True
+            for number, member in enumerate(step.members):
+                more, alike = _member_findings(
+                    compiler, validator, step, number,
+                    (id(validator), index, number, member.member_signature(data, bad, memo)),
+                    data, memo)
+                made += more
+                same = same and alike
+        if same:
+            _keep(seen, made)
         yield from made
+
+
+def _member_findings(compiler: SchemaCompiler, validator: Draft202012Validator, step: Step,
+                     number: int, seen: tuple[Any, ...], data: dict[Any, Any], memo: Memo
+                     ) -> tuple[tuple[Finding, ...], bool]:
+    """The findings of member ``number`` of an allOf step, kept for ``seen``, and
+    whether they are the same for every object with its signature."""
+    made = _BY_KEYS.get(seen)
+    if made is not None:
+        return made, True
+    made, same = _key_findings(compiler.member_errors(validator, step, number, data, memo),
+                               data)
+    if same:
+        _keep(seen, made)
+    return made, same
+
+
+def _keep(seen: tuple[Any, ...], made: tuple[Finding, ...]) -> None:
+    if len(_BY_KEYS) >= KEPT_ANSWERS:
+        _BY_KEYS.clear()
+    _BY_KEYS[seen] = made
 
 
 # The findings of the steps that read only an object's keys, by step and signature.
