@@ -373,6 +373,9 @@ def _property_names(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
 def _no_bad_key(rules: list[tuple[frozenset[str], Check]]) -> Check:
     """The ``propertyNames`` rules of one ``allOf``, checked in one pass over the keys."""
     common = frozenset.intersection(*(good for good, _ in rules))
+    # Whether a key (a text) passes every rule depends on it alone, and the keys the
+    # build did not know (publisher, author ...) recur across documents: kept.
+    answers = Answers()
 
     def no_bad_key(v: Any, memo: Memo) -> bool:
         if not isinstance(v, dict):
@@ -380,19 +383,35 @@ def _no_bad_key(rules: list[tuple[frozenset[str], Check]]) -> Check:
         seen = (no_bad_key, tuple(v))
         found = memo.get(seen)
         if found is None:
-            found = memo[seen] = _keys_pass(v.keys() - common, rules, memo)
+            found = memo[seen] = _keys_pass(v.keys() - common, rules, memo, answers)
         return found
 
     return no_bad_key
 
 
 def _keys_pass(keys: Iterable[Any], rules: list[tuple[frozenset[str], Check]],
-               memo: Memo) -> bool:
-    """Whether every key passes every rule (each rule's known good names need no check)."""
+               memo: Memo, answers: Answers) -> bool:
+    """Whether every key passes every rule (each rule's known good names need no check);
+    ``answers``: each text key's answer, kept."""
     for key in keys:
-        for good, check in rules:
-            if key not in good and not check(key, memo):
+        if type(key) is str:
+            found = answers.get(key)
+            if found is None:
+                found = _key_passes(key, rules, memo)
+                if len(answers) >= KEPT_ANSWERS:
+                    answers.clear()
+                answers[key] = found
+            if not found:
                 return False
+        elif not _key_passes(key, rules, memo):
+            return False
+    return True
+
+
+def _key_passes(key: Any, rules: list[tuple[frozenset[str], Check]], memo: Memo) -> bool:
+    for good, check in rules:
+        if key not in good and not check(key, memo):
+            return False
     return True
 
 
