@@ -493,3 +493,21 @@ def test_a_message_that_shows_the_object_is_not_kept_for_its_shape() -> None:
     schema["x-messages"] = {"required": "{key} lacks a ({kind})"}
     assert _key_findings(validator.iter_errors(first), first) == (
         (Finding("", " lacks a (an object)"),), True)
+
+
+def test_findings_of_missing_properties_are_made_when_built_not_per_pass() -> None:
+    # An object with some of the names a key rule reads, and no misspelt key: its
+    # findings were made when the rules were built, so nothing is learnt from it.
+    from harvester.extract.validate import _BY_KEYS
+
+    forget_values()
+    data = {"@type": "VideoObject", "name": "A video", "embedUrl": "https://a.example/e/1"}
+    result = check(data)
+    assert not result.valid and result.warnings
+    assert len(_BY_KEYS) == 0
+    plain = Draft202012Validator(_validators()[""].schema, registry=_validators()[""]._registry,
+                                 format_checker=_validators()[""].format_checker)
+    assert result.errors == _plain_findings(plain, data)
+    # A misspelt key: its findings are made when met, then kept.
+    check({**data, "thumbnailURL": "https://a.example/t.jpg"})
+    assert len(_BY_KEYS) > 0

@@ -22,6 +22,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
@@ -187,6 +188,9 @@ class _Rules(NamedTuple):
     object_checks: dict[bool, tuple[Check, Check]]
     #: By ``id()`` of a validator: the steps of its error walk for an object.
     steps: dict[int, list[Step] | None]
+    #: The findings of the steps that read only keys, made when built for objects
+    #: of every signature without a misspelt key (as :data:`_BY_KEYS` keeps them).
+    key_findings: Mapping[tuple[Any, ...], tuple[Finding, ...]]
 
 
 _built: _Rules | None = None
@@ -249,7 +253,59 @@ def _build_rules() -> _Rules:
         for opengraph, (errors, warnings) in ((False, _VIDEOOBJECT_RULES),
                                               (True, _OPENGRAPH_RULES))}
     steps = {id(validator): compiler.steps(validator) for validator in validators.values()}
-    return _Rules(schema, validators, compiler, object_checks, steps)
+    return _Rules(schema, validators, compiler, object_checks, steps,
+                  MappingProxyType(_made_for_names(compiler, validators.values(), steps)))
+
+
+# Signatures are made in advance for steps that read at most this many names (2**6
+# objects to check at most, each once per process).
+_MOST_NAMES = 6
+
+
+def _made_for_names(compiler: SchemaCompiler, validators: Iterable[Draft202012Validator],
+                    steps: Mapping[int, list[Step] | None]
+                    ) -> dict[tuple[Any, ...], tuple[Finding, ...]]:
+    """The findings of each step (and allOf member) that reads only keys, for an object
+    holding each set of the names it reads and no other key: their findings are those
+    of every object with the same signature, so most objects need none made."""
+    made: dict[tuple[Any, ...], tuple[Finding, ...]] = {}
+    for validator in validators:
+        for index, step in enumerate(steps.get(id(validator)) or ()):
+            if step.keys is None:
+                continue
+            for data in _objects_naming(step.keys.names):
+                memo: Memo = {}
+                _make_for(made, (id(validator), index, step.keys.signature(data, memo)),
+                          compiler.step_errors(validator, step, data, memo), data)
+            for number, member in enumerate(step.members):
+                for data in _objects_naming(member.names):
+                    memo = {}
+                    _make_for(made, (id(validator), index, number,
+                                     member.member_signature(data, (), memo)),
+                              compiler.member_errors(validator, step, number, data, memo),
+                              data)
+    return made
+
+
+def _make_for(made: dict[tuple[Any, ...], tuple[Finding, ...]], seen: tuple[Any, ...],
+              errors: Iterable[ValidationError], data: dict[str, Any]) -> None:
+    """``made[seen]``: the findings of ``errors`` (a walk not started yet), when every
+    object with that signature has them; left to be made when first met if not, or
+    if they cannot be made."""
+    try:
+        found, same = _key_findings(errors, data)
+    except Exception:  # a check that fails to answer says so on the object that needs it
+        return
+    if same:
+        made[seen] = found
+
+
+def _objects_naming(names: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """An object for each set of ``names`` (none when there are too many)."""
+    if len(names) > _MOST_NAMES:
+        return
+    for chosen in range(2 ** len(names)):
+        yield {name: None for bit, name in enumerate(names) if chosen >> bit & 1}
 
 
 def _findings(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
@@ -282,8 +338,9 @@ def _walk(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Findi
 
 def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Iterator[Finding]:
     """A finding for each of jsonschema's errors, in its order (some may repeat others)."""
-    compiler = _compiler()
-    steps = _rules().steps.get(id(validator)) if type(data) is dict else None
+    rules = _rules()
+    compiler = rules.compiler
+    steps = rules.steps.get(id(validator)) if type(data) is dict else None
     if steps is None:
         # jsonschema's errors, found by walking only into what the compiled checks fail.
         yield from _made(compiler.iter_errors(validator, data, memo, failing=True))
@@ -296,7 +353,9 @@ def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Ite
         # records of a page share a few shapes, so their findings are made once.
         signature = step.keys.signature(data, memo)
         seen = (id(validator), index, signature)
-        made = _BY_KEYS.get(seen)
+        made = rules.key_findings.get(seen)
+        if made is None:
+            made = _BY_KEYS.get(seen)
         if made is not None:
             yield from made
             continue
@@ -309,7 +368,7 @@ def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Ite
             made, same = (), True
             for number, member in enumerate(step.members):
                 more, alike = _member_findings(
-                    compiler, validator, step, number,
+                    rules, validator, step, number,
                     (id(validator), index, number, member.member_signature(data, bad, memo)),
                     data, memo)
                 made += more
@@ -319,16 +378,18 @@ def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Ite
         yield from made
 
 
-def _member_findings(compiler: SchemaCompiler, validator: Draft202012Validator, step: Step,
+def _member_findings(rules: _Rules, validator: Draft202012Validator, step: Step,
                      number: int, seen: tuple[Any, ...], data: dict[Any, Any], memo: Memo
                      ) -> tuple[tuple[Finding, ...], bool]:
     """The findings of member ``number`` of an allOf step, kept for ``seen``, and
     whether they are the same for every object with its signature."""
-    made = _BY_KEYS.get(seen)
+    made = rules.key_findings.get(seen)
+    if made is None:
+        made = _BY_KEYS.get(seen)
     if made is not None:
         return made, True
-    made, same = _key_findings(compiler.member_errors(validator, step, number, data, memo),
-                               data)
+    made, same = _key_findings(
+        rules.compiler.member_errors(validator, step, number, data, memo), data)
     if same:
         _keep(seen, made)
     return made, same
