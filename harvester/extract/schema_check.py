@@ -34,6 +34,7 @@ from jsonschema.protocols import Validator
 
 from harvester.extract.schema_compile import (
     COMPILED,
+    SCALAR_TYPES,
     Build,
     Check,
     Child,
@@ -41,7 +42,7 @@ from harvester.extract.schema_compile import (
     never,
     property_names_in,
 )
-from harvester.extract.schema_predicates import KEPT_ANSWERS, Answers
+from harvester.extract.schema_predicates import KEPT_ANSWERS, KEPT_CHARS, Answers
 
 __all__ = ["Check", "KeyRule", "Memo", "SchemaCompiler", "Step"]
 
@@ -139,7 +140,7 @@ class SchemaCompiler:
         typed = {id(schema["properties"]): _by_type(build, schema) for schema in build.compiled
                  if isinstance(schema, Mapping) and isinstance(schema.get("properties"), Mapping)
                  and _walked(schema, root)}
-        self._typed_properties: Mapping[int, dict[str, dict[type, Check]]] = \
+        self._typed_properties: Mapping[int, dict[str, tuple[dict[type, Check], Answers]]] = \
             MappingProxyType(typed)
         self._known = build.made()
         self._plans: Mapping[int, list[_Step]] = MappingProxyType(plans)
@@ -322,12 +323,15 @@ class SchemaCompiler:
         return Build(self._root, self._fallback, self._names, self._known)
 
 
-def _by_type(build: Build, schema: Mapping[str, Any]) -> dict[str, dict[type, Check]]:
-    """Per property of ``schema``, its checks for values of each scalar type (those of
-    its ``properties`` check: the same answers as the property's check)."""
-    check = build.keyword(schema, "properties")
-    props = build.property_lists.get(check) if check is not None else None
-    return {name: by_type for name, _, by_type in props or ()}
+def _by_type(build: Build, schema: Mapping[str, Any]
+             ) -> dict[str, tuple[dict[type, Check], Answers]]:
+    """Per property of ``schema``, its checks for values of each scalar type (the same
+    answers as the property's check) and the table of answers for short texts that
+    its ``properties`` checks keep."""
+    value = schema["properties"]
+    tables = build.property_tables.get(id(value), {})
+    return {name: ({kind: build.typed_check(sub, kind) for kind in SCALAR_TYPES}, tables[name])
+            for name, sub, _ in build.children(value) if name in tables}
 
 
 def _joined(rules: list[KeyRule | None]) -> KeyRule | None:
@@ -402,10 +406,22 @@ def _walk_properties(c: SchemaCompiler, validator: Any, value: Any, instance: An
             if name not in instance:
                 continue
             item = instance[name]
-            by_type = typed.get(name) if typed is not None else None
-            if by_type is not None:
-                check = by_type.get(type(item), check)
-            if not check(item, memo):
+            typed_checks = typed.get(name) if typed is not None else None
+            if typed_checks is None:
+                passes = check(item, memo)
+            elif type(item) is str and len(item) <= KEPT_CHARS:
+                # The answer the record's own check may have found already.
+                by_type, answers = typed_checks
+                found = answers.get(item)
+                if found is None:
+                    found = by_type[str](item, memo)
+                    if len(answers) >= KEPT_ANSWERS:
+                        answers.clear()
+                    answers[item] = found
+                passes = found
+            else:
+                passes = typed_checks[0].get(type(item), check)(item, memo)
+            if not passes:
                 yield from c._errors(validator, subschema, instance[name], (*path, name),
                                      (*schema_path, "properties", name), memo, failing=True)
 

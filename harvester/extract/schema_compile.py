@@ -88,6 +88,9 @@ class Build(TypedChecks):
         self.children_of: dict[int, list[Child]] = {}
         self.resolved: dict[str, Any] = {}
         self.key_rules: dict[Check, tuple[frozenset[str], Check]] = {}
+        #: Per ``properties`` object (by ``id()``): each property's table of answers for
+        #: short texts, one for every check made of it.
+        self.property_tables: dict[int, dict[str, Answers]] = {}
         self.compiled: list[Any] = []  # the schemas checked, in the order compiled
         self.kept: list[Any] = []  # the other objects a table is keyed by
         self._pending: dict[int, list[Check]] = {}
@@ -237,27 +240,27 @@ def _required(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
 
 def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     # Each property's check, and its checks for values of each scalar type, so that a
-    # text runs only what concerns texts.
-    props = [(name, check, {kind: b.typed_check(sub, kind) for kind in SCALAR_TYPES})
-             for name, sub, check in b.children(value)]
-    # The answers for short texts, kept across documents: a text's answer depends on it
-    # alone, and dates, durations, types and thumbnails recur across a page's records.
-    answers = Answers()
+    # text runs only what concerns texts; and its table of answers for short texts,
+    # kept across documents: a text's answer depends on it alone, and dates,
+    # durations, types and thumbnails recur across a page's records.  The typed
+    # checks of a record's shape and the error walk read the same tables.
+    tables = b.property_tables.setdefault(id(value), {})
+    props = [(name, check, {kind: b.typed_check(sub, kind) for kind in SCALAR_TYPES},
+              tables.setdefault(name, Answers())) for name, sub, check in b.children(value)]
 
     def check(v: Any, memo: Memo) -> bool:
         if not isinstance(v, dict):
             return True
-        for name, prop_check, by_type in props:
+        for name, prop_check, by_type, answers in props:
             if name in v:
                 item = v[name]
                 if type(item) is str and len(item) <= KEPT_CHARS:
-                    key = (name, item)
-                    found = answers.get(key)
+                    found = answers.get(item)
                     if found is None:
                         found = by_type[str](item, memo)
                         if len(answers) >= KEPT_ANSWERS:
                             answers.clear()
-                        answers[key] = found
+                        answers[item] = found
                     if not found:
                         return False
                 elif not by_type.get(type(item), prop_check)(item, memo):

@@ -271,16 +271,12 @@ def _shaped(shape: Check, props: list[Property]) -> Check:
     a page share a few shapes, so a record then costs a lookup and the checks of the
     values it holds."""
     plans = Kept()
-    # Per property, the answers for short texts, kept across documents as the
-    # properties check keeps them (a text's answer depends on it alone).
-    # Made here, once: a table made per plan would register itself each time.
-    tables: dict[str, Answers] = {name: Answers() for name, _, _ in props}
 
     def plan_of(v: dict[Any, Any], keys: tuple[Any, ...], memo: Memo) -> _Plan:
+        # Per property, its table of answers for short texts (the properties check's).
         plan = (shape(v, memo), [
-            (name, check, by_type, None if by_type[str] is always else by_type[str],
-             tables[name])
-            for name, check, by_type in props if name in v])
+            (name, check, by_type, None if by_type[str] is always else by_type[str], answers)
+            for name, check, by_type, answers in props if name in v])
         if len(plans) >= KEPT_ANSWERS:
             plans.clear()
         plans[keys] = plan
@@ -316,8 +312,9 @@ def _shaped(shape: Check, props: list[Property]) -> Check:
     return shaped
 
 
-#: One property of a ``properties`` check: its name, its check, its checks by type.
-Property = tuple[str, Check, dict[type, Check]]
+#: One property of a ``properties`` check: its name, its check, its checks by type, and
+#: its table of answers for short texts.
+Property = tuple[str, Check, dict[type, Check], Answers]
 #: What :func:`_shaped` works out for one tuple of keys: the shape's answer, and the
 #: properties held, each with its check of a text (``None``: every text passes) and
 #: its table of answers for texts.

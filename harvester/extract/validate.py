@@ -175,7 +175,8 @@ def _object_walks(data: dict[Any, Any], opengraph: bool, memo: Memo, failing: in
     # Most records pass both rule sets: nothing to report, no error walk to start.
     errors_pass = failing == _WARNINGS or (failing != _ERRORS and checks[0](data, memo))
     return (() if errors_pass else _walk(validators[errors], data, memo),
-            () if checks[1](data, memo) else _walk(validators[warnings], data, memo))
+            () if failing != _WARNINGS and checks[1](data, memo)
+            else _walk(validators[warnings], data, memo))
 
 
 class _Rules(NamedTuple):
