@@ -165,6 +165,14 @@ class Build(TypedChecks):
             self.resolved[ref] = _resolve(self.root, self.root_id, ref)
         return self.resolved[ref]
 
+    def group_key_rules(self, checks: list[Check]) -> tuple[Check, list[Check]] | None:
+        """One check for the ``propertyNames`` rules among ``checks`` (an ``allOf``'s
+        members), which reads an object's keys once for all of them; and the others."""
+        rules = [self.key_rules[check] for check in checks if check in self.key_rules]
+        if len(rules) < 2:
+            return None
+        return _no_bad_key(rules), [check for check in checks if check not in self.key_rules]
+
     def passing_names(self, check: Check) -> frozenset[str]:
         """Which of :attr:`names` pass ``check`` (a check of one key), worked out now."""
         try:
