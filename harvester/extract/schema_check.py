@@ -235,6 +235,21 @@ class SchemaCompiler:
             plan = self._plan(validator, schema)
         return [self._step(schema, step) for step in plan]
 
+    def failing_properties(self, step: Step, instance: Any, memo: Memo
+                           ) -> Iterator[tuple[str, Any, Any]] | None:
+        """For a ``properties`` step: ``(name, subschema, value)`` for each property of
+        ``instance`` that fails, whose errors are :meth:`property_errors`; ``None``
+        for another step."""
+        if step.step[2] is not _walk_properties:
+            return None
+        return _failing_properties(self, step.step[1], instance, memo)
+
+    def property_errors(self, validator: Validator, name: str, subschema: Any, value: Any,
+                        memo: Memo) -> Errors:
+        """The errors of a property from :meth:`failing_properties`, as the step yields them."""
+        return self._errors(validator, subschema, value, (name,), ("properties", name), memo,
+                            failing=True)
+
     def _step(self, schema: Mapping[str, Any], step: _Step) -> Step:
         name, value = step[0], step[1]
         keys = self._key_rule(schema, name, value, set())
@@ -400,6 +415,15 @@ def _keyword_errors(validator: Any, name: str, value: Any, keyword: Any, instanc
 # come from jsonschema's own function for it.
 def _walk_properties(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
                      _: Any, path: Path, schema_path: Path, memo: Memo) -> Errors:
+    for name, subschema, item in _failing_properties(c, value, instance, memo):
+        yield from c._errors(validator, subschema, item, (*path, name),
+                             (*schema_path, "properties", name), memo, failing=True)
+
+
+def _failing_properties(c: SchemaCompiler, value: Any, instance: Any, memo: Memo
+                        ) -> Iterator[tuple[str, Any, Any]]:
+    """``(name, subschema, value)`` for each property of ``instance`` that fails its
+    subschema in ``properties`` (``value``), in the schema's order."""
     if isinstance(instance, dict):
         typed = c._typed_properties.get(id(value))
         for name, subschema, check in c.children(value):
@@ -422,8 +446,7 @@ def _walk_properties(c: SchemaCompiler, validator: Any, value: Any, instance: An
             else:
                 passes = typed_checks[0].get(type(item), check)(item, memo)
             if not passes:
-                yield from c._errors(validator, subschema, instance[name], (*path, name),
-                                     (*schema_path, "properties", name), memo, failing=True)
+                yield name, subschema, item
 
 
 def _walk_all_of(c: SchemaCompiler, validator: Any, value: Any, instance: Any,

@@ -32,7 +32,7 @@ from referencing.jsonschema import DRAFT202012
 
 from harvester.extract.normalize import absolute_url, parse_date, parse_duration
 from harvester.extract.schema_check import Check, Memo, SchemaCompiler, Step
-from harvester.extract.schema_predicates import KEPT_ANSWERS, Kept
+from harvester.extract.schema_predicates import KEPT_ANSWERS, KEPT_CHARS, Kept
 from harvester.records import Candidate, Finding, Syntax, Validation
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
@@ -348,7 +348,13 @@ def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Ite
         return
     for index, step in enumerate(steps):
         if step.keys is None:
-            yield from _made(compiler.step_errors(validator, step, data, memo))
+            failing = compiler.failing_properties(step, data, memo)
+            if failing is None:
+                yield from _made(compiler.step_errors(validator, step, data, memo))
+                continue
+            for name, subschema, value in failing:
+                yield from _property_findings(rules, validator, index, name, subschema, value,
+                                              memo)
             continue
         # What depends on the keys alone (a property missing, a key misspelt): the
         # records of a page share a few shapes, so their findings are made once.
@@ -377,6 +383,32 @@ def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Ite
         if same:
             _keep(seen, made)
         yield from made
+
+
+def _property_findings(rules: _Rules, validator: Draft202012Validator, index: int, name: str,
+                       subschema: Any, value: Any, memo: Memo) -> tuple[Finding, ...]:
+    """The findings for a property that fails: those of a text, whole number, boolean
+    or null depend on it and its name alone, and are kept (values recur across the
+    records of a page)."""
+    errors = rules.compiler.property_errors(validator, name, subschema, value, memo)
+    kind = type(value)
+    if kind not in _KEPT_VALUES or (kind is str and len(value) > KEPT_CHARS):
+        return tuple(_made(errors))
+    seen = (id(validator), index, name, kind, value)
+    made = _BY_VALUE.get(seen)
+    if made is None:
+        made = tuple(_made(errors))
+        if len(_BY_VALUE) >= KEPT_ANSWERS:
+            _BY_VALUE.clear()
+        _BY_VALUE[seen] = made
+    return made
+
+
+# Values whose findings are kept: not floats, whose equal values are written apart
+# (0.0 and -0.0).
+_KEPT_VALUES = frozenset({str, int, bool, type(None)})
+# The findings of properties that fail, by step, name and value.
+_BY_VALUE = Kept()
 
 
 def _member_findings(rules: _Rules, validator: Draft202012Validator, step: Step,
