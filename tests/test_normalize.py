@@ -417,3 +417,25 @@ def test_a_url_read_without_parsing_reads_as_a_parse_would(text: str, base: str 
     assert absolute_url(text, base) == _absolute_url.__wrapped__(text, base)
     assert absolute_url("https://" + text, base) == _absolute_url.__wrapped__(
         "https://" + text, base)
+
+
+_DATE_WORDS = st.sampled_from([
+    "Mon", "Tue", "Jan", "June", "Sep", "2016", "1999", "12", "05", "3", "31", "16:44:06",
+    "1:50", "pm", "PM", "a.m.", "GMT", "UTC", "CEST", "XYZT", "+0000", "-0530", "+2500",
+    "T", "Z", ",", "/", "-", ".", "of", "the", "99999999999999999999", "24:00", "0",
+])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_DATE_WORDS, min_size=1, max_size=7), st.sampled_from([" ", "", "/"]),
+       st.booleans(), st.booleans())
+def test_a_loose_date_is_read_once_as_parse_reads_it_twice(
+        words: list[str], glue: str, dayfirst: bool, yearfirst: bool) -> None:
+    from harvester.extract.normalize import _parsed_twice, _readings
+
+    text = glue.join(words)
+    once, twice = _readings(text, dayfirst, yearfirst), _parsed_twice(text, dayfirst, yearfirst)
+    assert once == twice
+    # Equal datetimes may still differ in their zone: compare the zones too.
+    assert [(r.replace(tzinfo=None), repr(r.tzinfo)) for r in once or ()] == [
+        (r.replace(tzinfo=None), repr(r.tzinfo)) for r in twice or ()]

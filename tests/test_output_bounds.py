@@ -148,3 +148,40 @@ def test_a_flat_node_is_sized_as_the_general_walk_sizes_it(node: dict[str, Any],
     walked = _nested_size(node, limit)
     assert full == walked or (full > limit and walked > limit)
     assert written_size(node, 10**9) == _nested_size(node, 10**9)
+
+
+def _walked_size(value: Any, limit: int) -> int:
+    """The size as a plain walk counts it, one node at a time off a stack."""
+    total = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack and total <= limit:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            total += 2 + len(node) * (2 * depth + 4)
+            for key, item in node.items():
+                total += len(str(key))
+                stack.append((item, depth + 1))
+        elif isinstance(node, list):
+            total += 2 + len(node) * (2 * depth + 2)
+            stack.extend((item, depth + 1) for item in node)
+        else:
+            total += len(node) + 2 if isinstance(node, str) else 8
+    return total
+
+
+_NESTED = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                 max_size=4),
+    max_leaves=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NESTED, st.integers(min_value=0, max_value=600))
+def test_a_nested_node_is_sized_as_a_walk_of_every_node_sizes_it(node: Any, limit: int) -> None:
+    from harvester.extract.budget import written_size
+
+    # Past the limit either walk may stop early: only "more than the limit" must agree.
+    sized, walked = written_size(node, limit), _walked_size(node, limit)
+    assert sized == walked or (sized > limit and walked > limit)
+    assert written_size(node, 10**9) == _walked_size(node, 10**9)

@@ -204,3 +204,79 @@ def test_an_object_gets_the_same_answer_from_the_objects_own_check(
         typed = compiler.typed_check(schema, dict)
         for data in (first, second):
             assert typed(data, {}) == plain.is_valid(data), (schema, data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(KEYS, JSON, max_size=8))
+def test_an_objects_walk_step_by_step_is_jsonschemas(data: dict[str, Any]) -> None:
+    # The steps of an object's walk, each on its own, give jsonschema's errors in order.
+    for validator in _validators().values():
+        plain = Draft202012Validator(validator.schema, registry=validator._registry,
+                                     format_checker=validator.format_checker)
+        steps = _compiler().steps(validator)
+        assert steps is not None
+        memo: Memo = {}
+        found = [_placement(e) for step in steps
+                 for e in _compiler().step_errors(validator, step, data, memo)]
+        assert found == [_placement(e) for e in plain.iter_errors(data)]
+
+
+def _key_placement(error: ValidationError) -> tuple[Any, ...]:
+    # All but what shows the object's values: a key the error is about is kept.
+    return (list(error.absolute_path), list(error.absolute_schema_path), error.validator,
+            error.instance if isinstance(error.instance, str) else None, id(error.schema))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(KEYS, VALUES, max_size=8), st.dictionaries(KEYS, VALUES, max_size=8))
+def test_objects_with_one_key_signature_get_the_same_key_errors(
+        first: dict[str, Any], second: dict[str, Any]) -> None:
+    # A step that reads only the keys gives the same errors (but for the values they
+    # may show) to two objects whose signatures are equal, whatever their values.
+    for validator in _validators().values():
+        for step in _compiler().steps(validator) or ():
+            if step.keys is None:
+                continue
+            errors = [[_key_placement(e) for e in
+                       _compiler().step_errors(validator, step, data, {})]
+                      for data in (first, second)]
+            if step.keys.signature(first, {}) == step.keys.signature(second, {}):
+                assert errors[0] == errors[1]
+            second_keys = dict.fromkeys(first, "")  # the same keys, other values
+            assert step.keys.signature(second_keys, {}) == step.keys.signature(first, {})
+
+
+def test_the_walk_of_an_object_has_its_key_rules_apart() -> None:
+    # The root's allOf (required names, anyOf of two) reads only keys; its properties not.
+    steps = _compiler().steps(_validators()[""])
+    assert steps is not None
+    rules = {step.step[0]: step.keys for step in steps}
+    assert rules["properties"] is None
+    assert rules["allOf"] is not None
+    assert set(rules["allOf"].names) == {"name", "thumbnailUrl", "uploadDate", "contentUrl",
+                                         "embedUrl"}
+    # The warnings' rule set is reached through a $ref: its own keywords are the steps.
+    recommended = _compiler().steps(_validators()["recommended"])
+    assert recommended is not None
+    assert [step.step[0] for step in recommended] == ["allOf", "properties"]
+    assert recommended[0].keys is not None and recommended[0].keys.key_checks
+    assert recommended[0].keys.signature({"Name": "x", "name": "y"}, {}) \
+        != recommended[0].keys.signature({"nAme": "x", "name": "y"}, {})
+
+
+def test_a_key_rule_is_not_made_for_what_reads_values() -> None:
+    schema = {"$id": "urn:t", "allOf": [{"required": ["a"]}, {"maxProperties": 2}],
+              "anyOf": [{"required": ["b"]}, {"properties": {"b": {"type": "string"}}}],
+              "not": {"required": ["c"]}}
+    plain = Draft202012Validator(schema)
+    compiler = SchemaCompiler(schema, plain)
+    steps = compiler.steps(plain)
+    assert steps is not None
+    rules = {step.step[0]: step.keys for step in steps}
+    assert rules["allOf"] is None  # maxProperties reads how many keys: not a key rule here
+    assert rules["anyOf"] is None  # a properties member reads a value
+    assert rules["not"] is not None and rules["not"].names == ("c",)
+    for data in ({"a": 1, "c": 2}, {"b": 1}, {"a": 1, "b": "x", "d": 3}):
+        assert [_placement(e) for step in steps
+                for e in compiler.step_errors(plain, step, data, {})] == [
+            _placement(e) for e in plain.iter_errors(data)]

@@ -11,8 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from harvester.extract.validate import validate, videoobject_schema
-from harvester.records import Blob, Candidate, Syntax, Validation
+from harvester.extract import forget_values
+from harvester.extract.validate import (
+    _error_path,
+    _finding,
+    _key_findings,
+    _validators,
+    pointer,
+    validate,
+    videoobject_schema,
+)
+from harvester.records import Blob, Candidate, Finding, Syntax, Validation
 
 GOOD = {
     "@context": "https://schema.org", "@type": "VideoObject", "name": "A video",
@@ -431,3 +440,74 @@ def test_records_of_one_shape_get_the_plain_validators_answers(
         result = check(data)
         assert result.valid == errors.is_valid(data), data
         assert (not result.warnings) == warnings.is_valid(data), data
+
+
+_ODD_KEYS = ["Name", "thumbnailURL", "contentURL", "embedURL", "DURATION", "publisher"]
+
+
+def _plain_findings(validator: Draft202012Validator, data: Any) -> tuple[Finding, ...]:
+    """The findings as made from jsonschema's own error walk (no compiled checks, no
+    findings kept from one record to the next)."""
+    found: dict[Finding, None] = {}
+    places: set[str] = set()
+    for error in validator.iter_errors(data):
+        path = _error_path(error)
+        where = pointer(path)
+        if where in places:
+            continue
+        finding = _finding(error, path, where)
+        if finding not in found and len(found) < 50:
+            found.setdefault(finding)
+            if finding.pointer:
+                places.add(finding.pointer)
+    return tuple(found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from([*sorted(GOOD), *_ODD_KEYS]), _FLAT_VALUES,
+                                max_size=10), min_size=2, max_size=8), st.booleans())
+def test_records_of_one_shape_get_the_plain_walks_findings(
+        records: list[dict[str, Any]], opengraph: bool) -> None:
+    # Records sharing their keys or some of them, some misspelt (as on a page of many
+    # videos): what their keys alone decide is worked out once per signature, and
+    # must read as the plain walk's.
+    forget_values()
+    names = ("opengraph", "opengraphRecommended") if opengraph else ("", "recommended")
+    plain = [Draft202012Validator(v.schema, registry=v._registry,
+                                  format_checker=v.format_checker)
+             for v in (_validators()[name] for name in names)]
+    for data in records:
+        result = check_og(data) if opengraph else check(data)
+        assert result.errors == _plain_findings(plain[0], data), data
+        assert result.warnings == _plain_findings(plain[1], data), data
+
+
+def test_a_message_that_shows_the_object_is_not_kept_for_its_shape() -> None:
+    # A rule on keys whose message shows the object: each object gets its own.
+    schema = {"required": ["a"], "x-messages": {"required": "{key}{value} lacks a"}}
+    validator = Draft202012Validator(schema)
+    first, second = {"b": 1}, {"b": 2}
+    made = [_key_findings(validator.iter_errors(data), data) for data in (first, second)]
+    assert [same for _, same in made] == [False, False]
+    assert made[0][0] != made[1][0]
+    schema["x-messages"] = {"required": "{key} lacks a ({kind})"}
+    assert _key_findings(validator.iter_errors(first), first) == (
+        (Finding("", " lacks a (an object)"),), True)
+
+
+def test_findings_of_missing_properties_are_made_when_built_not_per_pass() -> None:
+    # An object with some of the names a key rule reads, and no misspelt key: its
+    # findings were made when the rules were built, so nothing is learnt from it.
+    from harvester.extract.validate import _BY_KEYS
+
+    forget_values()
+    data = {"@type": "VideoObject", "name": "A video", "embedUrl": "https://a.example/e/1"}
+    result = check(data)
+    assert not result.valid and result.warnings
+    assert len(_BY_KEYS) == 0
+    plain = Draft202012Validator(_validators()[""].schema, registry=_validators()[""]._registry,
+                                 format_checker=_validators()[""].format_checker)
+    assert result.errors == _plain_findings(plain, data)
+    # A misspelt key: its findings are made when met, then kept.
+    check({**data, "thumbnailURL": "https://a.example/t.jpg"})
+    assert len(_BY_KEYS) > 0

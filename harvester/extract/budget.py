@@ -143,18 +143,34 @@ def _flat_size(node: dict[Any, Any]) -> int | None:
 
 
 def _nested_size(value: Any, limit: int) -> int:
+    # Texts and numbers are counted where they are met, only containers go on the
+    # stack: the same sum, and past ``limit`` (where the walk may stop sooner) still
+    # more than ``limit``.
     total = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack and total <= limit:
         node, depth = stack.pop()
-        if isinstance(node, Mapping):
+        if type(node) is dict or isinstance(node, Mapping):
             total += 2 + len(node) * (2 * depth + 4)
             for key, item in node.items():
-                total += len(str(key))
-                stack.append((item, depth + 1))
+                total += len(key) if type(key) is str else len(str(key))
+                kind = type(item)
+                if kind is str:
+                    total += len(item) + 2
+                elif kind in _FLAT_SCALARS:
+                    total += 8
+                else:
+                    stack.append((item, depth + 1))
         elif isinstance(node, list):
             total += 2 + len(node) * (2 * depth + 2)
-            stack.extend((item, depth + 1) for item in node)
+            for item in node:
+                kind = type(item)
+                if kind is str:
+                    total += len(item) + 2
+                elif kind in _FLAT_SCALARS:
+                    total += 8
+                else:
+                    stack.append((item, depth + 1))
         else:
             total += len(node) + 2 if isinstance(node, str) else 8
     return total

@@ -549,19 +549,9 @@ def _loose_date(text: str) -> str | None:
     """Dates in other forms, read by dateutil; missing fields are refused, not filled in."""
     numeric = _NUMERIC_DMY.match(text)
     dayfirst = numeric is not None and numeric.group(2) != "/"
-    readings = []
-    # Two different defaults reveal which fields the text really gave.
-    for default in (dt.datetime(2000, 1, 1), dt.datetime(2001, 2, 2, 1)):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                readings.append(dateparser.parse(
-                    text, default=default, dayfirst=dayfirst, yearfirst=not numeric,
-                    tzinfos=_TZINFOS))
-            except (ValueError, OverflowError):
-                return None
-        if caught:  # an unknown timezone name: dateutil would drop it silently
-            return None
+    readings = _readings(text, dayfirst, not numeric)
+    if readings is None:
+        return None
     first, second = readings
     if first.date() != second.date() or not 1900 <= first.year <= 2200:
         return None
@@ -571,6 +561,56 @@ def _loose_date(text: str) -> str | None:
         return _datetime_text(first)
     except ValueError:  # an offset of a day or more ("+2500"): no real time zone
         return None
+
+
+# Two different defaults reveal which fields the text really gave.
+_DEFAULTS = (dt.datetime(2000, 1, 1), dt.datetime(2001, 2, 2, 1))
+_PARSER = dateparser.parser()
+# dateutil's parse() is a read of the text, then a datetime built from what was read
+# over the default: with these, the text is read once for both defaults.
+_READ = getattr(_PARSER, "_parse", None)
+_NAIVE = getattr(_PARSER, "_build_naive", None)
+_AWARE = getattr(_PARSER, "_build_tzaware", None)
+
+
+def _readings(text: str, dayfirst: bool, yearfirst: bool) -> list[dt.datetime] | None:
+    """``text`` as dateutil's ``parse()`` reads it over each of :data:`_DEFAULTS`; ``None``
+    when it cannot, or when it names a timezone it does not know (it would drop it
+    silently)."""
+    if _READ is None or _NAIVE is None or _AWARE is None:
+        return _parsed_twice(text, dayfirst, yearfirst)
+    readings = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            # parse()'s own steps: a text it cannot read, or with no date in it, fails.
+            read, _ = _READ(text, dayfirst=dayfirst, yearfirst=yearfirst)
+            if read is None or len(read) == 0:
+                return None
+            for default in _DEFAULTS:
+                readings.append(_AWARE(_NAIVE(read, default), read, _TZINFOS))
+                if caught:
+                    return None
+        except (ValueError, OverflowError):
+            return None
+    return readings
+
+
+def _parsed_twice(text: str, dayfirst: bool, yearfirst: bool) -> list[dt.datetime] | None:
+    """:func:`_readings` through dateutil's ``parse()``, the text read once per default."""
+    readings = []
+    for default in _DEFAULTS:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                readings.append(dateparser.parse(
+                    text, default=default, dayfirst=dayfirst, yearfirst=yearfirst,
+                    tzinfos=_TZINFOS))
+            except (ValueError, OverflowError):
+                return None
+        if caught:  # an unknown timezone name: dateutil would drop it silently
+            return None
+    return readings
 
 
 def _date_text(day: dt.date) -> str | None:

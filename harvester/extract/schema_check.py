@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -34,6 +34,7 @@ from jsonschema.protocols import Validator
 
 from harvester.extract.schema_compile import (
     COMPILED,
+    SCALAR_TYPES,
     Build,
     Check,
     Child,
@@ -41,13 +42,72 @@ from harvester.extract.schema_compile import (
     never,
     property_names_in,
 )
+from harvester.extract.schema_predicates import KEPT_ANSWERS, KEPT_CHARS, Answers
 
-__all__ = ["Check", "Memo", "SchemaCompiler"]
+__all__ = ["Check", "KeyRule", "Memo", "SchemaCompiler", "Step"]
 
 # One keyword of the error walk: (name, value, walk, keyword function, passes).
 _Step = tuple[str, Any, Any, Any, Check]
 Errors = Iterator[ValidationError]
 Path = tuple[Any, ...]
+
+
+class KeyRule(NamedTuple):
+    """What the errors of a keyword depend on, for an object, when that is its keys
+    alone: whether it holds each of ``names``, and which of its keys fail one of
+    ``key_checks`` (the ``propertyNames`` rules reached), in their order."""
+
+    names: tuple[str, ...]
+    key_checks: tuple[Check, ...]
+    #: Whether a key passes every one of ``key_checks`` (its answer depends on it alone).
+    good: Answers
+
+    def signature(self, instance: dict[Any, Any], memo: Memo) -> tuple[Any, ...]:
+        """Equal for two objects exactly when the keyword's errors for them are made
+        from the same keys (the same ones missing, the same ones failing)."""
+        present = tuple([name in instance for name in self.names])
+        if not self.key_checks:
+            return present
+        good = self.good
+        bad = []
+        for key in instance:
+            passes = good.get(key)
+            if passes is None:
+                passes = self._passes(key, memo)
+                if len(good) >= KEPT_ANSWERS:
+                    good.clear()
+                good[key] = passes
+            if not passes:
+                bad.append(key)
+        return present, tuple(bad)
+
+    def member_signature(self, instance: dict[Any, Any], bad: tuple[Any, ...],
+                         memo: Memo) -> tuple[Any, ...]:
+        """:meth:`signature` for a member of a step, given the step's keys that fail
+        (those failing the member's own checks are among them)."""
+        present = tuple([name in instance for name in self.names])
+        if not self.key_checks or not bad:
+            return present
+        return present, tuple([key for key in bad if not self._passes(key, memo)])
+
+    def _passes(self, key: Any, memo: Memo) -> bool:
+        for check in self.key_checks:  # a plain loop: any() over a generator costs a frame
+            if not check(key, memo):
+                return False
+        return True
+
+
+class Step(NamedTuple):
+    """One keyword of the error walk of an object, from :meth:`SchemaCompiler.steps`:
+    the schema it is in, the keyword, and its :class:`KeyRule` (``None``: its errors
+    may depend on the object's values)."""
+
+    schema: Mapping[str, Any]
+    step: _Step
+    keys: KeyRule | None
+    #: For an ``allOf`` of members that each read only keys: each member's
+    #: :class:`KeyRule` (its errors are :meth:`SchemaCompiler.member_errors`).
+    members: tuple[KeyRule, ...] = ()
 
 
 class SchemaCompiler:
@@ -75,6 +135,13 @@ class SchemaCompiler:
             build.object_check(schema)  # what is checked first: the record, an object
         plans = {id(schema): _plan(build, self._keywords, schema) for schema in build.compiled
                  if _walked(schema, root)}
+        # Per properties object: each property's checks by the type of its value, so
+        # that the walk asks a text only what concerns texts.
+        typed = {id(schema["properties"]): _by_type(build, schema) for schema in build.compiled
+                 if isinstance(schema, Mapping) and isinstance(schema.get("properties"), Mapping)
+                 and _walked(schema, root)}
+        self._typed_properties: Mapping[int, dict[str, tuple[dict[type, Check], Answers]]] = \
+            MappingProxyType(typed)
         self._known = build.made()
         self._plans: Mapping[int, list[_Step]] = MappingProxyType(plans)
         # Every object a table is keyed by stays alive with the compiler, so no
@@ -150,6 +217,102 @@ class SchemaCompiler:
                 yield from _keyword_errors(validator, name, value, keyword, instance, schema,
                                            path, schema_path)
 
+    def steps(self, validator: Validator) -> list[Step] | None:
+        """The keywords the error walk of an object failing ``validator``'s schema goes
+        through, in order (past a schema that is only a ``$ref`` inside the root):
+        their errors, from :meth:`step_errors`, are :meth:`iter_errors`'s.  ``None``
+        when that walk is jsonschema's own."""
+        schema = validator.schema
+        if not _walked(schema, self._root):
+            return None
+        plan = self._plan(validator, schema)
+        while len(plan) == 1 and plan[0][0] == "$ref" and isinstance(plan[0][1], str):
+            # The walk goes on into the target, which fails as the reference does.
+            target = self.resolve(plan[0][1])
+            if not _walked(target, self._root):
+                break
+            schema = target
+            plan = self._plan(validator, schema)
+        return [self._step(schema, step) for step in plan]
+
+    def failing_properties(self, step: Step, instance: Any, memo: Memo
+                           ) -> Iterator[tuple[str, Any, Any]] | None:
+        """For a ``properties`` step: ``(name, subschema, value)`` for each property of
+        ``instance`` that fails, whose errors are :meth:`property_errors`; ``None``
+        for another step."""
+        if step.step[2] is not _walk_properties:
+            return None
+        return _failing_properties(self, step.step[1], instance, memo)
+
+    def property_errors(self, validator: Validator, name: str, subschema: Any, value: Any,
+                        memo: Memo) -> Errors:
+        """The errors of a property from :meth:`failing_properties`, as the step yields them."""
+        return self._errors(validator, subschema, value, (name,), ("properties", name), memo,
+                            failing=True)
+
+    def _step(self, schema: Mapping[str, Any], step: _Step) -> Step:
+        name, value = step[0], step[1]
+        keys = self._key_rule(schema, name, value, set())
+        if keys is None or name != "allOf":
+            return Step(schema, step, keys)
+        members = [self._schema_key_rule(sub, set()) for _, sub, _ in self.children(value)]
+        return Step(schema, step, keys, tuple(rule for rule in members if rule is not None))
+
+    def member_errors(self, validator: Validator, step: Step, index: int, instance: Any,
+                      memo: Memo) -> Errors:
+        """The errors of member ``index`` of an ``allOf`` step, as the step yields them."""
+        _, subschema, check = self.children(step.step[1])[index]
+        if not check(instance, memo):
+            yield from self._errors(validator, subschema, instance, (), ("allOf", index), memo,
+                                    failing=True)
+
+    def step_errors(self, validator: Validator, step: Step, instance: Any,
+                    memo: Memo) -> Errors:
+        """The errors of one of :meth:`steps` for ``instance``, as :meth:`iter_errors`
+        yields them."""
+        name, value, walk, keyword, passes = step.step
+        if walk is not None:
+            yield from walk(self, validator, value, instance, step.schema, (), (), memo)
+        elif not passes(instance, memo):
+            yield from _keyword_errors(validator, name, value, keyword, instance, step.schema,
+                                       (), ())
+
+    def _key_rule(self, schema: Any, name: str, value: Any, seen: set[int]) -> KeyRule | None:
+        """The :class:`KeyRule` of keyword ``name`` (``value``) of ``schema``, for an
+        object; ``None`` when its errors may depend on more than the keys."""
+        if name == "required":
+            if isinstance(value, list) and all(isinstance(n, str) for n in value):
+                return _key_rule(tuple(value), ())
+            return None
+        if name == "propertyNames":
+            return _key_rule((), (self.schema(value),))
+        if name == "type":
+            return _key_rule((), ())  # an object's type is known
+        if name in ("allOf", "anyOf") and isinstance(value, list):
+            return _joined([self._schema_key_rule(sub, seen) for sub in value])
+        if name == "not":
+            return self._schema_key_rule(value, seen)
+        if name == "if":
+            return _joined([self._schema_key_rule(schema.get(part, True), seen)
+                            for part in ("if", "then", "else")])
+        if name == "$ref" and isinstance(value, str):
+            return self._schema_key_rule(self.resolve(value), seen)
+        return None
+
+    def _schema_key_rule(self, schema: Any, seen: set[int]) -> KeyRule | None:
+        """:meth:`_key_rule` for every keyword of a whole subschema."""
+        if schema is True:
+            return _key_rule((), ())
+        if not _walked(schema, self._root) or id(schema) in seen:
+            return None  # jsonschema's walk, or a schema that reaches itself
+        seen.add(id(schema))
+        try:
+            return _joined([self._key_rule(schema, name, value, seen)
+                            for name, value in schema.items()
+                            if name in self._keywords and name not in ("then", "else")])
+        finally:
+            seen.discard(id(schema))
+
     def children(self, value: Any) -> list[Child]:
         """``(name or index, subschema, its check)`` for a ``properties`` object or an
         ``allOf`` list."""
@@ -173,6 +336,33 @@ class SchemaCompiler:
     def _more(self) -> Build:
         """A compile of what the tables lack, for one caller: its results are not kept."""
         return Build(self._root, self._fallback, self._names, self._known)
+
+
+def _by_type(build: Build, schema: Mapping[str, Any]
+             ) -> dict[str, tuple[dict[type, Check], Answers]]:
+    """Per property of ``schema``, its checks for values of each scalar type (the same
+    answers as the property's check) and the table of answers for short texts that
+    its ``properties`` checks keep."""
+    value = schema["properties"]
+    tables = build.property_tables.get(id(value), {})
+    return {name: ({kind: build.typed_check(sub, kind) for kind in SCALAR_TYPES}, tables[name])
+            for name, sub, _ in build.children(value) if name in tables}
+
+
+def _joined(rules: list[KeyRule | None]) -> KeyRule | None:
+    """One :class:`KeyRule` for keywords together; ``None`` when one of them has none."""
+    names: list[str] = []
+    checks: list[Check] = []
+    for rule in rules:
+        if rule is None:
+            return None
+        names += [name for name in rule.names if name not in names]
+        checks += [check for check in rule.key_checks if check not in checks]
+    return _key_rule(tuple(names), tuple(checks))
+
+
+def _key_rule(names: tuple[str, ...], key_checks: tuple[Check, ...]) -> KeyRule:
+    return KeyRule(names, key_checks, Answers())
 
 
 def _walked(schema: Any, root: Mapping[str, Any]) -> bool:
@@ -225,11 +415,38 @@ def _keyword_errors(validator: Any, name: str, value: Any, keyword: Any, instanc
 # come from jsonschema's own function for it.
 def _walk_properties(c: SchemaCompiler, validator: Any, value: Any, instance: Any,
                      _: Any, path: Path, schema_path: Path, memo: Memo) -> Errors:
+    for name, subschema, item in _failing_properties(c, value, instance, memo):
+        yield from c._errors(validator, subschema, item, (*path, name),
+                             (*schema_path, "properties", name), memo, failing=True)
+
+
+def _failing_properties(c: SchemaCompiler, value: Any, instance: Any, memo: Memo
+                        ) -> Iterator[tuple[str, Any, Any]]:
+    """``(name, subschema, value)`` for each property of ``instance`` that fails its
+    subschema in ``properties`` (``value``), in the schema's order."""
     if isinstance(instance, dict):
+        typed = c._typed_properties.get(id(value))
         for name, subschema, check in c.children(value):
-            if name in instance and not check(instance[name], memo):
-                yield from c._errors(validator, subschema, instance[name], (*path, name),
-                                     (*schema_path, "properties", name), memo, failing=True)
+            if name not in instance:
+                continue
+            item = instance[name]
+            typed_checks = typed.get(name) if typed is not None else None
+            if typed_checks is None:
+                passes = check(item, memo)
+            elif type(item) is str and len(item) <= KEPT_CHARS:
+                # The answer the record's own check may have found already.
+                by_type, answers = typed_checks
+                found = answers.get(item)
+                if found is None:
+                    found = by_type[str](item, memo)
+                    if len(answers) >= KEPT_ANSWERS:
+                        answers.clear()
+                    answers[item] = found
+                passes = found
+            else:
+                passes = typed_checks[0].get(type(item), check)(item, memo)
+            if not passes:
+                yield name, subschema, item
 
 
 def _walk_all_of(c: SchemaCompiler, validator: Any, value: Any, instance: Any,

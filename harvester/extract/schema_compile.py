@@ -88,6 +88,9 @@ class Build(TypedChecks):
         self.children_of: dict[int, list[Child]] = {}
         self.resolved: dict[str, Any] = {}
         self.key_rules: dict[Check, tuple[frozenset[str], Check]] = {}
+        #: Per ``properties`` object (by ``id()``): each property's table of answers for
+        #: short texts, one for every check made of it.
+        self.property_tables: dict[int, dict[str, Answers]] = {}
         self.compiled: list[Any] = []  # the schemas checked, in the order compiled
         self.kept: list[Any] = []  # the other objects a table is keyed by
         self._pending: dict[int, list[Check]] = {}
@@ -161,6 +164,14 @@ class Build(TypedChecks):
         if ref not in self.resolved:
             self.resolved[ref] = _resolve(self.root, self.root_id, ref)
         return self.resolved[ref]
+
+    def group_key_rules(self, checks: list[Check]) -> tuple[Check, list[Check]] | None:
+        """One check for the ``propertyNames`` rules among ``checks`` (an ``allOf``'s
+        members), which reads an object's keys once for all of them; and the others."""
+        rules = [self.key_rules[check] for check in checks if check in self.key_rules]
+        if len(rules) < 2:
+            return None
+        return _no_bad_key(rules), [check for check in checks if check not in self.key_rules]
 
     def passing_names(self, check: Check) -> frozenset[str]:
         """Which of :attr:`names` pass ``check`` (a check of one key), worked out now."""
@@ -237,27 +248,27 @@ def _required(_: Build, value: Any, __: Mapping[str, Any]) -> Check:
 
 def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
     # Each property's check, and its checks for values of each scalar type, so that a
-    # text runs only what concerns texts.
-    props = [(name, check, {kind: b.typed_check(sub, kind) for kind in SCALAR_TYPES})
-             for name, sub, check in b.children(value)]
-    # The answers for short texts, kept across documents: a text's answer depends on it
-    # alone, and dates, durations, types and thumbnails recur across a page's records.
-    answers = Answers()
+    # text runs only what concerns texts; and its table of answers for short texts,
+    # kept across documents: a text's answer depends on it alone, and dates,
+    # durations, types and thumbnails recur across a page's records.  The typed
+    # checks of a record's shape and the error walk read the same tables.
+    tables = b.property_tables.setdefault(id(value), {})
+    props = [(name, check, {kind: b.typed_check(sub, kind) for kind in SCALAR_TYPES},
+              tables.setdefault(name, Answers())) for name, sub, check in b.children(value)]
 
     def check(v: Any, memo: Memo) -> bool:
         if not isinstance(v, dict):
             return True
-        for name, prop_check, by_type in props:
+        for name, prop_check, by_type, answers in props:
             if name in v:
                 item = v[name]
                 if type(item) is str and len(item) <= KEPT_CHARS:
-                    key = (name, item)
-                    found = answers.get(key)
+                    found = answers.get(item)
                     if found is None:
                         found = by_type[str](item, memo)
                         if len(answers) >= KEPT_ANSWERS:
                             answers.clear()
-                        answers[key] = found
+                        answers[item] = found
                     if not found:
                         return False
                 elif not by_type.get(type(item), prop_check)(item, memo):
@@ -373,6 +384,9 @@ def _property_names(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
 def _no_bad_key(rules: list[tuple[frozenset[str], Check]]) -> Check:
     """The ``propertyNames`` rules of one ``allOf``, checked in one pass over the keys."""
     common = frozenset.intersection(*(good for good, _ in rules))
+    # Whether a key (a text) passes every rule depends on it alone, and the keys the
+    # build did not know (publisher, author ...) recur across documents: kept.
+    answers = Answers()
 
     def no_bad_key(v: Any, memo: Memo) -> bool:
         if not isinstance(v, dict):
@@ -380,19 +394,35 @@ def _no_bad_key(rules: list[tuple[frozenset[str], Check]]) -> Check:
         seen = (no_bad_key, tuple(v))
         found = memo.get(seen)
         if found is None:
-            found = memo[seen] = _keys_pass(v.keys() - common, rules, memo)
+            found = memo[seen] = _keys_pass(v.keys() - common, rules, memo, answers)
         return found
 
     return no_bad_key
 
 
 def _keys_pass(keys: Iterable[Any], rules: list[tuple[frozenset[str], Check]],
-               memo: Memo) -> bool:
-    """Whether every key passes every rule (each rule's known good names need no check)."""
+               memo: Memo, answers: Answers) -> bool:
+    """Whether every key passes every rule (each rule's known good names need no check);
+    ``answers``: each text key's answer, kept."""
     for key in keys:
-        for good, check in rules:
-            if key not in good and not check(key, memo):
+        if type(key) is str:
+            found = answers.get(key)
+            if found is None:
+                found = _key_passes(key, rules, memo)
+                if len(answers) >= KEPT_ANSWERS:
+                    answers.clear()
+                answers[key] = found
+            if not found:
                 return False
+        elif not _key_passes(key, rules, memo):
+            return False
+    return True
+
+
+def _key_passes(key: Any, rules: list[tuple[frozenset[str], Check]], memo: Memo) -> bool:
+    for good, check in rules:
+        if key not in good and not check(key, memo):
+            return False
     return True
 
 

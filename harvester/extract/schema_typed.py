@@ -154,6 +154,8 @@ class TypedChecks(ABC):
             if not checks:
                 return not decided
             if name == "allOf":
+                if kind is dict:
+                    checks = self._key_rules_grouped(checks)
                 return self._conjunction(checks, kind)
             return self._keys_only_if(any_of(checks), checks)
         if name == "not":
@@ -176,6 +178,21 @@ class TypedChecks(ABC):
             target = self.resolve(value) if isinstance(value, str) else None
             return None if target is None else self.typed(target, kind)
         return self.keyword(schema, name)  # format ...: as compiled
+
+    def _key_rules_grouped(self, checks: list[Check]) -> list[Check]:
+        """``checks`` (all of which must pass), with its ``propertyNames`` rules made one
+        check that reads the keys once (:meth:`group_key_rules`)."""
+        grouped = self.group_key_rules(checks)
+        if grouped is None:
+            return checks
+        group, others = grouped
+        self._keys_only.add(group)
+        return [*others, group]
+
+    def group_key_rules(self, checks: list[Check]) -> tuple[Check, list[Check]] | None:
+        """One check for those of ``checks`` that are ``propertyNames`` rules, and the
+        others; ``None`` when there are not two such rules to group."""
+        return None
 
     def text_pattern(self, pattern: str) -> Check:
         """``{"pattern": pattern}`` for a text; one check per pattern, so that a schema
@@ -271,15 +288,13 @@ def _shaped(shape: Check, props: list[Property]) -> Check:
     a page share a few shapes, so a record then costs a lookup and the checks of the
     values it holds."""
     plans = Kept()
-    # Per property, the answers for short texts, kept across documents as the
-    # properties check keeps them (a text's answer depends on it alone).
-    tables: dict[str, Answers] = {}
+    # Per property, what a plan holds for it: its checks, and its table of answers for
+    # short texts (the properties check's).
+    entries = [(name, check, by_type, None if by_type[str] is always else by_type[str], answers)
+               for name, check, by_type, answers in props]
 
     def plan_of(v: dict[Any, Any], keys: tuple[Any, ...], memo: Memo) -> _Plan:
-        plan = (shape(v, memo), [
-            (name, check, by_type, None if by_type[str] is always else by_type[str],
-             tables.setdefault(name, Answers()))
-            for name, check, by_type in props if name in v])
+        plan = (shape(v, memo), [entry for entry in entries if entry[0] in v])
         if len(plans) >= KEPT_ANSWERS:
             plans.clear()
         plans[keys] = plan
@@ -315,8 +330,9 @@ def _shaped(shape: Check, props: list[Property]) -> Check:
     return shaped
 
 
-#: One property of a ``properties`` check: its name, its check, its checks by type.
-Property = tuple[str, Check, dict[type, Check]]
+#: One property of a ``properties`` check: its name, its check, its checks by type, and
+#: its table of answers for short texts.
+Property = tuple[str, Check, dict[type, Check], Answers]
 #: What :func:`_shaped` works out for one tuple of keys: the shape's answer, and the
 #: properties held, each with its check of a text (``None``: every text passes) and
 #: its table of answers for texts.

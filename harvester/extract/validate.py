@@ -20,8 +20,9 @@ import copy
 import json
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
@@ -30,7 +31,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from harvester.extract.normalize import absolute_url, parse_date, parse_duration
-from harvester.extract.schema_check import Check, Memo, SchemaCompiler
+from harvester.extract.schema_check import Check, Memo, SchemaCompiler, Step
+from harvester.extract.schema_predicates import KEPT_ANSWERS, KEPT_CHARS, Kept
 from harvester.records import Candidate, Finding, Syntax, Validation
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
@@ -55,12 +57,18 @@ def validate(candidate: Candidate) -> Validation:
     Open Graph records are held to the Open Graph protocol (``$defs/opengraph``),
     since Google's VideoObject rules were never theirs to follow.
     """
-    syntax = getattr(candidate.blob, "syntax", None)
+    opengraph = getattr(candidate.blob, "syntax", None) == Syntax.OPENGRAPH
     data = candidate.data
-    if type(data) is dict and not candidate.partial and _flat(data) \
-            and _passes_both(data, syntax == Syntax.OPENGRAPH):
-        return _CLEAN  # most records: an object of texts and numbers that passes
-    errors, warnings = validate_data(data, opengraph=syntax == Syntax.OPENGRAPH)
+    if type(data) is dict and not candidate.partial and _flat(data):
+        # Flat (nothing nested, so not too deep to check): the errors check's answer
+        # and what it learnt serve the report too, when there is one to make.
+        memo: Memo = {}
+        failing = _failing(data, opengraph, memo)
+        if failing == _NONE:
+            return _CLEAN  # most records: an object of texts and numbers that passes
+        errors, warnings = _guarded(_object_walks, data, opengraph, memo, failing)
+    else:
+        errors, warnings = validate_data(data, opengraph=opengraph)
     if candidate.partial:
         errors = (Finding("", PARTIAL_MESSAGE), *errors)
     if not errors and not warnings:
@@ -71,16 +79,20 @@ def validate(candidate: Candidate) -> Validation:
 _CLEAN = Validation(valid=True)
 
 
-def _passes_both(data: dict[Any, Any], opengraph: bool) -> bool:
-    """Whether a flat object (nothing nested, so not too deep to check) passes both
-    rule sets; False also when a check cannot answer (:func:`validate_data` then
-    says why)."""
+# What :func:`_failing` found: no rule set fails, the errors' does (the warnings' not
+# asked yet), only the warnings' does, or a check could not answer.
+_NONE, _ERRORS, _WARNINGS, _UNKNOWN = range(4)
+
+
+def _failing(data: dict[Any, Any], opengraph: bool, memo: Memo) -> int:
+    """Which rule set's check an object fails first (``memo``: what the checks learn)."""
     try:
         errors, warnings = _rules().object_checks[opengraph]
-        memo: Memo = {}
-        return errors(data, memo) and warnings(data, memo)
-    except Exception:  # validate_data() reports it
-        return False
+        if not errors(data, memo):
+            return _ERRORS
+        return _NONE if warnings(data, memo) else _WARNINGS
+    except Exception:  # _object_walks() reports it
+        return _UNKNOWN
 
 
 MAX_DEPTH = 100
@@ -126,22 +138,45 @@ def validate_data(
         # Checked before jsonschema sees it: deep recursion inside its compiled
         # helpers can abort the interpreter rather than raise RecursionError.
         return (Finding("", DEEP_MESSAGE),), ()
+    if type(data) is not dict:
+        return _guarded(_other_findings, data, opengraph)
+    return _guarded(_object_walks, data, opengraph, {}, _UNKNOWN)
+
+
+Findings = tuple[tuple[Finding, ...], tuple[Finding, ...]]
+
+
+def _guarded(find: Callable[..., Findings], *args: Any) -> Findings:
+    """``find(*args)``, with what stopped it as the finding instead."""
     try:
-        rules = _rules()
-        memo: Memo = {}  # what the checks learn about this document, for both rule sets
-        validators = rules.validators
-        errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
-        if type(data) is not dict:
-            return (_findings(validators[errors], data, memo),
-                    _findings(validators[warnings], data, memo))
-        # Most records pass both rule sets: nothing to report, no error walk to start.
-        passes = rules.object_checks[opengraph]
-        return (() if passes[0](data, memo) else _walk(validators[errors], data, memo),
-                () if passes[1](data, memo) else _walk(validators[warnings], data, memo))
+        return find(*args)
     except RecursionError:
         return (Finding("", DEEP_MESSAGE),), ()
     except Exception as exc:  # a validator bug or pathological input must not stop a harvest
         return (Finding("", f"the data could not be checked ({type(exc).__name__})"),), ()
+
+
+def _other_findings(data: Any, opengraph: bool) -> Findings:
+    """The findings for data that is not an object (a list, a text ...)."""
+    memo: Memo = {}  # what the checks learn about this document, for both rule sets
+    validators = _rules().validators
+    errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
+    return (_findings(validators[errors], data, memo),
+            _findings(validators[warnings], data, memo))
+
+
+def _object_walks(data: dict[Any, Any], opengraph: bool, memo: Memo, failing: int) -> Findings:
+    """The findings for an object: each rule set walked only when its check fails.
+    ``failing``: what :func:`_failing` found (``memo``: what it learnt), or ``_UNKNOWN``."""
+    rules = _rules()
+    validators = rules.validators
+    errors, warnings = _OPENGRAPH_RULES if opengraph else _VIDEOOBJECT_RULES
+    checks = rules.object_checks[opengraph]
+    # Most records pass both rule sets: nothing to report, no error walk to start.
+    errors_pass = failing == _WARNINGS or (failing != _ERRORS and checks[0](data, memo))
+    return (() if errors_pass else _walk(validators[errors], data, memo),
+            () if failing != _WARNINGS and checks[1](data, memo)
+            else _walk(validators[warnings], data, memo))
 
 
 class _Rules(NamedTuple):
@@ -152,6 +187,11 @@ class _Rules(NamedTuple):
     compiler: SchemaCompiler
     #: By ``opengraph``: the (errors, warnings) rule sets' checks for an object.
     object_checks: dict[bool, tuple[Check, Check]]
+    #: By ``id()`` of a validator: the steps of its error walk for an object.
+    steps: dict[int, list[Step] | None]
+    #: The findings of the steps that read only keys, made when built for objects
+    #: of every signature without a misspelt key (as :data:`_BY_KEYS` keeps them).
+    key_findings: Mapping[tuple[Any, ...], tuple[Finding, ...]]
 
 
 _built: _Rules | None = None
@@ -213,7 +253,60 @@ def _build_rules() -> _Rules:
                     compiler.object_check(validators[warnings].schema))
         for opengraph, (errors, warnings) in ((False, _VIDEOOBJECT_RULES),
                                               (True, _OPENGRAPH_RULES))}
-    return _Rules(schema, validators, compiler, object_checks)
+    steps = {id(validator): compiler.steps(validator) for validator in validators.values()}
+    return _Rules(schema, validators, compiler, object_checks, steps,
+                  MappingProxyType(_made_for_names(compiler, validators.values(), steps)))
+
+
+# Signatures are made in advance for steps that read at most this many names (2**6
+# objects to check at most, each once per process).
+_MOST_NAMES = 6
+
+
+def _made_for_names(compiler: SchemaCompiler, validators: Iterable[Draft202012Validator],
+                    steps: Mapping[int, list[Step] | None]
+                    ) -> dict[tuple[Any, ...], tuple[Finding, ...]]:
+    """The findings of each step (and allOf member) that reads only keys, for an object
+    holding each set of the names it reads and no other key: their findings are those
+    of every object with the same signature, so most objects need none made."""
+    made: dict[tuple[Any, ...], tuple[Finding, ...]] = {}
+    for validator in validators:
+        for index, step in enumerate(steps.get(id(validator)) or ()):
+            if step.keys is None:
+                continue
+            for data in _objects_naming(step.keys.names):
+                memo: Memo = {}
+                _make_for(made, (id(validator), index, step.keys.signature(data, memo)),
+                          compiler.step_errors(validator, step, data, memo), data)
+            for number, member in enumerate(step.members):
+                for data in _objects_naming(member.names):
+                    memo = {}
+                    _make_for(made, (id(validator), index, number,
+                                     member.member_signature(data, (), memo)),
+                              compiler.member_errors(validator, step, number, data, memo),
+                              data)
+    return made
+
+
+def _make_for(made: dict[tuple[Any, ...], tuple[Finding, ...]], seen: tuple[Any, ...],
+              errors: Iterable[ValidationError], data: dict[str, Any]) -> None:
+    """``made[seen]``: the findings of ``errors`` (a walk not started yet), when every
+    object with that signature has them; left to be made when first met if not, or
+    if they cannot be made."""
+    try:
+        found, same = _key_findings(errors, data)
+    except Exception:  # a check that fails to answer says so on the object that needs it
+        return
+    if same:
+        made[seen] = found
+
+
+def _objects_naming(names: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """An object for each set of ``names`` (none when there are too many)."""
+    if len(names) > _MOST_NAMES:
+        return
+    for chosen in range(2 ** len(names)):
+        yield {name: None for bit, name in enumerate(names) if chosen >> bit & 1}
 
 
 def _findings(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Finding, ...]:
@@ -228,13 +321,9 @@ def _walk(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Findi
     found: dict[Finding, None] = {}
     places: set[str] = set()
     extra = 0
-    # jsonschema's errors, found by walking only into what the compiled checks fail.
-    for error in _compiler().iter_errors(validator, data, memo, failing=True):
-        path = _error_path(error)
-        where = pointer(path)
-        if where in places:
+    for finding in _all_findings(validator, data, memo):
+        if finding.pointer in places:
             continue  # "empty" already said it; "not a URL" would only repeat it
-        finding = _finding(error, path, where)
         if finding in found:
             continue
         if len(found) >= MAX_FINDINGS:
@@ -246,6 +335,135 @@ def _walk(validator: Draft202012Validator, data: Any, memo: Memo) -> tuple[Findi
     if extra:
         found.setdefault(Finding("", f"... and {extra} more findings like these"))
     return tuple(found)
+
+
+def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Iterator[Finding]:
+    """A finding for each of jsonschema's errors, in its order (some may repeat others)."""
+    rules = _rules()
+    compiler = rules.compiler
+    steps = rules.steps.get(id(validator)) if type(data) is dict else None
+    if steps is None:
+        # jsonschema's errors, found by walking only into what the compiled checks fail.
+        yield from _made(compiler.iter_errors(validator, data, memo, failing=True))
+        return
+    for index, step in enumerate(steps):
+        if step.keys is None:
+            failing = compiler.failing_properties(step, data, memo)
+            if failing is None:
+                yield from _made(compiler.step_errors(validator, step, data, memo))
+                continue
+            for name, subschema, value in failing:
+                yield from _property_findings(rules, validator, index, name, subschema, value,
+                                              memo)
+            continue
+        # What depends on the keys alone (a property missing, a key misspelt): the
+        # records of a page share a few shapes, so their findings are made once.
+        signature = step.keys.signature(data, memo)
+        seen = (id(validator), index, signature)
+        made = rules.key_findings.get(seen)
+        if made is None:
+            made = _BY_KEYS.get(seen)
+        if made is not None:
+            yield from made
+            continue
+        if not step.members:
+            made, same = _key_findings(compiler.step_errors(validator, step, data, memo), data)
+        else:
+            # A shape not met yet: each member of the allOf on its own (one reads only
+            # a name or two, so objects of other shapes have made its findings already).
+            bad = signature[1] if step.keys.key_checks else ()
+            made, same = (), True
+            for number, member in enumerate(step.members):
+                more, alike = _member_findings(
+                    rules, validator, step, number,
+                    (id(validator), index, number, member.member_signature(data, bad, memo)),
+                    data, memo)
+                made += more
+                same = same and alike
+        if same:
+            _keep(seen, made)
+        yield from made
+
+
+def _property_findings(rules: _Rules, validator: Draft202012Validator, index: int, name: str,
+                       subschema: Any, value: Any, memo: Memo) -> tuple[Finding, ...]:
+    """The findings for a property that fails: those of a text, whole number, boolean
+    or null depend on it and its name alone, and are kept (values recur across the
+    records of a page)."""
+    errors = rules.compiler.property_errors(validator, name, subschema, value, memo)
+    kind = type(value)
+    if kind not in _KEPT_VALUES or (kind is str and len(value) > KEPT_CHARS):
+        return tuple(_made(errors))
+    seen = (id(validator), index, name, kind, value)
+    made = _BY_VALUE.get(seen)
+    if made is None:
+        made = tuple(_made(errors))
+        if len(_BY_VALUE) >= KEPT_ANSWERS:
+            _BY_VALUE.clear()
+        _BY_VALUE[seen] = made
+    return made
+
+
+# Values whose findings are kept: not floats, whose equal values are written apart
+# (0.0 and -0.0).
+_KEPT_VALUES = frozenset({str, int, bool, type(None)})
+# The findings of properties that fail, by step, name and value.
+_BY_VALUE = Kept()
+
+
+def _member_findings(rules: _Rules, validator: Draft202012Validator, step: Step,
+                     number: int, seen: tuple[Any, ...], data: dict[Any, Any], memo: Memo
+                     ) -> tuple[tuple[Finding, ...], bool]:
+    """The findings of member ``number`` of an allOf step, kept for ``seen``, and
+    whether they are the same for every object with its signature."""
+    made = rules.key_findings.get(seen)
+    if made is None:
+        made = _BY_KEYS.get(seen)
+    if made is not None:
+        return made, True
+    made, same = _key_findings(
+        rules.compiler.member_errors(validator, step, number, data, memo), data)
+    if same:
+        _keep(seen, made)
+    return made, same
+
+
+def _keep(seen: tuple[Any, ...], made: tuple[Finding, ...]) -> None:
+    if len(_BY_KEYS) >= KEPT_ANSWERS:
+        _BY_KEYS.clear()
+    _BY_KEYS[seen] = made
+
+
+# The findings of the steps that read only an object's keys, by step and signature.
+_BY_KEYS = Kept()
+
+
+def _made(errors: Iterable[ValidationError]) -> Iterator[Finding]:
+    """The finding for each error."""
+    for error in errors:
+        path = _error_path(error)
+        yield _finding(error, path, pointer(path))
+
+
+def _key_findings(errors: Iterable[ValidationError], data: dict[Any, Any]
+                  ) -> tuple[tuple[Finding, ...], bool]:
+    """The findings for the errors of a step that reads only the keys of ``data``, and
+    whether they would be the same for every object with the same signature: each
+    is about a key, or about the object with a message that does not show it."""
+    made = []
+    same = True
+    for error in errors:
+        path = _error_path(error)
+        made.append(_finding(error, path, pointer(path)))
+        if error.instance is data:
+            schema = error.schema if isinstance(error.schema, Mapping) else {}
+            messages = schema.get("x-messages", {})
+            template = messages.get(error.validator) if isinstance(messages, Mapping) else None
+            same = same and isinstance(template, str) and "{value}" not in template \
+                and "x-hint" not in schema
+        elif not (type(error.instance) is str and error.instance in data):
+            same = False
+    return tuple(made), same
 
 
 def _error_path(error: ValidationError) -> list[str | int]:
