@@ -431,7 +431,7 @@ _DATE_WORDS = st.sampled_from([
        st.booleans(), st.booleans())
 def test_a_loose_date_is_read_once_as_parse_reads_it_twice(
         words: list[str], glue: str, dayfirst: bool, yearfirst: bool) -> None:
-    from harvester.extract.normalize import _parsed_twice, _readings
+    from harvester.extract.dates import _parsed_twice, _readings
 
     text = glue.join(words)
     once, twice = _readings(text, dayfirst, yearfirst), _parsed_twice(text, dayfirst, yearfirst)
