@@ -439,3 +439,18 @@ def test_a_loose_date_is_read_once_as_parse_reads_it_twice(
     # Equal datetimes may still differ in their zone: compare the zones too.
     assert [(r.replace(tzinfo=None), repr(r.tzinfo)) for r in once or ()] == [
         (r.replace(tzinfo=None), repr(r.tzinfo)) for r in twice or ()]
+
+
+def test_a_changed_private_parse_step_falls_back_to_parse(monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    from harvester.extract import dates
+
+    assert dates._READ_ONCE_WORKS  # the installed dateutil's steps answer as parse() does
+
+    def changed(text: str, **kwargs: object) -> None:
+        raise TypeError("a signature of another release")
+
+    monkeypatch.setattr(dates, "_READ", changed)
+    assert not dates._read_once_works()
+    monkeypatch.setattr(dates, "_READ_ONCE_WORKS", False)
+    assert dates.read_date.__wrapped__("March 5, 2024 10:30 PM") == "2024-03-05T22:30:00"

@@ -131,8 +131,14 @@ def _readings(text: str, dayfirst: bool, yearfirst: bool) -> list[dt.datetime] |
     """``text`` as dateutil's ``parse()`` reads it over each of :data:`_DEFAULTS`; ``None``
     when it cannot, or when it names a timezone it does not know (it would drop it
     silently)."""
-    if _READ is None or _NAIVE is None or _AWARE is None:
+    if not _READ_ONCE_WORKS:
         return _parsed_twice(text, dayfirst, yearfirst)
+    return _read_once(text, dayfirst, yearfirst)
+
+
+def _read_once(text: str, dayfirst: bool, yearfirst: bool) -> list[dt.datetime] | None:
+    """:func:`_readings` through the steps of ``parse()``, the text read once."""
+    assert _READ is not None and _NAIVE is not None and _AWARE is not None
     readings = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -165,6 +171,23 @@ def _parsed_twice(text: str, dayfirst: bool, yearfirst: bool) -> list[dt.datetim
         if caught:  # an unknown timezone name: dateutil would drop it silently
             return None
     return readings
+
+
+def _read_once_works() -> bool:
+    """Whether ``parse()``'s own steps are there and answer as ``parse()`` does (they
+    are dateutil's private methods: a release that changes them is read the public
+    way, twice)."""
+    if _READ is None or _NAIVE is None or _AWARE is None:
+        return False
+    samples = ("March 5, 2024 10:30 PM EST", "5.3.2024", "2024", "Tue Jan 14 2025 19:57:00 GMT")
+    try:
+        return all(_read_once(text, first, False) == _parsed_twice(text, first, False)
+                   for text in samples for first in (False, True))
+    except Exception:  # any failure of a changed private method: use the public one
+        return False
+
+
+_READ_ONCE_WORKS = _read_once_works()
 
 
 def _date_text(day: dt.date) -> str | None:
