@@ -42,7 +42,7 @@ from harvester.extract.schema_compile import (
     never,
     property_names_in,
 )
-from harvester.extract.schema_predicates import KEPT_ANSWERS, KEPT_CHARS, Answers
+from harvester.extract.schema_predicates import KEPT_CHARS, Answers
 
 __all__ = ["Check", "KeyRule", "Memo", "SchemaCompiler", "Step"]
 
@@ -73,10 +73,7 @@ class KeyRule(NamedTuple):
         for key in instance:
             passes = good.get(key)
             if passes is None:
-                passes = self._passes(key, memo)
-                if len(good) >= KEPT_ANSWERS:
-                    good.clear()
-                good[key] = passes
+                passes = good.keep(key, self._passes(key, memo))
             if not passes:
                 bad.append(key)
         return present, tuple(bad)
@@ -438,10 +435,7 @@ def _failing_properties(c: SchemaCompiler, value: Any, instance: Any, memo: Memo
                 by_type, answers = typed_checks
                 found = answers.get(item)
                 if found is None:
-                    found = by_type[str](item, memo)
-                    if len(answers) >= KEPT_ANSWERS:
-                        answers.clear()
-                    answers[item] = found
+                    found = answers.keep(item, by_type[str](item, memo))
                 passes = found
             else:
                 passes = typed_checks[0].get(type(item), check)(item, memo)

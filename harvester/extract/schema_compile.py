@@ -32,7 +32,6 @@ from typing import Any, NamedTuple
 
 from harvester.extract.schema_predicates import (
     ANNOTATIONS,
-    KEPT_ANSWERS,
     KEPT_CHARS,
     SCALAR_TYPES,
     TYPES,
@@ -265,10 +264,7 @@ def _properties(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
                 if type(item) is str and len(item) <= KEPT_CHARS:
                     found = answers.get(item)
                     if found is None:
-                        found = by_type[str](item, memo)
-                        if len(answers) >= KEPT_ANSWERS:
-                            answers.clear()
-                        answers[item] = found
+                        found = answers.keep(item, by_type[str](item, memo))
                     if not found:
                         return False
                 elif not by_type.get(type(item), prop_check)(item, memo):
@@ -408,10 +404,7 @@ def _keys_pass(keys: Iterable[Any], rules: list[tuple[frozenset[str], Check]],
         if type(key) is str:
             found = answers.get(key)
             if found is None:
-                found = _key_passes(key, rules, memo)
-                if len(answers) >= KEPT_ANSWERS:
-                    answers.clear()
-                answers[key] = found
+                found = answers.keep(key, _key_passes(key, rules, memo))
             if not found:
                 return False
         elif not _key_passes(key, rules, memo):
@@ -482,9 +475,7 @@ def _format(b: Build, value: Any, _: Mapping[str, Any]) -> Check:
         if found is None:
             found = memo[seen] = bool(checker.conforms(v, fmt))
             if len(v) <= KEPT_CHARS:
-                if len(answers) >= KEPT_ANSWERS:
-                    answers.clear()
-                answers[v] = found
+                answers.keep(v, found)
         return found
 
     return conforms

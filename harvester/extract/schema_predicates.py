@@ -15,7 +15,7 @@ from __future__ import annotations
 import numbers
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 __all__ = ["ANNOTATIONS", "KEPT_ANSWERS", "KEPT_CHARS", "SCALAR_TYPES", "TYPES", "Answers",
            "Check", "Child", "Kept", "Memo", "Spec", "all_of", "always", "any_of", "forget_answers",
@@ -38,22 +38,29 @@ KEPT_ANSWERS = 4096
 KEPT_CHARS = 256
 
 
-class Answers(dict[Any, bool]):
-    """One check's table of answers kept across documents (:data:`KEPT_ANSWERS` at
-    most); every table alive can be emptied at once (:func:`forget_answers`)."""
+V = TypeVar("V")
+
+
+class Kept(dict[Any, V], Generic[V]):
+    """A table a check keeps across documents (:data:`KEPT_ANSWERS` entries at most:
+    :meth:`keep` empties it when full); every table alive can be emptied at once
+    (:func:`forget_answers`)."""
 
     def __init__(self) -> None:
         super().__init__()
         _TABLES[id(self)] = self  # a table is a dict, so not hashable: known by its id
 
+    def keep(self, key: Any, value: V) -> V:
+        """Keep ``value`` under ``key`` (emptying the table first when it is full);
+        returns ``value``."""
+        if len(self) >= KEPT_ANSWERS:
+            self.clear()
+        self[key] = value
+        return value
 
-class Kept(dict[Any, Any]):
-    """Another table a check keeps across documents (what it worked out for one shape
-    of object), bounded likewise and emptied with the answers."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        _TABLES[id(self)] = self
+class Answers(Kept[bool]):
+    """One check's table of answers, by the value (or tuple of keys) checked."""
 
 
 # Every table alive (one goes with the check that made it).

@@ -20,7 +20,6 @@ from typing import Any
 
 from harvester.extract.schema_predicates import (
     ANNOTATIONS,
-    KEPT_ANSWERS,
     KEPT_CHARS,
     TYPES,
     Answers,
@@ -272,10 +271,7 @@ def _by_keys(check: Check) -> Check:
         keys = tuple(v)
         found = answers.get(keys)
         if found is None:
-            found = check(v, memo)
-            if len(answers) >= KEPT_ANSWERS:
-                answers.clear()
-            answers[keys] = found
+            found = answers.keep(keys, check(v, memo))
         return found
 
     return by_keys
@@ -287,18 +283,14 @@ def _shaped(shape: Check, props: list[Property]) -> Check:
     keys: ``shape``'s answer and which of ``props`` the object holds.  The records of
     a page share a few shapes, so a record then costs a lookup and the checks of the
     values it holds."""
-    plans = Kept()
+    plans: Kept[_Plan] = Kept()
     # Per property, what a plan holds for it: its checks, and its table of answers for
     # short texts (the properties check's).
     entries = [(name, check, by_type, None if by_type[str] is always else by_type[str], answers)
                for name, check, by_type, answers in props]
 
     def plan_of(v: dict[Any, Any], keys: tuple[Any, ...], memo: Memo) -> _Plan:
-        plan = (shape(v, memo), [entry for entry in entries if entry[0] in v])
-        if len(plans) >= KEPT_ANSWERS:
-            plans.clear()
-        plans[keys] = plan
-        return plan
+        return plans.keep(keys, (shape(v, memo), [entry for entry in entries if entry[0] in v]))
 
     def shaped(v: Any, memo: Memo) -> bool:
         keys = tuple(v)
@@ -315,10 +307,7 @@ def _shaped(shape: Check, props: list[Property]) -> Check:
                 if len(item) <= KEPT_CHARS:
                     found = answers.get(item)
                     if found is None:
-                        found = text_check(item, memo)
-                        if len(answers) >= KEPT_ANSWERS:
-                            answers.clear()
-                        answers[item] = found
+                        found = answers.keep(item, text_check(item, memo))
                     if not found:
                         return False
                 elif not text_check(item, memo):

@@ -32,7 +32,7 @@ from referencing.jsonschema import DRAFT202012
 
 from harvester.extract.normalize import absolute_url, parse_date, parse_duration
 from harvester.extract.schema_check import Check, Memo, SchemaCompiler, Step
-from harvester.extract.schema_predicates import KEPT_ANSWERS, KEPT_CHARS, Kept
+from harvester.extract.schema_predicates import KEPT_CHARS, Kept
 from harvester.records import Candidate, Finding, Syntax, Validation
 
 __all__ = ["iso_duration", "validate", "validate_data", "videoobject_schema"]
@@ -381,7 +381,7 @@ def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Ite
                 made += more
                 same = same and alike
         if same:
-            _keep(seen, made)
+            _BY_KEYS.keep(seen, made)
         yield from made
 
 
@@ -397,10 +397,7 @@ def _property_findings(rules: _Rules, validator: Draft202012Validator, index: in
     seen = (id(validator), index, name, kind, value)
     made = _BY_VALUE.get(seen)
     if made is None:
-        made = tuple(_made(errors))
-        if len(_BY_VALUE) >= KEPT_ANSWERS:
-            _BY_VALUE.clear()
-        _BY_VALUE[seen] = made
+        made = _BY_VALUE.keep(seen, tuple(_made(errors)))
     return made
 
 
@@ -408,7 +405,7 @@ def _property_findings(rules: _Rules, validator: Draft202012Validator, index: in
 # (0.0 and -0.0).
 _KEPT_VALUES = frozenset({str, int, bool, type(None)})
 # The findings of properties that fail, by step, name and value.
-_BY_VALUE = Kept()
+_BY_VALUE: Kept[tuple[Finding, ...]] = Kept()
 
 
 def _member_findings(rules: _Rules, validator: Draft202012Validator, step: Step,
@@ -424,18 +421,12 @@ def _member_findings(rules: _Rules, validator: Draft202012Validator, step: Step,
     made, same = _key_findings(
         rules.compiler.member_errors(validator, step, number, data, memo), data)
     if same:
-        _keep(seen, made)
+        _BY_KEYS.keep(seen, made)
     return made, same
 
 
-def _keep(seen: tuple[Any, ...], made: tuple[Finding, ...]) -> None:
-    if len(_BY_KEYS) >= KEPT_ANSWERS:
-        _BY_KEYS.clear()
-    _BY_KEYS[seen] = made
-
-
 # The findings of the steps that read only an object's keys, by step and signature.
-_BY_KEYS = Kept()
+_BY_KEYS: Kept[tuple[Finding, ...]] = Kept()
 
 
 def _made(errors: Iterable[ValidationError]) -> Iterator[Finding]:
