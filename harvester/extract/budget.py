@@ -25,7 +25,7 @@ video's text and data again.  The promises:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
@@ -150,29 +150,25 @@ def _nested_size(value: Any, limit: int) -> int:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack and total <= limit:
         node, depth = stack.pop()
+        items: Iterable[Any]
         if type(node) is dict or isinstance(node, Mapping):
             total += 2 + len(node) * (2 * depth + 4)
-            for key, item in node.items():
-                total += len(key) if type(key) is str else len(str(key))
-                kind = type(item)
-                if kind is str:
-                    total += len(item) + 2
-                elif kind in _FLAT_SCALARS:
-                    total += 8
-                else:
-                    stack.append((item, depth + 1))
+            total += sum(len(key) if type(key) is str else len(str(key)) for key in node)
+            items = node.values()
         elif isinstance(node, list):
             total += 2 + len(node) * (2 * depth + 2)
-            for item in node:
-                kind = type(item)
-                if kind is str:
-                    total += len(item) + 2
-                elif kind in _FLAT_SCALARS:
-                    total += 8
-                else:
-                    stack.append((item, depth + 1))
+            items = node
         else:
             total += len(node) + 2 if isinstance(node, str) else 8
+            continue
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                total += len(item) + 2
+            elif kind in _FLAT_SCALARS:
+                total += 8
+            else:
+                stack.append((item, depth + 1))
     return total
 
 

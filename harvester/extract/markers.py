@@ -92,30 +92,40 @@ def _collect(text: AnyStr, hits: Iterator[re.Match[AnyStr]], og_v: AnyStr,
 def _scan_c(data: bytes, libc: _CLib) -> Markers:
     """The markers of ``data`` as byte offsets (those of characters when it is ASCII).
 
-    A page with few "j"s has each looked at (``find`` of one byte is ``memchr``);
-    on one with many, each spelling of ``ideoObject`` is searched for whole, as
-    ``og:video`` always is (``strstr``, or ``memmem`` when a NUL byte would stop
-    ``strstr`` short): faster than the one regular expression, same offsets.
+    Both spellings of ``ideoObject`` hold a "j", a letter most pages have few of:
+    each "j" is found with ``strchrnul`` and looked at.  ``strchrnul`` stops at a
+    NUL byte too, so a walk that reaches the end proves there is none inside.  On a
+    page with more "j"s than a few, or a NUL inside, each spelling is searched for
+    whole, as ``og:video`` always is (``strstr``, or ``memmem`` when a NUL byte would
+    stop ``strstr`` short).  The C library's searches read many bytes a cycle where
+    the regular expression stops at every "d"; the offsets are the same.
     """
-    every = _every_in_c_string if b"\x00" not in data else _every
-    video = _objects_by_js(data)
-    if video is None:
+    video = _objects_by_js(data, libc)
+    if video is not None:  # walked to the end: no NUL inside
+        every = _every_in_c_string
+    else:
+        every = _every_in_c_string if b"\x00" not in data else _every
         video = sorted(every(data, b"ideoObject", libc) + every(data, b"ideoobject", libc))
     return Markers(tuple(video), tuple(every(data, b"og:video", libc)))
 
 
-def _objects_by_js(data: bytes) -> list[int] | None:
+def _objects_by_js(data: bytes, libc: _CLib) -> list[int] | None:
     """The offsets of ``ideoObject``/``ideoobject`` found from the "j"s of ``data``, or
-    None when it has more than :data:`_J_CHECKS` of them."""
+    None when it holds a NUL byte or more than :data:`_J_CHECKS` "j"s."""
+    base = libc.address(data)
+    end = base + len(data)
     video: list[int] = []
-    at = data.find(b"j", _J_AT)
+    at = libc.strchrnul(base, _J)
     for _ in range(_J_CHECKS):
-        if at < 0:
+        if at == end:
             return video
-        if data.startswith(_OBJECT_WORDS, at - _J_AT):
-            video.append(at - _J_AT)
-        at = data.find(b"j", at + 1)
-    return video if at < 0 else None
+        offset = at - base
+        if not data[offset]:
+            return None
+        if offset >= _J_AT and data.startswith(_OBJECT_WORDS, offset - _J_AT):
+            video.append(offset - _J_AT)
+        at = libc.strchrnul(at + 1, _J)
+    return video if at == end else None
 
 
 def _every_in_c_string(data: bytes, word: bytes, libc: _CLib) -> list[int]:
@@ -151,52 +161,21 @@ _J_CHECKS = 16
 
 def scan_bytes(body: bytes) -> bool:
     """Whether the raw bytes hold any word :func:`scan` looks for (an ASCII-compatible
-    page without one cannot describe a video).
-
-    The same answer as one regular expression, with the C library's string
-    searches, which read many bytes a cycle where the regular expression
-    stops at every "d" (most pages have no such word, so this is the one
-    scan most of a crawl costs): both spellings of ``ideoObject`` hold a "j",
-    a letter most pages have few of, so each "j" is found (``strchrnul``) and
-    looked at; ``og:video`` is searched for whole (``strstr``, as fast).  C strings
-    end at a NUL byte, and every stop of ``strchrnul`` is a "j" or a NUL:
-    reaching the end of the bytes proves there is none inside.  A page with a
-    NUL inside, or with more "j"s than a few, is searched whole for each word
-    (``memmem``, which does not stop at a NUL, when there is one); where the C
-    library lacks these functions the regular expression answers.
+    page without one cannot describe a video): the same answer as one regular
+    expression, found with the C library's searches where it has them (most pages
+    have no such word, so this is the one scan most of a crawl costs).
     """
     if _libc is None:
         return _BYTE_MARKER.search(body) is not None
-    base = _libc.address(body)
-    named = _names_object_by_js(body, base, _libc)
-    if named is None:
-        return _names_any_whole(body, base, _libc)
-    return named or _libc.strstr(base, b"og:video") is not None
-
-
-def _names_object_by_js(body: bytes, base: int, libc: _CLib) -> bool | None:
-    """Whether ``ideoObject`` or ``ideoobject`` is in ``body``, from its "j"s; None
-    when that cannot be told this way (a NUL byte, or more "j"s than ``_J_CHECKS``)."""
-    end = base + len(body)
-    at = libc.strchrnul(base, _J)
-    for _ in range(_J_CHECKS):
-        if at == end:
-            return False
-        offset = at - base
-        if not body[offset]:
-            return None
-        if body.startswith(_OBJECT_WORDS, max(offset - _J_AT, 0)):
-            return True
-        at = libc.strchrnul(at + 1, _J)
-    return False if at == end else None
-
-
-def _names_any_whole(body: bytes, base: int, libc: _CLib) -> bool:
-    """Whether any of the words is in ``body``, each searched for whole."""
-    if b"\x00" in body:
-        size = len(body)
-        return any(libc.memmem(body, size, word, len(word)) is not None for word in _WORDS)
-    return any(libc.strstr(base, word) is not None for word in _WORDS)
+    video = _objects_by_js(body, _libc)
+    if video is None:  # a NUL inside, or many "j"s: each word searched for whole
+        if b"\x00" in body:
+            return any(_libc.memmem(body, len(body), word, len(word)) is not None
+                       for word in _WORDS)
+        base = _libc.address(body)
+        return any(_libc.strstr(base, word) is not None for word in _WORDS)
+    # Walked to the end: no NUL inside, so strstr reads the whole page.
+    return bool(video) or _libc.strstr(_libc.address(body), b"og:video") is not None
 
 
 def byte_markers(body: bytes) -> Markers:
