@@ -105,8 +105,15 @@ def _scan_c(data: bytes, libc: _CLib) -> Markers:
         every = _every_in_c_string
     else:
         every = _every_in_c_string if b"\x00" not in data else _every
-        video = sorted(every(data, b"ideoObject", libc) + every(data, b"ideoobject", libc))
+        video = sorted(at for tail, word in _OBJECT_TAILS
+                       for at in _led_by(data, every(data, tail, libc), word))
     return Markers(tuple(video), tuple(every(data, b"og:video", libc)))
+
+
+def _led_by(data: bytes, tails: list[int], word: bytes) -> list[int]:
+    """The offsets of ``word`` among those of its tail (``word`` from :data:`_TAIL_AT`)."""
+    return [at - _TAIL_AT for at in tails
+            if at >= _TAIL_AT and data.startswith(word, at - _TAIL_AT)]
 
 
 def _objects_by_js(data: bytes, libc: _CLib) -> list[int] | None:
@@ -152,6 +159,11 @@ def _every(data: bytes, word: bytes, libc: _CLib) -> list[int]:
 
 _BYTE_MARKER = re.compile(rb"deo(?:[oO]bject(?<=ideo[oO]bject)|(?<=og:video))")
 _OBJECT_WORDS = (b"ideoObject", b"ideoobject")
+# Each spelling is searched for by its tail, "oObject" or "oobject": the C library's
+# searches skip ahead to the next place a needle's first two bytes occur, and "id"
+# starts every id= attribute of a page where "oO" and "oo" are rare.
+_TAIL_AT = 3
+_OBJECT_TAILS = tuple((word[_TAIL_AT:], word) for word in _OBJECT_WORDS)
 _WORDS = (*_OBJECT_WORDS, b"og:video")
 _J = ord("j")
 _J_AT = 6  # where the "j" of either spelling is
@@ -172,8 +184,9 @@ def scan_bytes(body: bytes) -> bool:
         if b"\x00" in body:
             return any(_libc.memmem(body, len(body), word, len(word)) is not None
                        for word in _WORDS)
-        base = _libc.address(body)
-        return any(_libc.strstr(base, word) is not None for word in _WORDS)
+        return (any(_led_by(body, _every_in_c_string(body, tail, _libc), word)
+                    for tail, word in _OBJECT_TAILS)
+                or _libc.strstr(_libc.address(body), b"og:video") is not None)
     # Walked to the end: no NUL inside, so strstr reads the whole page.
     return bool(video) or _libc.strstr(_libc.address(body), b"og:video") is not None
 
