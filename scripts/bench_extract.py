@@ -28,7 +28,10 @@ column is harvester's speed divided by each contender's (above 1: faster).
 The dense table times pages of ``--dense`` videos each (that many ld+json
 scripts, one ItemList of that many videos, that many microdata items; see
 ``tests/support/dense.py``): harvester's whole extraction against extruct's
-parse, and how many videos harvester found.
+parse, and how many videos harvester found; then, for the ItemList, a bare
+loop that does only what every record of it needs (parse, the node's JSON,
+one regular expression per URL, date and duration, a hashed id), a lower
+bound for any extraction keeping harvester's records.
 Peak memory for one synthetic page of ``--mb`` megabytes is measured in a
 fresh child process (the peak RSS the call adds, since lxml allocates outside
 Python's tracemalloc), for a page without video, one with small items, and
@@ -40,7 +43,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -272,6 +277,42 @@ def dense_report(counts: Sequence[int], runs: int) -> None:
             print(f"{f'{count:,} {shape}':<28} {len(page) / 1e6:>5.2f} "
                   f"{best[name] * 1000:>7.0f} ms {best['extruct'] * 1000:>6.0f} ms "
                   f"{best[name] / best['extruct']:>5.1f}x {found:>6,}/{count:,}")
+    print("\nbare ItemList: only the steps every record of it needs (the parse, its node's "
+          "JSON,\none regular expression per URL, date and duration, a hashed id, a tuple)")
+    for count in counts:
+        page = dense_pages()["ItemList"](count).encode()
+        best = best_times({"bare": bare_item_list, "extruct": theirs}, [page], runs)
+        print(f"{f'{count:,} ItemList, bare':<28} {len(page) / 1e6:>5.2f} "
+              f"{best['bare'] * 1000:>7.0f} ms {best['extruct'] * 1000:>6.0f} ms "
+              f"{best['bare'] / best['extruct']:>5.1f}x {len(bare_item_list(page)):>6,}/{count:,}")
+
+
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~!$&'()*+,;=:@/%-]*)?")
+_PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}(?:Z|[+-][0-9]{2}:[0-9]{2})")
+_PLAIN_DURATION = re.compile(r"PT(?:[0-9]+H)?(?:[0-9]+M)?(?:[0-9]+S)?")
+
+
+def bare_item_list(page: Page) -> list[tuple[Any, ...]]:
+    """A lower bound for any extraction that keeps harvester's record of each video of
+    the dense ItemList page: no repair, normalisation, findings or duplicate links,
+    and the page's layout assumed (one script, ``itemListElement[].item``)."""
+    text = page.decode("utf-8") if isinstance(page, bytes) else page
+    body = text[text.index(">", text.index("<script")) + 1:text.rindex("</script>")]
+    records = []
+    for i, member in enumerate(json.loads(body)["itemListElement"]):
+        node = member["item"]
+        valid = bool(_PLAIN_URL.fullmatch(node["contentUrl"])
+                     and _PLAIN_URL.fullmatch(node["thumbnailUrl"])
+                     and _PLAIN_DATE.fullmatch(node["uploadDate"])
+                     and _PLAIN_DURATION.fullmatch(node["duration"]))
+        key = f"page\njson-ld|url:{node['contentUrl']}\n0".encode()
+        records.append((hashlib.sha256(key).hexdigest()[:16], _COMPACT_JSON(node), node,
+                        f"/itemListElement/{i}/item", valid))
+    return records
+
+
+_COMPACT_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                                 check_circular=False).encode
 
 
 def main(argv: Sequence[str] | None = None) -> int:
