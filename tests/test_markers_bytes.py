@@ -16,7 +16,8 @@ from harvester.extract.markers import scan_bytes
 REFERENCE = re.compile(rb"ideo[oO]bject|og:video")
 
 PIECES = [b"j", b"J", b"ideo", b"Object", b"object", b"OBJECT", b"og:", b"video", b"v", b"V",
-          b"\x00", b"x", b"bject", b"ideoObjec", b"g:video", b"og:vide", b"\xff", b"\n"]
+          b"\x00", b"x", b"bject", b"ideoObjec", b"g:video", b"og:vide", b"\xff", b"\n",
+          b"o", b"oObject", b"oobject", b"ide", b"de"]
 
 
 def _expected(body: bytes) -> bool:
@@ -127,6 +128,19 @@ def test_byte_offsets_with_many_js_and_without_the_c_library(
     assert markers.byte_markers(body) == expected
     monkeypatch.setattr(markers, "_libc", None)
     assert markers.byte_markers(body) == expected
+
+
+@pytest.mark.parametrize("lead", [b"", b"e", b"de", b"xde", b"ide", b"vide", b"Vide"])
+@pytest.mark.parametrize("js", [0, markers._J_CHECKS + 1])
+def test_a_tail_of_the_word_counts_only_after_its_lead(lead: bytes, js: int) -> None:
+    # The whole-word searches look for "oObject"/"oobject" and then read the three
+    # bytes before: a tail at the page's start or after another lead is no word.
+    for tail in (b"oObject", b"oobject"):
+        body = lead + tail + b" " + b"j" * js + b" " + lead + tail
+        expected = _regex_byte_markers(body)
+        assert len(expected.video) == (2 if lead.endswith(b"ide") else 0)
+        assert markers.byte_markers(body) == expected
+        assert scan_bytes(body) is bool(expected.video)
 
 
 @pytest.mark.parametrize("text", ["ideoObject\x80og:v", "VideoObject og:v", "ideoObject og:v"])
