@@ -56,8 +56,9 @@ class Session:
 
     @property
     def client(self) -> httpx.Client:
-        """The httpx client, made on first use: its TLS setup costs a run (or a shard)
-        that never touches the network, such as a harvest of WARC files, some 17 ms."""
+        """The httpx client, made on first use: its TLS setup (reading the CA store) is
+        a cost a run (or a shard) that never touches the network, such as a harvest of
+        WARC files, should not pay."""
         client = self._client
         if client is None:
             with self._client_lock:
