@@ -35,6 +35,7 @@ __all__ = ["MAX_WALK_DEPTH", "is_video_type", "video_nodes"]
 
 # Leaves of parsed JSON: skipped without the (slower) Mapping test.
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({dict, list})
 # Real JSON-LD is rarely ten levels deep; anything past this is not looked into.
 MAX_WALK_DEPTH = 100
 
@@ -61,26 +62,32 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
     # Each entry: (value, depth, where): ``where`` is (parent's where, key), turned
     # into a JSON pointer only for the nodes that are videos.
     stack: list[tuple[Any, int, _Where]] = [(parsed.value, 0, None)]
+    pop = stack.pop
     while stack:
-        value, depth, where = stack.pop()
-        if type(value) is dict or isinstance(value, Mapping):
+        value, depth, where = pop()
+        kind_of_value = type(value)
+        if kind_of_value is dict or isinstance(value, Mapping):
             kind = value.get("@type")
             # _is_video(value), without the calls for the common "@type": "..." text.
             if "videoobject" in kind.lower() if type(kind) is str else _is_video(value):
                 yield _CANDIDATE(blob, value, repairs, id(value) in cut, _pointer(where),
                                  notes)
             items: Iterable[tuple[Any, Any]] = value.items()
-        elif isinstance(value, list):
+        elif kind_of_value is list or isinstance(value, list):
             items = enumerate(value)
         else:
             continue
         if depth < MAX_WALK_DEPTH:
-            # Only containers can hold a node; reversed onto the stack so that
-            # nodes come out in document order.
-            children = [(v, depth + 1, (where, k)) for k, v in items
-                        if type(v) not in _SCALARS and isinstance(v, Mapping | list)]
+            # Only containers can hold a node (parsed JSON's are dicts and lists: no
+            # isinstance call for them); reversed onto the stack so that nodes come
+            # out in document order.
+            deeper = depth + 1
+            children = [(v, deeper, (where, k)) for k, v in items
+                        if type(v) in _CONTAINERS
+                        or (type(v) not in _SCALARS and isinstance(v, Mapping | list))]
             if children:
-                stack.extend(reversed(children))
+                children.reverse()
+                stack.extend(children)
 
 
 def _flat(node: dict[Any, Any]) -> bool:
