@@ -92,19 +92,16 @@ def _collect(text: AnyStr, hits: Iterator[re.Match[AnyStr]], og_v: AnyStr,
 def _scan_c(data: bytes, libc: _CLib) -> Markers:
     """The markers of ``data`` as byte offsets (those of characters when it is ASCII).
 
-    Both spellings of ``ideoObject`` hold a "j", a letter most pages have few of:
-    each "j" is found with ``strchrnul`` and looked at.  ``strchrnul`` stops at a
-    NUL byte too, so a walk that reaches the end proves there is none inside.  On a
-    page with more "j"s than a few, or a NUL inside, each spelling is searched for
-    whole, as ``og:video`` always is (``strstr``, or ``memmem`` when a NUL byte would
-    stop ``strstr`` short).  The C library's searches read many bytes a cycle where
-    the regular expression stops at every "d"; the offsets are the same.
+    Both spellings of ``ideoObject`` hold a "j", a letter some pages have few of:
+    there each "j" is found (``bytes.find``, a ``memchr``) and looked at.  On a page
+    with more "j"s than a few, each spelling is searched for whole by its tail, as
+    ``og:video`` always is (``strstr``, or ``memmem`` when a NUL byte would stop
+    ``strstr`` short).  The C library's searches read many bytes a cycle where the
+    regular expression stops at every "d"; the offsets are the same.
     """
-    video = _objects_by_js(data, libc)
-    if video is not None:  # walked to the end: no NUL inside
-        every = _every_in_c_string
-    else:
-        every = _every_in_c_string if b"\x00" not in data else _every
+    every = _every_in_c_string if b"\x00" not in data else _every
+    video = _objects_by_js(data)
+    if video is None:
         video = sorted(at for tail, word in _OBJECT_TAILS
                        for at in _led_by(data, every(data, tail, libc), word))
     return Markers(tuple(video), tuple(every(data, b"og:video", libc)))
@@ -116,23 +113,20 @@ def _led_by(data: bytes, tails: list[int], word: bytes) -> list[int]:
             if at >= _TAIL_AT and data.startswith(word, at - _TAIL_AT)]
 
 
-def _objects_by_js(data: bytes, libc: _CLib) -> list[int] | None:
+def _objects_by_js(data: bytes) -> list[int] | None:
     """The offsets of ``ideoObject``/``ideoobject`` found from the "j"s of ``data``, or
-    None when it holds a NUL byte or more than :data:`_J_CHECKS` "j"s."""
-    base = libc.address(data)
-    end = base + len(data)
+    None when it holds more than :data:`_J_CHECKS` "j"s (most real pages do: then the
+    walk stops at the first few, and the words are searched for whole)."""
+    find = data.find
     video: list[int] = []
-    at = libc.strchrnul(base, _J)
+    at = find(_J)
     for _ in range(_J_CHECKS):
-        if at == end:
+        if at < 0:
             return video
-        offset = at - base
-        if not data[offset]:
-            return None
-        if offset >= _J_AT and data.startswith(_OBJECT_WORDS, offset - _J_AT):
-            video.append(offset - _J_AT)
-        at = libc.strchrnul(at + 1, _J)
-    return video if at == end else None
+        if at >= _J_AT and data.startswith(_OBJECT_WORDS, at - _J_AT):
+            video.append(at - _J_AT)
+        at = find(_J, at + 1)
+    return video if at < 0 else None
 
 
 def _every_in_c_string(data: bytes, word: bytes, libc: _CLib) -> list[int]:
@@ -165,7 +159,7 @@ _OBJECT_WORDS = (b"ideoObject", b"ideoobject")
 _TAIL_AT = 3
 _OBJECT_TAILS = tuple((word[_TAIL_AT:], word) for word in _OBJECT_WORDS)
 _WORDS = (*_OBJECT_WORDS, b"og:video")
-_J = ord("j")
+_J = b"j"
 _J_AT = 6  # where the "j" of either spelling is
 #: How many "j"s are looked at one by one before the words are searched for whole.
 _J_CHECKS = 16
@@ -179,16 +173,18 @@ def scan_bytes(body: bytes) -> bool:
     """
     if _libc is None:
         return _BYTE_MARKER.search(body) is not None
-    video = _objects_by_js(body, _libc)
-    if video is None:  # a NUL inside, or many "j"s: each word searched for whole
-        if b"\x00" in body:
-            return any(_libc.memmem(body, len(body), word, len(word)) is not None
-                       for word in _WORDS)
-        return (any(_led_by(body, _every_in_c_string(body, tail, _libc), word)
-                    for tail, word in _OBJECT_TAILS)
-                or _libc.strstr(_libc.address(body), b"og:video") is not None)
-    # Walked to the end: no NUL inside, so strstr reads the whole page.
-    return bool(video) or _libc.strstr(_libc.address(body), b"og:video") is not None
+    video = _objects_by_js(body)
+    if video:
+        return True
+    # None: many "j"s, so the words are searched for whole; []: only og:video is left.
+    if b"\x00" in body:
+        words = _WORDS if video is None else (b"og:video",)
+        return any(_libc.memmem(body, len(body), word, len(word)) is not None
+                   for word in words)
+    if video is None and any(_led_by(body, _every_in_c_string(body, tail, _libc), word)
+                             for tail, word in _OBJECT_TAILS):
+        return True
+    return _libc.strstr(_libc.address(body), b"og:video") is not None
 
 
 def byte_markers(body: bytes) -> Markers:
@@ -250,8 +246,6 @@ class _CLib:
 
     def __init__(self, lib: ctypes.CDLL) -> None:
         address, text = ctypes.c_void_p, ctypes.c_char_p
-        self.strchrnul = _c_function(lib.strchrnul, address, (address, ctypes.c_int))
-        """``strchrnul(at, byte)``: the address of the first ``byte`` or NUL from ``at``."""
         self.strstr = _c_function(lib.strstr, address, (address, text))
         """``strstr(at, word)``: the address of the first ``word`` before a NUL, or None."""
         self.memmem = _c_function(lib.memmem, address,
@@ -268,9 +262,7 @@ class _CLib:
         """Whether every function answers as it should (a check made once)."""
         sample = b"a og:video j\x00 og:video"
         base = self.address(sample)
-        return (self.strchrnul(base, _J) == base + 11
-                and self.strchrnul(base + 12, _J) == base + 12
-                and self.strstr(base, b"og:video") == base + 2
+        return (self.strstr(base, b"og:video") == base + 2
                 and self.strstr(base + 3, b"og:video") is None
                 and self.memmem(sample, len(sample), b"og:video", 8) == base + 2
                 and self.memmem(sample, len(sample), b"\x00 og", 4) == base + 12)
