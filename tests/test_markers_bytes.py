@@ -149,3 +149,11 @@ def test_a_word_at_the_start_is_no_og_video_at_the_end(text: str) -> None:
     assert markers.scan_regex(text) == expected
     assert markers.scan(text) == expected
     assert markers.byte_markers(text.encode("utf-8")).og_video_at == ()
+
+
+def test_a_buffer_address_is_the_one_ctypes_gives() -> None:
+    libc = markers._libc
+    if libc is None:
+        pytest.skip("no C library searches on this platform")
+    for body in (b"x", b"j" * 1000, bytes(100_000), "é".encode() * 5000):
+        assert libc.address(body) == libc.cast_address(body)
