@@ -454,3 +454,19 @@ def test_a_changed_private_parse_step_falls_back_to_parse(monkeypatch: pytest.Mo
     assert not dates._read_once_works()
     monkeypatch.setattr(dates, "_READ_ONCE_WORKS", False)
     assert dates.read_date.__wrapped__("March 5, 2024 10:30 PM") == "2024-03-05T22:30:00"
+
+
+@pytest.mark.parametrize("text", ["1:509999999999999999999999999999",
+                                  "1:50 99999999999999999999 99999999999999999999"])
+def test_a_date_with_a_number_too_large_is_unreadable_not_an_error(text: str) -> None:
+    # dateutil reads seconds as a Decimal: a huge one raised decimal.InvalidOperation,
+    # which cost the whole page its records.
+    from harvester.extract import extract
+    from harvester.extract.dates import read_date
+
+    assert read_date.__wrapped__(text) is None
+    page = ('<script type="application/ld+json">{"@type": "VideoObject", "name": "x", '
+            f'"uploadDate": "{text}"}}</script>')
+    (video,) = extract(page, "https://example.org/a")
+    assert video.declared.upload_date is None
+    assert any("uploadDate" in f.pointer for f in video.validation.errors)

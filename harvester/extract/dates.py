@@ -127,6 +127,11 @@ _NAIVE = getattr(_PARSER, "_build_naive", None)
 _AWARE = getattr(_PARSER, "_build_tzaware", None)
 
 
+# What dateutil raises on a text it cannot read: ValueError, or an ArithmeticError for a
+# number too large (OverflowError, or decimal.InvalidOperation from its seconds).
+_UNREADABLE = (ValueError, ArithmeticError)
+
+
 def _readings(text: str, dayfirst: bool, yearfirst: bool) -> list[dt.datetime] | None:
     """``text`` as dateutil's ``parse()`` reads it over each of :data:`_DEFAULTS`; ``None``
     when it cannot, or when it names a timezone it does not know (it would drop it
@@ -151,7 +156,7 @@ def _read_once(text: str, dayfirst: bool, yearfirst: bool) -> list[dt.datetime] 
                 readings.append(_AWARE(_NAIVE(read, default), read, _TZINFOS))
                 if caught:
                     return None
-        except (ValueError, OverflowError):
+        except _UNREADABLE:
             return None
     return readings
 
@@ -166,7 +171,7 @@ def _parsed_twice(text: str, dayfirst: bool, yearfirst: bool) -> list[dt.datetim
                 readings.append(dateparser.parse(
                     text, default=default, dayfirst=dayfirst, yearfirst=yearfirst,
                     tzinfos=_TZINFOS))
-            except (ValueError, OverflowError):
+            except _UNREADABLE:
                 return None
         if caught:  # an unknown timezone name: dateutil would drop it silently
             return None
