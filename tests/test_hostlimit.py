@@ -123,3 +123,36 @@ def test_ten_spellings_of_loopback_never_exceed_the_cap_at_the_server(tmp_path: 
                                                        dest_dir=tmp_path), urls))
     assert [r.status for r in results] == [MediaStatus.DOWNLOADED] * len(urls)
     assert srv.peak <= 2 and len(srv.log) == len(urls)
+
+
+def test_a_request_that_wakes_late_pushes_the_next_turn_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The next turn is taken when a sleeper wakes: one that wakes late (a busy machine,
+    # played here by a sleep 0.25 s too long) must not leave the request after it to
+    # start right behind it.
+    from harvester.net import limiter as limiter_module
+
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        real_sleep(seconds + (0.25 if threading.current_thread().name == "late" else 0.0))
+
+    monkeypatch.setattr(limiter_module.time, "sleep", sleep)
+    limiter = HostLimiter(4, rate=5.0)
+    starts: list[float] = []
+
+    def request() -> None:
+        with limiter.slot("a.example"):
+            starts.append(time.monotonic())
+
+    request()  # the first turn: at once
+    late = threading.Thread(target=request, name="late")
+    late.start()
+    real_sleep(0.05)
+    on_time = threading.Thread(target=request, name="on-time")
+    on_time.start()
+    late.join()
+    on_time.join()
+    starts.sort()
+    assert len(starts) == 3
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.19

@@ -136,15 +136,22 @@ class HostLimiter:
                 self._freed.notify_all()
 
     def _pace(self, key: str) -> None:
-        """Sleep until ``key``'s next turn, and book the turn after it."""
+        """Sleep until ``key``'s next turn, then book the turn after it from now.
+
+        The turn is taken when the sleeper wakes, not booked ahead: a thread that
+        wakes late (a busy machine) pushes the next turn back rather than leaving
+        the next request's time to come right after its own.
+        """
         if self.wait <= 0 and self.rate <= 0:
             return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next_start.get(key, now))
-            self._next_start[key] = start + self._gap()
-        if start > now:
-            time.sleep(start - now)
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                turn = self._next_start.get(key, now)
+                if turn <= now:
+                    self._next_start[key] = now + self._gap()
+                    return
+            time.sleep(turn - now)
 
     def _gap(self) -> float:
         """The time from one request's start to the next one's, jittered (under the lock)."""
