@@ -1,11 +1,11 @@
 """Make frozen, slotted dataclass records quickly, for pages of thousands of records.
 
 A frozen dataclass's generated ``__init__`` sets each field through
-``object.__setattr__`` (its own ``__setattr__`` refuses), which costs about a
-microsecond per record of ten fields.  :func:`maker` gives a function that takes
-every field positionally, in the class's field order, and stores them through the
-slots' own descriptors: the same object ``cls(*values)`` makes (equal, hashable,
-picklable), in about a third of the time.  It refuses a class whose ``__init__``
+``object.__setattr__`` (its own ``__setattr__`` refuses), a lookup and a call per
+field.  :func:`maker` gives a function that takes every field positionally, in the
+class's field order, and stores them through the slots' own descriptors, fetched
+once: the same object ``cls(*values)`` makes (equal, hashable, picklable), with
+less work per record.  It refuses a class whose ``__init__``
 does more than store its arguments (``__post_init__``, ``init=False`` fields), so
 it can never build what the class would not.
 """

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ctypes
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, AnyStr
 
@@ -89,6 +89,10 @@ def _collect(text: AnyStr, hits: Iterator[re.Match[AnyStr]], og_v: AnyStr,
             video.append(at)
 
 
+#: A search for every place of a word in some bytes: ``(data, word, libc) -> offsets``.
+_Search = Callable[[bytes, bytes, "_CLib"], list[int]]
+
+
 def _scan_c(data: bytes, libc: _CLib) -> Markers:
     """The markers of ``data`` as byte offsets (those of characters when it is ASCII).
 
@@ -99,12 +103,25 @@ def _scan_c(data: bytes, libc: _CLib) -> Markers:
     ``strstr`` short).  The C library's searches read many bytes a cycle where the
     regular expression stops at every "d"; the offsets are the same.
     """
-    every = _every_in_c_string if b"\x00" not in data else _every
+    every = _searcher(data)
+    return Markers(tuple(_object_offsets(data, every, libc)),
+                   tuple(every(data, b"og:video", libc)))
+
+
+def _searcher(data: bytes) -> _Search:
+    """How every place of a word in ``data`` is found: ``strstr``, unless a NUL byte
+    inside would stop it short (then ``memmem``)."""
+    return _every_in_c_string if b"\x00" not in data else _every
+
+
+def _object_offsets(data: bytes, every: _Search, libc: _CLib) -> list[int]:
+    """The offsets of ``ideoObject``/``ideoobject`` in ``data``, in order: from its "j"s,
+    or each spelling searched for by its tail with ``every``."""
     video = _objects_by_js(data)
     if video is None:
         video = sorted(at for tail, word in _OBJECT_TAILS
                        for at in _led_by(data, every(data, tail, libc), word))
-    return Markers(tuple(video), tuple(every(data, b"og:video", libc)))
+    return video
 
 
 def _led_by(data: bytes, tails: list[int], word: bytes) -> list[int]:
@@ -158,7 +175,6 @@ _OBJECT_WORDS = (b"ideoObject", b"ideoobject")
 # starts every id= attribute of a page where "oO" and "oo" are rare.
 _TAIL_AT = 3
 _OBJECT_TAILS = tuple((word[_TAIL_AT:], word) for word in _OBJECT_WORDS)
-_WORDS = (*_OBJECT_WORDS, b"og:video")
 _J = b"j"
 _J_AT = 6  # where the "j" of either spelling is
 #: How many "j"s are looked at one by one before the words are searched for whole.
@@ -173,18 +189,8 @@ def scan_bytes(body: bytes) -> bool:
     """
     if _libc is None:
         return _BYTE_MARKER.search(body) is not None
-    video = _objects_by_js(body)
-    if video:
-        return True
-    # None: many "j"s, so the words are searched for whole; []: only og:video is left.
-    if b"\x00" in body:
-        words = _WORDS if video is None else (b"og:video",)
-        return any(_libc.memmem(body, len(body), word, len(word)) is not None
-                   for word in words)
-    if video is None and any(_led_by(body, _every_in_c_string(body, tail, _libc), word)
-                             for tail, word in _OBJECT_TAILS):
-        return True
-    return _libc.strstr(_libc.address(body), b"og:video") is not None
+    every = _searcher(body)
+    return bool(_object_offsets(body, every, _libc) or every(body, b"og:video", _libc))
 
 
 def byte_markers(body: bytes) -> Markers:

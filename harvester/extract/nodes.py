@@ -31,7 +31,7 @@ from typing import Any
 from harvester.extract.frozen import maker
 from harvester.records import Candidate, Parsed
 
-__all__ = ["MAX_WALK_DEPTH", "is_video_type", "video_nodes"]
+__all__ = ["MAX_WALK_DEPTH", "is_flat", "is_video_type", "video_nodes"]
 
 # Leaves of parsed JSON: skipped without the (slower) Mapping test.
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -53,7 +53,7 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
                              parsed.notes)
         return
     blob, repairs, notes = parsed.blob, parsed.repairs, parsed.notes
-    if type(parsed.value) is dict and not parsed.partial and _flat(parsed.value):
+    if type(parsed.value) is dict and not parsed.partial and is_flat(parsed.value):
         # One object of texts and numbers (a script per video): nothing to walk into.
         if _is_video(parsed.value):
             yield _CANDIDATE(blob, parsed.value, repairs, False, "", notes)
@@ -90,8 +90,9 @@ def video_nodes(parsed: Parsed) -> Iterator[Candidate]:
                 stack.extend(children)
 
 
-def _flat(node: dict[Any, Any]) -> bool:
-    """Whether every value of ``node`` is a scalar (no container to walk into)."""
+def is_flat(node: dict[Any, Any]) -> bool:
+    """Whether every value of ``node`` is a string, number, boolean or null (no container
+    to walk into: most video nodes)."""
     for value in node.values():  # noqa: SIM110 - a plain loop: no generator frame
         if type(value) not in _SCALARS:
             return False

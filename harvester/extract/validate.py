@@ -30,6 +30,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from harvester.extract.nodes import is_flat
 from harvester.extract.normalize import absolute_url, parse_date, parse_duration
 from harvester.extract.schema_check import Check, Memo, SchemaCompiler, Step
 from harvester.extract.schema_predicates import KEPT_CHARS, Kept
@@ -59,7 +60,7 @@ def validate(candidate: Candidate) -> Validation:
     """
     opengraph = getattr(candidate.blob, "syntax", None) == Syntax.OPENGRAPH
     data = candidate.data
-    if type(data) is dict and not candidate.partial and _flat(data):
+    if type(data) is dict and not candidate.partial and is_flat(data):
         # Flat (nothing nested, so not too deep to check): the errors check's answer
         # and what it learnt serve the report too, when there is one to make.
         memo: Memo = {}
@@ -99,23 +100,11 @@ MAX_DEPTH = 100
 DEEP_MESSAGE = "the data is nested too deeply to be checked"
 
 
-_LEAVES = frozenset({str, int, float, bool, type(None)})
-
-
-def _flat(value: dict[Any, Any]) -> bool:
-    """Whether every value of ``value`` is a string, number, boolean or null."""
-    # A plain loop: all() over a generator costs a frame, and this runs once per record.
-    for child in value.values():  # noqa: SIM110
-        if type(child) not in _LEAVES:
-            return False
-    return True
-
-
 def _deeper_than(value: Any, limit: int) -> bool:
     """True when lists/objects nest more than ``limit`` levels (iterative, no recursion)."""
     if not isinstance(value, dict | list):
         return False
-    if limit > 0 and type(value) is dict and _flat(value):
+    if limit > 0 and type(value) is dict and is_flat(value):
         return False  # most records: nothing to walk
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -360,9 +349,7 @@ def _all_findings(validator: Draft202012Validator, data: Any, memo: Memo) -> Ite
         # records of a page share a few shapes, so their findings are made once.
         signature = step.keys.signature(data, memo)
         seen = (id(validator), index, signature)
-        made = rules.key_findings.get(seen)
-        if made is None:
-            made = _BY_KEYS.get(seen)
+        made = _known_findings(rules, seen)
         if made is not None:
             yield from made
             continue
@@ -413,9 +400,7 @@ def _member_findings(rules: _Rules, validator: Draft202012Validator, step: Step,
                      ) -> tuple[tuple[Finding, ...], bool]:
     """The findings of member ``number`` of an allOf step, kept for ``seen``, and
     whether they are the same for every object with its signature."""
-    made = rules.key_findings.get(seen)
-    if made is None:
-        made = _BY_KEYS.get(seen)
+    made = _known_findings(rules, seen)
     if made is not None:
         return made, True
     made, same = _key_findings(
@@ -429,11 +414,23 @@ def _member_findings(rules: _Rules, validator: Draft202012Validator, step: Step,
 _BY_KEYS: Kept[tuple[Finding, ...]] = Kept()
 
 
+def _known_findings(rules: _Rules, seen: tuple[Any, ...]) -> tuple[Finding, ...] | None:
+    """The findings kept for ``seen`` (a step's or member's signature): made when the
+    rules were built, or met since; ``None`` when not known yet."""
+    made = rules.key_findings.get(seen)
+    return made if made is not None else _BY_KEYS.get(seen)
+
+
 def _made(errors: Iterable[ValidationError]) -> Iterator[Finding]:
     """The finding for each error."""
     for error in errors:
-        path = _error_path(error)
-        yield _finding(error, path, pointer(path))
+        yield _finding_of(error)
+
+
+def _finding_of(error: ValidationError) -> Finding:
+    """The finding for one error, at the place in the video's data it is about."""
+    path = _error_path(error)
+    return _finding(error, path, pointer(path))
 
 
 def _key_findings(errors: Iterable[ValidationError], data: dict[Any, Any]
@@ -444,8 +441,7 @@ def _key_findings(errors: Iterable[ValidationError], data: dict[Any, Any]
     made = []
     same = True
     for error in errors:
-        path = _error_path(error)
-        made.append(_finding(error, path, pointer(path)))
+        made.append(_finding_of(error))
         if error.instance is data:
             schema = error.schema if isinstance(error.schema, Mapping) else {}
             messages = schema.get("x-messages", {})

@@ -1,8 +1,8 @@
 """A WARC file's pages that may name a video, extracted a few at a time, in a row.
 
 Reading the pages between two that name a video (inflating, scanning) evicts the
-extraction's code and tables from the CPU's caches, which made each such page cost
-about half as much again; extracted in a row, they share them.  Their results, and
+extraction's code and tables from the CPU's caches, which each such page then pays
+to bring back; extracted in a row, they share them.  Their results, and
 those of the pages read between them, are given in the pages' order all the same.
 """
 
