@@ -6,6 +6,7 @@ import pickle
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -155,4 +156,4 @@ def test_a_request_that_wakes_late_pushes_the_next_turn_back(
     on_time.join()
     starts.sort()
     assert len(starts) == 3
-    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= 0.19
+    assert min(b - a for a, b in pairwise(starts)) >= 0.19
